@@ -1,0 +1,85 @@
+"""Tiers: named, versioned, fixed measurement set-ups.
+
+A tier fixes the budgets, the size grid the allocation rule picks each
+budget's ladder from, the seeds, the dataset, the context length, the batch
+size and the learning-rate rule. A published tier never changes: a change is
+a new ``version``, and runs of different versions never mix in one fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cegbench.components import Registry
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    version: int
+    description: str
+    dataset: str  # a cegbench.data source name
+    context: int  # tokens per training window
+    batch_size: int  # windows per step
+    budgets: tuple[float, ...]  # training compute per run, FLOPs
+    widths: tuple[int, ...]  # model-size grid (multiples of 16)
+    seeds: tuple[int, ...]
+    sizes_per_budget: int = 3  # IsoFLOP ladder length around the expected optimum
+    tokens_per_param: float = 20.0  # where the ladder is centred (Chinchilla)
+    lr_width_exponent: float = 0.5  # lr = optimizer.base_lr × (64 / width) ** exponent
+    eval_points: int = 5  # held-out evaluations along each run (the last one at the end)
+    eval_tokens: int = 16_384  # held-out tokens per evaluation
+    margin: float = 0.05  # equivalence margin on Δα for "scale-invariant"
+    max_loss: float = 8.0  # a training loss above this (ln 256 ≈ 5.5 at init) is divergence
+
+    def learning_rate(self, base_lr: float, width: int) -> float:
+        return base_lr * (64 / width) ** self.lr_width_exponent
+
+
+TIERS: Registry[Tier] = Registry("tier")
+
+for _tier in (
+    Tier(
+        name="smoke",
+        version=1,
+        description="CI and a first look: seconds per run on synthetic data; too small to decide much.",
+        dataset="synthetic",
+        context=32,
+        batch_size=16,
+        budgets=(1e9, 2e9, 4e9, 8e9),
+        widths=(16, 32, 48, 64),
+        seeds=(0, 1),
+        tokens_per_param=20.0,
+        eval_points=3,
+        eval_tokens=4096,
+        margin=0.1,
+    ),
+    Tier(
+        name="cpu",
+        version=1,
+        description="A laptop: the embedded English Wikipedia sample, about 1e11 to 1e13 FLOPs.",
+        dataset="enwiki-sample",
+        context=64,
+        batch_size=32,
+        budgets=(1e11, 3e11, 1e12, 3e12),
+        widths=(32, 48, 64, 96, 128, 192, 256),
+        seeds=(0, 1, 2),
+        eval_tokens=32_768,
+        margin=0.05,
+    ),
+    Tier(
+        name="gpu",
+        version=1,
+        description="One GPU: the embedded corpus or your own text, about 1e14 to 1e17 FLOPs.",
+        dataset="enwiki-sample",
+        context=256,
+        batch_size=64,
+        budgets=(1e14, 1e15, 1e16, 1e17),
+        widths=(64, 96, 128, 192, 256, 384, 512, 768, 1024),
+        seeds=(0, 1, 2),
+        eval_tokens=262_144,
+        margin=0.03,
+    ),
+):
+    TIERS.register(_tier.name, _tier, origin="cegbench.tiers")
+TIERS.freeze()

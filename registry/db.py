@@ -1,0 +1,146 @@
+"""Opening the registry and every named read and write of it.
+
+Only the driver process writes (workers return results); WAL mode and a busy
+timeout let readers and a second driver wait instead of failing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from sqlite_utils import Database
+
+from cegbench.registry.migrations import migrations
+
+DEFAULT_REGISTRY = "cegbench.db"
+BUSY_TIMEOUT_MS = 60_000
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_registry(path: str | Path = DEFAULT_REGISTRY) -> Database:
+    """Open (creating if needed) a registry, in WAL mode, migrated to the latest schema."""
+    db = Database(path)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA foreign_keys = ON")
+    if str(path) != ":memory:":
+        db.enable_wal()
+    migrations.apply(db)
+    return db
+
+
+# -------------------------------------------------------------------------
+# innovations
+
+
+def innovation_row(innovation, plugin_info) -> dict:
+    return {
+        "name": innovation.name,
+        "title": innovation.title,
+        "category": innovation.category,
+        "year": innovation.year,
+        "paper": innovation.paper,
+        "description": innovation.description,
+        "expected": innovation.expected,
+        "parts": json.dumps(list(innovation.parts)),
+        "baseline": json.dumps(dataclasses.asdict(innovation.baseline)),
+        "modern": json.dumps(dataclasses.asdict(innovation.modern)),
+        "plugin": innovation.plugin,
+        "distribution": plugin_info.distribution,
+        "plugin_version": plugin_info.version,
+        "declaration_hash": innovation.declaration_hash(),
+        "updated_at": now(),
+    }
+
+
+def save_innovations(db: Database, rows: list[dict]) -> None:
+    with db.atomic():
+        db["innovations"].upsert_all(rows, pk="name")
+
+
+def innovations(db: Database) -> list[dict]:
+    return list(db["innovations"].rows_where(order_by="name"))
+
+
+def get_innovation(db: Database, name: str) -> dict | None:
+    rows = list(db["innovations"].rows_where("name = ?", [name]))
+    return rows[0] if rows else None
+
+
+# -------------------------------------------------------------------------
+# runs
+
+
+def save_run(db: Database, row: dict) -> None:
+    """Record one finished run (ok or failed); idempotent by run id."""
+    with db.atomic():
+        db["runs"].upsert(row, pk="run_id")
+
+
+def recorded_run_ids(db: Database, run_ids, *, include_failed: bool = True) -> set[str]:
+    """Which of ``run_ids`` the registry already holds (failed ones too, unless asked)."""
+    run_ids = list(run_ids)
+    found: set[str] = set()
+    status = "" if include_failed else "and status = 'ok'"
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"select run_id from runs where run_id in ({marks}) {status}"
+        found.update(row[0] for row in db.execute(sql, chunk).fetchall())
+    return found
+
+
+def runs(db: Database, innovation: str, tier: str, tier_version: int, *,
+         declaration_hash: str | None = None) -> pd.DataFrame:
+    """All recorded runs of one innovation in one tier version, as a DataFrame."""
+    where = "innovation = ? and tier = ? and tier_version = ?"
+    params: list = [innovation, tier, tier_version]
+    if declaration_hash is not None:
+        where += " and declaration_hash = ?"
+        params.append(declaration_hash)
+    rows = list(db["runs"].rows_where(where, params, order_by="arm, budget, width, seed"))
+    columns = [c.name for c in db["runs"].columns]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# -------------------------------------------------------------------------
+# fits and verdicts
+
+
+def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,
+                 verdict: dict, fits: list[dict]) -> None:
+    """Store one innovation's verdict and per-arm fits, replacing the previous ones.
+
+    ``verdict`` holds the verdicts columns other than the key (JSON columns as
+    Python lists/dicts); ``fits`` one dict of fits columns per arm.
+    """
+    created = now()
+    key = {"innovation": innovation, "tier": tier, "tier_version": tier_version}
+    verdict = {**key, **verdict, "created_at": created}
+    for column in ("ceg", "frontier", "warnings", "method"):
+        verdict[column] = json.dumps(verdict.get(column) or ([] if column != "method" else {}))
+    fit_rows = [{**key, **fit, "created_at": created} for fit in fits]
+    with db.atomic():
+        db["fits"].delete_where(
+            "innovation = ? and tier = ? and tier_version = ?", [innovation, tier, tier_version]
+        )
+        db["fits"].insert_all(fit_rows, pk=("innovation", "tier", "tier_version", "arm"))
+        db["verdicts"].upsert(verdict, pk=("innovation", "tier", "tier_version"))
+
+
+def verdicts(db: Database, tier: str | None = None) -> list[dict]:
+    where, params = ("tier = ?", [tier]) if tier else (None, [])
+    return list(db["verdicts"].rows_where(where, params, order_by="innovation, tier"))
+
+
+def fits(db: Database, innovation: str, tier: str, tier_version: int) -> list[dict]:
+    return list(db["fits"].rows_where(
+        "innovation = ? and tier = ? and tier_version = ?",
+        [innovation, tier, tier_version], order_by="arm",
+    ))

@@ -1,0 +1,116 @@
+"""The registry's schema history. Every schema change is a new migration here."""
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("cegbench")
+
+
+@migrations()
+def m001_initial_schema(db: Database) -> None:
+    db["innovations"].create(
+        {
+            "name": str,
+            "title": str,
+            "category": str,
+            "year": int,
+            "paper": str,
+            "description": str,
+            "expected": str,  # the class the literature expects; display only
+            "parts": str,  # JSON list of innovation names (bundles)
+            "baseline": str,  # JSON of the baseline Recipe
+            "modern": str,  # JSON of the modern Recipe
+            "plugin": str,
+            "distribution": str,
+            "plugin_version": str,
+            "declaration_hash": str,
+            "updated_at": str,
+        },
+        pk="name",
+    )
+    db["runs"].create(
+        {
+            "run_id": str,  # hash of the full run spec
+            "innovation": str,
+            "arm": str,
+            "tier": str,
+            "tier_version": int,
+            "budget": float,
+            "width": int,
+            "n_params": int,
+            "seed": int,
+            "learning_rate": float,
+            "recipe": str,  # JSON
+            "spec": str,  # JSON of the whole RunSpec
+            "status": str,  # "ok" or "failed"
+            "error": str,  # reason, when failed
+            "final_loss": float,
+            "flops_per_token": float,  # measured by the FLOP counter
+            "flops_per_token_analytic": float,
+            "tokens": int,
+            "steps": int,
+            "curve": str,  # JSON list of {"step", "tokens", "flops", "loss"}
+            "wall_time_s": float,
+            "dataset": str,
+            "dataset_hash": str,
+            "declaration_hash": str,
+            "plugin": str,
+            "distribution": str,
+            "plugin_version": str,
+            "cegbench_version": str,
+            "git_commit": str,
+            "torch_version": str,
+            "python_version": str,
+            "hardware": str,
+            "device": str,
+            "command": str,
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="run_id",
+        foreign_keys=[("innovation", "innovations", "name")],
+    )
+    db["runs"].create_index(["innovation", "tier", "tier_version", "status"])
+    db["fits"].create(
+        {
+            "innovation": str,
+            "tier": str,
+            "tier_version": int,
+            "arm": str,
+            "E": float,
+            "A": float,
+            "alpha": float,
+            "alpha_low": float,
+            "alpha_high": float,
+            "E_low": float,
+            "E_high": float,
+            "shared_E": int,
+            "created_at": str,
+        },
+        pk=("innovation", "tier", "tier_version", "arm"),
+        foreign_keys=[("innovation", "innovations", "name")],
+    )
+    db["verdicts"].create(
+        {
+            "innovation": str,
+            "tier": str,
+            "tier_version": int,
+            "label": str,
+            "direction": str,
+            "delta_alpha": float,
+            "delta_alpha_low": float,
+            "delta_alpha_high": float,
+            "margin": float,
+            "ceg": str,  # JSON list of {"compute", "ceg", "low", "high", "extrapolated"}
+            "frontier": str,  # JSON list of {"arm", "budget", "loss", "n_params_opt", "bracketed"}
+            "warnings": str,  # JSON list of strings
+            "n_runs": int,
+            "n_failed": int,
+            "declaration_hash": str,
+            "method": str,  # JSON: method parameters
+            "cegbench_version": str,
+            "created_at": str,
+        },
+        pk=("innovation", "tier", "tier_version"),
+        foreign_keys=[("innovation", "innovations", "name")],
+    )
