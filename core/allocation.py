@@ -1,6 +1,6 @@
 """Allocation rules: how a compute budget is split between model size and tokens.
 
-A rule maps (budget, tier, family, recipe, vocab_size) to the model widths
+A rule maps (budget, tier, family, recipe, vocab_size, components) to the model widths
 trained at that budget.
 """
 
@@ -12,15 +12,16 @@ from cegbench.hookspecs import hookimpl
 from cegbench.innovations import Component
 
 
-def isoflop_ladder(budget, tier, family, recipe, vocab_size) -> list[int]:
+def isoflop_ladder(budget, tier, family, recipe, vocab_size, components) -> list[int]:
     """An IsoFLOP ladder: ``tier.sizes_per_budget`` consecutive widths of the tier's
     grid, centred on the width whose tokens-per-parameter at this budget is
     closest to ``tier.tokens_per_param`` (Chinchilla's 20), clamped to the grid.
     """
 
     def tokens_per_param(width: int) -> float:
-        tokens = budget / family.flops_per_token(recipe, width, vocab_size, tier.context)
-        return tokens / family.n_params(recipe, width, vocab_size, tier.context)
+        flops_per_token = family.flops_per_token(recipe, width, vocab_size, tier.context, components)
+        n_params = family.n_params(recipe, width, vocab_size, tier.context, components)
+        return budget / flops_per_token / n_params
 
     widths = list(tier.widths)
     distance = [abs(math.log(tokens_per_param(w) / tier.tokens_per_param)) for w in widths]

@@ -18,7 +18,7 @@ optimizer   object with ``base_lr`` (float, at width 64) and
 schedule    callable ``(progress in [0, 1]) -> learning-rate multiplier``.
 family      a ``cegbench.models.ModelFamily``: builds a model for a recipe
             and width, and gives its analytic FLOPs per token.
-allocation  callable ``(budget, tier, family, recipe, vocab_size) -> widths``.
+allocation  callable ``(budget, tier, family, recipe, vocab_size, components) -> widths``.
 =========== ===================================================================
 """
 

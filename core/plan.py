@@ -63,7 +63,7 @@ def plan_runs(innovations: list[Innovation], tier: Tier, components: Components)
                 family = components.get("family", recipe.family)
                 allocate = components.get("allocation", recipe.allocation)
                 base_lr = components.get("optimizer", recipe.optimizer).base_lr
-                for width in allocate(budget, tier, family, recipe, VOCAB_SIZE):
+                for width in allocate(budget, tier, family, recipe, VOCAB_SIZE, components):
                     for seed in tier.seeds:
                         specs.append(RunSpec(
                             innovation=innovation.name,

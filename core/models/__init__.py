@@ -1,0 +1,55 @@
+"""Reference model families: a switchable decoder-only Transformer (``gpt``) and an
+LSTM language model (``lstm``).
+
+A family turns a recipe and a width into a model, and says analytically how many
+parameters it has and how many training FLOPs it spends per token. The analytic
+numbers are what allocation and budgets use; ``cegbench.flops.check_flops``
+cross-checks them against a measured count.
+
+This module stays import-light (no torch): the families live in ``gpt.py`` and
+``lstm.py`` and register themselves through ``cegbench_register_components``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from cegbench.components import Components
+    from cegbench.innovations import Recipe
+
+
+class ModelFamily:
+    """A model family: builds models for a recipe and width, and counts their compute.
+
+    Subclasses set ``name`` and implement the four methods. ``components`` is
+    optional in ``n_params`` and ``flops_per_token``: without it a family knows
+    only the built-in components by name; with it, components registered by
+    plugins are looked up too (their parameters counted, ``gated`` read).
+    """
+
+    name: str = ""
+
+    def depth(self, width: int) -> int:
+        """Number of layers of the model of this width."""
+        raise NotImplementedError
+
+    def build(self, recipe: Recipe, width: int, vocab_size: int, context: int,
+              components: Components) -> nn.Module:
+        """A freshly initialised model; ``model(idx, targets) -> (logits, loss)``."""
+        raise NotImplementedError
+
+    def n_params(self, recipe: Recipe, width: int, vocab_size: int, context: int,
+                 components: Components | None = None) -> int:
+        """Parameter count, analytic; equals the built model's count exactly."""
+        raise NotImplementedError
+
+    def flops_per_token(self, recipe: Recipe, width: int, vocab_size: int, context: int,
+                        components: Components | None = None) -> float:
+        """Analytic training FLOPs (forward + backward) per token."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
