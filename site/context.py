@@ -1,0 +1,136 @@
+"""Page contexts: what each template receives, one documented dataclass per page.
+
+Every value is ready to display (numbers already formatted, "—" for missing);
+sort keys for the client-side table sort travel beside their display strings.
+``tests/test_site.py`` checks every field carries ``metadata={"help": ...}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+
+def doc(help: str, **kwargs):
+    """A dataclass field documented with ``help``."""
+    return field(metadata={"help": help}, **kwargs)
+
+
+@dataclass
+class Page:
+    """Fields every page has."""
+
+    root: str = doc("Relative path from this page to the site root: '' or '../'")
+    assets: dict[str, str] = doc("Static asset name → hashed path relative to the site root")
+    version: str = doc("cegbench version that rendered the site")
+    data_as_of: str = doc("Latest timestamp found in the registry, or '—'")
+
+
+@dataclass
+class LeaderboardRow:
+    """One (innovation, tier, tier_version) verdict, or an innovation with no verdict yet."""
+
+    name: str = doc("Innovation slug")
+    title: str = doc("Innovation title")
+    url: str = doc("Link to the innovation page, relative to the site root")
+    category: str = doc("Innovation category, e.g. 'architecture'")
+    year: str = doc("Year the modern idea was published")
+    has_verdict: bool = doc("False for an innovation with no verdict yet")
+    label: str = doc("scale-invariant / scale-dependent / inconclusive, or '' without a verdict")
+    direction: str = doc("'grows with scale' / 'shrinks with scale', or ''")
+    ceg: str = doc("CEG with its interval at the largest measured budget, e.g. '1.23× [1.10, 1.40]'")
+    ceg_compute: str = doc("The compute that CEG is measured at, e.g. '1e+13'")
+    ceg_sort: str = doc("Sort key of the CEG column (a number, or '' when missing)")
+    delta_alpha: str = doc("Δα = α_modern − α_baseline with its interval")
+    delta_alpha_sort: str = doc("Sort key of the Δα column")
+    runs: str = doc("Counts of ok runs, seeds and failed runs, e.g. '36 runs · 2 seeds · 1 failed'")
+    runs_sort: str = doc("Sort key of the runs column: number of ok runs")
+    tier: str = doc("Tier name and version, e.g. 'smoke v1'")
+    hardware: str = doc("Distinct hardware the runs used, comma-separated")
+
+
+@dataclass
+class IndexContext(Page):
+    """The leaderboard: ``index.html``."""
+
+    rows: list[LeaderboardRow] = doc("Leaderboard rows, largest CEG first, no-result rows last")
+    n_innovations: int = doc("Number of registered innovations")
+
+
+@dataclass
+class RecipeRow:
+    """One recipe field, side by side for the two arms."""
+
+    field: str = doc("Recipe field name, e.g. 'activation'")
+    baseline: str = doc("The baseline arm's value")
+    modern: str = doc("The modern arm's value")
+    differs: bool = doc("True where the two arms differ")
+
+
+@dataclass
+class CegRow:
+    """CEG at one compute."""
+
+    compute: str = doc("Compute in FLOPs, e.g. '1e+13'")
+    ceg: str = doc("CEG with its 95 % interval")
+    extrapolated: bool = doc("True outside the range of measured budgets")
+
+
+@dataclass
+class RunRow:
+    """One training run, ok or failed."""
+
+    arm: str = doc("'baseline' or 'modern'")
+    budget: str = doc("Compute budget in FLOPs")
+    width: str = doc("Model width")
+    n_params: str = doc("Number of parameters")
+    seed: str = doc("Random seed")
+    final_loss: str = doc("Final evaluation loss")
+    tokens: str = doc("Training tokens")
+    status: str = doc("'ok' or 'failed'")
+    error: str = doc("Why the run failed, or ''")
+    wall_time: str = doc("Wall-clock time of the run")
+    hardware: str = doc("Hardware the run used")
+    sort: dict[str, str] = doc("Column name → numeric sort key, for the sortable table")
+
+
+@dataclass
+class TierSection:
+    """One innovation's results in one tier version."""
+
+    tier: str = doc("Tier name")
+    tier_version: int = doc("Tier version")
+    anchor: str = doc("HTML id of this section, e.g. 'tier-smoke-v1'")
+    has_verdict: bool = doc("False where runs exist but no verdict yet")
+    label: str = doc("Verdict label, or ''")
+    direction: str = doc("'grows with scale' / 'shrinks with scale', or ''")
+    delta_alpha: str = doc("Δα with its interval")
+    margin: str = doc("Equivalence margin on Δα for 'scale-invariant'")
+    method: str = doc("Method parameters of the analysis, 'key=value, …'")
+    created_at: str = doc("When the verdict was computed")
+    ceg_rows: list[CegRow] = doc("CEG per compute, ascending")
+    loss_plot: Markup | None = doc("Inline SVG: final loss vs compute with fits, or None")
+    ceg_plot: Markup | None = doc("Inline SVG: CEG vs compute, or None")
+    warnings: list[str] = doc("Warnings from the analysis")
+    runs: list[RunRow] = doc("Every recorded run in this tier version")
+    n_ok: int = doc("Number of ok runs")
+    n_failed: int = doc("Number of failed runs")
+    reproduce: str = doc("Command that reproduces these runs")
+
+
+@dataclass
+class InnovationContext(Page):
+    """One innovation: ``innovation/<name>.html``."""
+
+    name: str = doc("Innovation slug")
+    title: str = doc("Innovation title")
+    category: str = doc("Innovation category")
+    year: str = doc("Year the modern idea was published")
+    paper: str = doc("Paper URL (http/https only), or '' if none")
+    description: str = doc("One paragraph in plain words, from the plugin")
+    expected: str = doc("The class the literature expects (display only), or '—'")
+    parts: list[dict] = doc("For a bundle: its parts as {'name', 'title', 'url'} (url '' if unregistered)")
+    plugin: str = doc("Plugin (and distribution version) that declared the innovation")
+    recipe_rows: list[RecipeRow] = doc("The two arms' recipes, field by field")
+    tiers: list[TierSection] = doc("Results per tier version, verdicts first")
