@@ -71,9 +71,17 @@ def select_innovations(catalog, names):
         raise click.BadParameter(str(error), param_hint="'--innovation'") from None
 
 
-def open_db(path):
+def open_db(path, *, must_exist: bool = True):
+    """Open the registry; reading commands refuse to create an empty one."""
     from cegbench.registry.db import open_registry
 
+    path = Path(path)
+    if must_exist and not path.is_file():
+        raise click.BadParameter(f"registry {str(path)!r} does not exist; run "
+                                 "`cegbench run --tier smoke` first", param_hint="'--registry'")
+    if not path.parent.is_dir():
+        raise click.BadParameter(f"folder {str(path.parent)!r} does not exist",
+                                 param_hint="'--registry'")
     return open_registry(path)
 
 
@@ -121,7 +129,7 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    db = open_db(registry_path)
+    db = open_db(registry_path, must_exist=False)
     save_innovations(db, [innovation_row(i, catalog.plugin_info(i.plugin)) for i in chosen])
 
     specs = plan_runs(chosen, tier, catalog.components)
@@ -319,9 +327,6 @@ def site(registry_path, out_dir, serve, port):
     """
     from cegbench.site.render import build_site
 
-    if not Path(registry_path).exists():
-        raise click.BadParameter(f"registry {registry_path} does not exist; run "
-                                 "`cegbench run --tier smoke` first", param_hint="'--registry'")
     written = build_site(open_db(registry_path), Path(out_dir))
     click.echo(f"wrote {len(written)} files to {out_dir}/ (open {out_dir}/index.html)")
     if serve:
@@ -339,3 +344,7 @@ def serve_folder(folder: Path, port: int) -> None:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
+
+
+if __name__ == "__main__":
+    cli()

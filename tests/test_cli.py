@@ -1,0 +1,184 @@
+"""The command line, end to end on the smoke tier."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlite_utils import Database
+
+from cegbench.cli import cli
+from cegbench.plan import plan_runs
+from cegbench.tiers import TIERS
+
+EXAMPLE_PLUGIN = Path(__file__).parent / "example_plugin"
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def smoke_registry(tmp_path_factory):
+    """One innovation run through the smoke tier, shared by the tests below."""
+    path = tmp_path_factory.mktemp("smoke") / "registry.db"
+    result = invoke("run", "--tier", "smoke", "--innovation", "gelu-to-swiglu",
+                    "--registry", str(path))
+    assert result.exit_code == 0, result.output
+    return path, result.output
+
+
+def test_run_records_every_planned_run_and_a_verdict(smoke_registry, catalog):
+    path, output = smoke_registry
+    db = Database(path)
+    planned = plan_runs([catalog.innovations.get("gelu-to-swiglu")], TIERS.get("smoke"),
+                        catalog.components)
+    assert db["runs"].count == len(planned)
+    assert {r["run_id"] for r in db["runs"].rows} == {s.run_id for s in planned}
+    row = next(db["runs"].rows_where("status = 'ok'"))
+    assert row["final_loss"] > 0 and row["dataset_hash"] and row["torch_version"]
+    assert row["plugin"] == "cegbench.plugins.swiglu" and row["distribution"] == "cegbench"
+    assert row["command"].startswith("cegbench run --tier smoke")
+    [verdict] = db["verdicts"].rows
+    assert verdict["label"] in ("scale-invariant", "scale-dependent", "inconclusive")
+    assert len(json.loads(verdict["ceg"])) >= len(TIERS.get("smoke").budgets)
+    assert db["fits"].count == 2
+    assert "gelu-to-swiglu [smoke]:" in output
+
+
+def test_rerun_resumes_without_redoing_anything(smoke_registry):
+    path, _ = smoke_registry
+    result = invoke("run", "--tier", "smoke", "--innovation", "gelu-to-swiglu",
+                    "--registry", str(path), "--no-analyze")
+    assert result.exit_code == 0
+    assert "already recorded, 0 to run" in result.output
+
+
+def test_show_prints_verdict_fit_and_ceg(smoke_registry):
+    path, _ = smoke_registry
+    result = invoke("show", "gelu-to-swiglu", "--registry", str(path))
+    assert result.exit_code == 0
+    for text in ("GeLU → SwiGLU", "tier smoke v1:", "Δα = α_modern − α_baseline",
+                 "fit baseline: L =", "CEG(C), 95% CI:", "(extrapolated)"):
+        assert text in result.output
+
+
+def test_analyze_and_site(smoke_registry, tmp_path):
+    path, _ = smoke_registry
+    result = invoke("analyze", "--registry", str(path))
+    assert result.exit_code == 0 and "gelu-to-swiglu [smoke]:" in result.output
+    out = tmp_path / "site"
+    result = invoke("site", "--registry", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    index = (out / "index.html").read_text()
+    assert "GeLU → SwiGLU" in index
+    assert (out / "innovation" / "gelu-to-swiglu.html").exists()
+
+
+def test_list_and_plugins():
+    result = invoke("list")
+    assert result.exit_code == 0
+    for name in ("gelu-to-swiglu", "layernorm-to-rmsnorm", "sgd-to-adamw", "lstm-to-transformer"):
+        assert name in result.output
+    declared = json.loads(invoke("list", "--json").output)
+    swiglu = next(d for d in declared if d["name"] == "gelu-to-swiglu")
+    assert swiglu["baseline"]["activation"] == "gelu" and swiglu["modern"]["activation"] == "swiglu"
+    assert json.loads(invoke("plugins").output) == []  # no third-party plugins here
+    builtins = json.loads(invoke("plugins", "--all").output)
+    swiglu_plugin = next(p for p in builtins if p["name"] == "cegbench.plugins.swiglu")
+    assert swiglu_plugin["distribution"] == "cegbench" and swiglu_plugin["version"]
+    assert swiglu_plugin["hooks"] == ["cegbench_register_innovations"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--tier", "smok"], "Unknown tier 'smok'. Did you mean: smoke?"),
+    (["run", "--tier", "smoke", "--innovation", "gelu-to-swiglo"], "Did you mean: gelu-to-swiglu?"),
+    (["run", "--tier", "smoke", "--jobs", "0"], "Invalid value for '--jobs'"),
+    (["run"], "Missing option '--tier'"),
+    (["show", "nobody", "--registry", "/nonexistent/dir/r.db"], None),
+    (["site", "--registry", "/no/such/registry.db"], "does not exist"),
+])
+def test_bad_arguments_exit_2_with_a_clear_message(args, message):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 or (message is None and result.exit_code != 0), result.output
+    if message:
+        assert message in result.output
+
+
+def test_broken_plugin_file_is_named(tmp_path):
+    plugin = tmp_path / "bad_plugin.py"
+    plugin.write_text(
+        "from cegbench import Innovation, Recipe, hookimpl\n"
+        "@hookimpl\n"
+        "def cegbench_register_innovations():\n"
+        "    return [Innovation(name='x-y', title='t', category='architecture', year=2020,\n"
+        "        paper='https://example.org', description='d', baseline=Recipe(), modern=Recipe())]\n"
+    )
+    result = CliRunner().invoke(cli, ["list", "--plugins", str(plugin)])
+    assert result.exit_code == 1
+    assert "plugin 'bad_plugin', innovation 'x-y'" in result.output
+    assert "identical" in result.output
+
+
+def cegbench(*args, env=None, **kwargs):
+    return subprocess.run([sys.executable, "-m", "cegbench.cli", *args], capture_output=True,
+                          text=True, env=env, **kwargs)
+
+
+def test_ctrl_c_then_rerun_finishes_without_redoing_finished_runs(tmp_path):
+    path = tmp_path / "r.db"
+    args = [sys.executable, "-m", "cegbench.cli", "run", "--tier", "smoke", "--innovation",
+            "layernorm-to-rmsnorm", "--registry", str(path), "--no-analyze"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(0.5)
+        if path.exists() and "runs" in Database(path).table_names() and Database(path)["runs"].count >= 3:
+            break
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert "interrupted" in output and "run the same command again" in output
+    before = {r["run_id"]: r["started_at"] for r in Database(path)["runs"].rows}
+    assert 3 <= len(before)
+    finished = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert f"{len(before)} already recorded" in finished.stdout
+    after = {r["run_id"]: r["started_at"] for r in Database(path)["runs"].rows}
+    assert all(after[run_id] == started for run_id, started in before.items())
+    planned = 2 * len(TIERS.get("smoke").budgets) * 3 * len(TIERS.get("smoke").seeds)
+    assert len(after) == planned
+
+
+def test_third_party_package_installed_with_pip_is_listed_and_runs(tmp_path):
+    target = tmp_path / "site-packages"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(EXAMPLE_PLUGIN)],
+        capture_output=True, text=True,
+    )
+    assert install.returncode == 0, install.stderr
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    env.pop("CEGBENCH_DISABLE_PLUGIN_AUTOLOAD", None)
+    listed = cegbench("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "gelu-to-relu-squared" in listed.stdout
+    [plugin] = json.loads(cegbench("plugins", env=env).stdout)
+    assert (plugin["name"], plugin["distribution"], plugin["version"]) == (
+        "relu_squared", "cegbench-relu-squared", "0.1.0")
+    assert plugin["components"] == ["activation:relu-squared"]
+    registry = tmp_path / "r.db"
+    ran = cegbench("run", "--tier", "smoke", "--innovation", "gelu-to-relu-squared",
+                   "--registry", str(registry), "--jobs", "2", env=env, timeout=600)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    db = Database(registry)
+    assert db["runs"].count > 0
+    assert {r["status"] for r in db["runs"].rows} == {"ok"}, [r["error"] for r in db["runs"].rows]
+    row = next(db["runs"].rows)
+    assert (row["distribution"], row["plugin_version"]) == ("cegbench-relu-squared", "0.1.0")
+    assert db["verdicts"].count == 1
