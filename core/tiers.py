@@ -46,10 +46,12 @@ for _tier in (
         dataset="synthetic",
         context=32,
         batch_size=16,
-        budgets=(1e9, 2e9, 4e9, 8e9),
+        budgets=(5e8, 1e9, 2e9, 4e9),
         widths=(16, 32, 48, 64),
         seeds=(0, 1),
-        tokens_per_param=20.0,
+        # budgets this small cannot reach 20 tokens per parameter at any width:
+        # centre the ladder lower, so it still moves with the budget
+        tokens_per_param=1.0,
         eval_points=3,
         eval_tokens=4096,
         margin=0.1,
@@ -57,12 +59,15 @@ for _tier in (
     Tier(
         name="cpu",
         version=1,
-        description="A laptop: the embedded English Wikipedia sample, about 1e11 to 1e13 FLOPs.",
+        description=(
+            "A laptop: the embedded English Wikipedia sample, 1e11 to 1.5e12 FLOPs "
+            "(about 20-30 minutes per innovation on 2 CPU cores)."
+        ),
         dataset="enwiki-sample",
         context=64,
         batch_size=32,
-        budgets=(1e11, 3e11, 1e12, 3e12),
-        widths=(32, 48, 64, 96, 128, 192, 256),
+        budgets=(1e11, 2.5e11, 6e11, 1.5e12),
+        widths=(16, 32, 48, 64, 80, 96, 128, 160, 192, 256),
         seeds=(0, 1, 2),
         eval_tokens=32_768,
         margin=0.05,

@@ -1,0 +1,89 @@
+"""Compute-equivalent gain: how many times more compute the baseline needs.
+
+From the fitted laws L_arm(C) = E_arm + A_arm·C^(−α_arm):
+
+    C_baseline(L) = (A_b / (L − E_b))^(1/α_b)          compute the baseline needs for loss L
+    CEG(C)        = C_baseline(L_modern(C)) / C
+
+CEG is undefined (NaN) where L_modern(C) ≤ E_b: the baseline never gets there. With a
+shared E this cannot happen; with E per arm it can at large C.
+
+``ceg_at_loss`` is the model-free variant of the reference works: interpolate each
+arm's measured frontier (log C linear in loss between neighbouring budgets) to find
+the compute each needs for a target loss, and take baseline / modern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .frontier import FrontierPoint
+
+
+@dataclass(frozen=True)
+class CEGPoint:
+    """CEG at one compute, with its 95 % bootstrap interval."""
+
+    compute: float
+    ceg: float
+    low: float
+    high: float
+    extrapolated: bool  # outside the range of measured budgets
+
+
+def compute_to_reach(law, loss):
+    """C(L) = (A / (L − E))^(1/α): the compute a law needs to reach ``loss``; NaN if L ≤ E.
+
+    ``law`` has attributes E, A, alpha (floats, or arrays that broadcast with ``loss``).
+    """
+    gap = np.asarray(loss, dtype=float) - law.E
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        log_compute = (np.log(law.A) - np.log(np.where(gap > 0, gap, np.nan))) / law.alpha
+        return np.exp(log_compute)
+
+
+def compute_equivalent_gain(baseline, modern, compute):
+    """CEG(C) = C_baseline(L_modern(C)) / C, NaN where L_modern(C) ≤ E_baseline."""
+    compute = np.asarray(compute, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        modern_loss = modern.E + np.exp(np.log(modern.A) - modern.alpha * np.log(compute))
+        return compute_to_reach(baseline, modern_loss) / compute
+
+
+def interpolated_compute(budgets: Iterable[float], losses: Iterable[float], target_loss: float):
+    """Compute at which a measured frontier first reaches ``target_loss``.
+
+    Walks the frontier in order of budget and interpolates log C linearly in loss on
+    the first segment that crosses the target. NaN when the target lies outside the
+    measured frontier (never reached, or already beaten at the smallest budget).
+    """
+    order = np.argsort(np.asarray(budgets, dtype=float))
+    log_c = np.log(np.asarray(budgets, dtype=float)[order])
+    loss = np.asarray(losses, dtype=float)[order]
+    if len(loss) == 0:
+        return np.nan
+    if loss[0] == target_loss:
+        return float(np.exp(log_c[0]))
+    if loss[0] < target_loss:
+        return np.nan
+    for i in range(1, len(loss)):
+        if loss[i] <= target_loss:
+            log_target = np.interp(target_loss, [loss[i], loss[i - 1]], [log_c[i], log_c[i - 1]])
+            return float(np.exp(log_target))
+    return np.nan
+
+
+def ceg_at_loss(frontier: Iterable[FrontierPoint], target_loss: float) -> float:
+    """C_baseline / C_modern to reach ``target_loss``, from the measured frontiers alone.
+
+    NaN if either arm's frontier does not reach the target inside its measured range.
+    """
+    frontier = list(frontier)
+    needed = {}
+    for arm in ("baseline", "modern"):
+        mine = [p for p in frontier if p.arm == arm]
+        needed[arm] = interpolated_compute([p.budget for p in mine], [p.loss for p in mine], target_loss)
+    return needed["baseline"] / needed["modern"]

@@ -1,0 +1,305 @@
+"""Compute-optimal frontier: the best loss each arm reaches at each budget.
+
+At a fixed budget C an IsoFLOP ladder trains several model sizes N. Seed-averaged
+loss against x = log N is a valley; the parabola
+
+    L(x) = c2·x² + c1·x + c0
+
+through the ladder gives the compute-optimal size x* = −c1 / (2·c2) and loss
+
+    L*(C) = c0 − c1² / (4·c2)
+
+when it opens upward (c2 > 0) and x* lies inside the ladder. Otherwise the ladder
+does not bracket the optimum: L*(C) falls back to the best observed mean loss and the
+point is flagged ``bracketed=False`` (IsoFLOP parabolas are biased off the ladder).
+
+This module also owns the input contract (``validate_runs``, ``ladders_from_runs``)
+and the seed bootstrap: every replicate redraws the seed noise of each (arm, budget,
+size) cell from the seed residuals of its ladder, then recomputes the frontier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+ARMS = ("baseline", "modern")
+REQUIRED_COLUMNS = ("arm", "budget", "n_params", "seed", "final_loss")
+MIN_BUDGETS = 3
+MIN_SIZES_FOR_PARABOLA = 3
+
+
+class AnalysisError(ValueError):
+    """The runs cannot be analysed; the message names what is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """Compute-optimal loss L*(C) of one arm at one budget."""
+
+    arm: str
+    budget: float
+    loss: float
+    n_params_opt: float
+    bracketed: bool
+
+
+@dataclass
+class Ladder:
+    """The runs of one arm at one budget: final losses per size, seeds kept apart."""
+
+    arm: str
+    budget: float
+    n_params: np.ndarray  # sorted sizes, shape (n_sizes,)
+    seed_losses: tuple[np.ndarray, ...]  # one array of seed losses per size
+
+    def mean_losses(self) -> np.ndarray:
+        """Loss of each size averaged over its seeds, shape (n_sizes,)."""
+        return np.array([losses.mean() for losses in self.seed_losses])
+
+
+# ---------------------------------------------------------------------------
+# Input contract
+
+
+def _describe_cell(row) -> str:
+    return f"{row.arm} @ {row.budget:.3g} FLOPs, {row.n_params:.0f} params, seed {row.seed}"
+
+
+def validate_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Check the runs of one innovation in one tier; return them cleaned and typed.
+
+    Raises ``AnalysisError`` naming the missing column, arm or budget, or the runs
+    whose loss is not a finite positive number.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
+    if missing:
+        raise AnalysisError(f"runs lack required column(s): {', '.join(missing)}")
+    runs = runs.loc[:, list(REQUIRED_COLUMNS)].copy()
+    runs["arm"] = runs["arm"].astype(str)
+    unknown = sorted(set(runs["arm"]) - set(ARMS))
+    if unknown:
+        raise AnalysisError(f"unknown arm(s) {unknown}; expected {list(ARMS)}")
+    for arm in ARMS:
+        if not (runs["arm"] == arm).any():
+            raise AnalysisError(f"no runs for arm '{arm}'")
+    for column in ("budget", "n_params", "final_loss"):
+        runs[column] = pd.to_numeric(runs[column], errors="coerce").astype(float)
+    bad = runs[~np.isfinite(runs["final_loss"]) | (runs["final_loss"] <= 0)]
+    if len(bad):
+        cells = "; ".join(_describe_cell(row) for row in bad.head(5).itertuples())
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise AnalysisError(
+            f"{len(bad)} run(s) have a non-finite or non-positive final_loss: {cells}{more}"
+        )
+    bad = runs[~(runs["budget"] > 0) | ~(runs["n_params"] > 0)]
+    if len(bad):
+        cells = "; ".join(_describe_cell(row) for row in bad.head(5).itertuples())
+        raise AnalysisError(f"{len(bad)} run(s) have a non-positive budget or n_params: {cells}")
+    for arm in ARMS:
+        budgets = sorted(runs.loc[runs["arm"] == arm, "budget"].unique())
+        if len(budgets) < MIN_BUDGETS:
+            listed = ", ".join(f"{b:.3g}" for b in budgets)
+            raise AnalysisError(
+                f"arm '{arm}' has runs at only {len(budgets)} budget(s) ({listed} FLOPs); "
+                f"a scaling-law fit needs at least {MIN_BUDGETS}"
+            )
+    return runs
+
+
+def ladders_from_runs(runs: pd.DataFrame) -> list[Ladder]:
+    """Group validated runs into one ``Ladder`` per (arm, budget), in a fixed order."""
+    ladders = []
+    for (arm, budget), group in runs.groupby(["arm", "budget"], sort=True):
+        by_size = group.sort_values(["n_params", "seed"]).groupby("n_params", sort=True)
+        ladders.append(
+            Ladder(
+                arm=str(arm),
+                budget=float(budget),
+                n_params=np.array([n for n, _ in by_size], dtype=float),
+                seed_losses=tuple(g["final_loss"].to_numpy(float) for _, g in by_size),
+            )
+        )
+    return ladders
+
+
+# ---------------------------------------------------------------------------
+# The optimum of one ladder
+
+
+def ladder_optimum(n_params: np.ndarray, mean_losses: np.ndarray):
+    """Compute-optimal (loss, n_params, bracketed) of one ladder.
+
+    ``mean_losses`` has shape (n_sizes,) or (n_sizes, n_replicates); the parabola
+    L(x) = c2·x² + c1·x + c0 in x = log N is fitted to every column at once. Where
+    c2 > 0 and the vertex x* = −c1/(2·c2) lies within the ladder, L* = c0 − c1²/(4·c2)
+    and N* = exp(x*); elsewhere L* and N* are those of the best observed size.
+    """
+    y = np.asarray(mean_losses, dtype=float)
+    columns = y.reshape(len(n_params), -1)
+    best = np.argmin(columns, axis=0)
+    loss = columns[best, np.arange(columns.shape[1])]
+    n_opt = np.asarray(n_params, dtype=float)[best]
+    bracketed = np.zeros(columns.shape[1], dtype=bool)
+    if len(n_params) >= MIN_SIZES_FOR_PARABOLA:
+        log_n = np.log(n_params)
+        center = log_n.mean()
+        x = log_n - center
+        design = np.stack([x**2, x, np.ones_like(x)], axis=1)
+        (c2, c1, c0), *_ = np.linalg.lstsq(design, columns, rcond=None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vertex = -c1 / (2 * c2)
+            vertex_loss = c0 - c1**2 / (4 * c2)
+        bracketed = (c2 > 0) & (vertex >= x.min()) & (vertex <= x.max())
+        loss = np.where(bracketed, vertex_loss, loss)
+        n_opt = np.where(bracketed, np.exp(np.where(bracketed, vertex, 0.0) + center), n_opt)
+    shape = y.shape[1:]
+    return loss.reshape(shape), n_opt.reshape(shape), bracketed.reshape(shape)
+
+
+def _unbracketed_warning(ladder: Ladder, n_opt: float) -> str:
+    where = f"{ladder.arm} @ {ladder.budget:.3g} FLOPs: optimum not bracketed"
+    sizes = ladder.n_params
+    if len(sizes) < MIN_SIZES_FOR_PARABOLA:
+        return (
+            f"{where} (only {len(sizes)} size(s) in the ladder; a parabola needs "
+            f"{MIN_SIZES_FOR_PARABOLA}); add sizes"
+        )
+    if n_opt == sizes.max():
+        return f"{where} (best at the largest size {n_opt:.3g} params); add larger sizes"
+    if n_opt == sizes.min():
+        return f"{where} (best at the smallest size {n_opt:.3g} params); add smaller sizes"
+    return f"{where} (loss is not convex in log size; best at {n_opt:.3g} params); add seeds"
+
+
+def compute_frontier(ladders: list[Ladder]) -> tuple[list[FrontierPoint], list[str]]:
+    """The frontier point of every ladder, and a warning for each unbracketed one."""
+    points, warnings = [], []
+    for ladder in ladders:
+        loss, n_opt, bracketed = ladder_optimum(ladder.n_params, ladder.mean_losses())
+        point = FrontierPoint(ladder.arm, ladder.budget, float(loss), float(n_opt), bool(bracketed))
+        points.append(point)
+        if not point.bracketed:
+            warnings.append(_unbracketed_warning(ladder, point.n_params_opt))
+    return points, warnings
+
+
+# ---------------------------------------------------------------------------
+# Seed bootstrap
+
+
+def has_replicated_cells(ladders: list[Ladder]) -> bool:
+    """True when at least one (arm, budget, size) cell has two or more seeds."""
+    return any(len(losses) > 1 for ladder in ladders for losses in ladder.seed_losses)
+
+
+def _adjusted_residuals(losses: np.ndarray) -> np.ndarray:
+    """Deviations from the cell mean, scaled by √(n/(n−1)) so their variance is σ², unbiased."""
+    n = len(losses)
+    if n < 2:
+        return np.empty(0)
+    return (losses - losses.mean()) * np.sqrt(n / (n - 1))
+
+
+@dataclass
+class ResidualPool:
+    """Seed residuals a ladder is resampled from, and their degrees of freedom."""
+
+    residuals: np.ndarray
+    dof: int  # Σ (n − 1) over the cells the residuals come from
+
+
+def _pool_of(ladders: list[Ladder]) -> ResidualPool:
+    cells = [losses for ladder in ladders for losses in ladder.seed_losses if len(losses) > 1]
+    if not cells:
+        return ResidualPool(np.empty(0), 0)
+    return ResidualPool(
+        np.concatenate([_adjusted_residuals(x) for x in cells]), sum(len(x) - 1 for x in cells)
+    )
+
+
+def residual_pools(ladders: list[Ladder]) -> list[ResidualPool]:
+    """Per ladder, the pool of seed residuals its cells are resampled from.
+
+    A ladder pools the adjusted residuals of all its sizes (seed noise is taken to be
+    the same across the sizes of one budget, not across budgets or arms). A ladder
+    without any replicated cell borrows its arm's pool, then the whole tier's.
+    """
+    tier = _pool_of(ladders)
+    by_arm = {arm: _pool_of([l for l in ladders if l.arm == arm]) for arm in ARMS}
+    pools = []
+    for ladder in ladders:
+        candidates = (_pool_of([ladder]), by_arm[ladder.arm], tier)
+        pools.append(next((pool for pool in candidates if pool.dof > 0), ResidualPool(np.zeros(1), 0)))
+    return pools
+
+
+def single_seed_warning(ladders: list[Ladder]) -> list[str]:
+    """A warning when some, but not all, cells have a single seed."""
+    single = sum(len(x) == 1 for ladder in ladders for x in ladder.seed_losses)
+    if not single:
+        return []
+    return [
+        f"{single} (arm, budget, size) cell(s) have a single seed: their bootstrap "
+        "noise is borrowed from replicated cells"
+    ]
+
+
+def draw_seed_noise(
+    ladders: list[Ladder], pools: list[ResidualPool], rng: np.random.Generator, n_boot: int
+) -> list[np.ndarray]:
+    """Per ladder, shape (n_sizes, n_boot): the mean of n residuals drawn with replacement
+    from the ladder's pool for every cell of n seeds — the noise of a resampled cell mean.
+
+    Pooling the sizes of a ladder, rather than resampling each cell's own runs, gives the
+    noise level 6 degrees of freedom instead of 2 with 3 sizes × 3 seeds, and the
+    √(n/(n−1)) scaling undoes the third by which a plain resample of 3 seeds
+    underestimates the variance of their mean.
+    """
+    noise = []
+    for ladder, pool in zip(ladders, pools):
+        cells = np.empty((len(ladder.seed_losses), n_boot))
+        for j, losses in enumerate(ladder.seed_losses):
+            draws = pool.residuals[rng.integers(0, len(pool.residuals), size=(n_boot, len(losses)))]
+            cells[j] = draws.mean(axis=1)
+        noise.append(cells)
+    return noise
+
+
+def replicate_frontier(ladders: list[Ladder], noise: list[np.ndarray], scale=1.0) -> np.ndarray:
+    """L*(C) of every ladder, shape (n_ladders, n_boot), from cell means + scale·noise.
+
+    The frontier is recomputed for every replicate, bracketing decision included.
+    """
+    return np.array(
+        [
+            ladder_optimum(ladder.n_params, ladder.mean_losses()[:, None] + scale * cells)[0]
+            for ladder, cells in zip(ladders, noise)
+        ]
+    )
+
+
+def welch_satterthwaite_dof(sensitivity: np.ndarray, variances: np.ndarray, dofs: np.ndarray) -> float:
+    """Effective degrees of freedom of a statistic θ ≈ Σ g_i·y_i of independent y_i:
+
+        ν_eff = (Σ g_i²·v_i)² / Σ (g_i²·v_i)² / ν_i
+
+    where v_i is the variance of y_i, estimated with ν_i degrees of freedom (ladders
+    that borrow one pool count as independent: a slight overestimate of ν_eff).
+    """
+    terms = np.asarray(sensitivity) ** 2 * np.asarray(variances)
+    dofs = np.asarray(dofs, dtype=float)
+    keep = dofs > 0
+    if not np.any(keep) or terms[keep].sum() == 0:
+        return np.inf
+    return float(terms[keep].sum() ** 2 / np.sum(terms[keep] ** 2 / dofs[keep]))
+
+
+def t_scale(dof: float, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """√(ν/χ²_ν) per replicate: multiplying Gaussian-like noise by it gives Student-t
+    tails with ν degrees of freedom, the uncertainty of a noise level read off few seeds."""
+    if not np.isfinite(dof):
+        return np.ones(n_boot)
+    return np.sqrt(dof / rng.chisquare(dof, size=n_boot))
