@@ -145,7 +145,7 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
                              device=device)
     failed = 0
     try:
-        with tqdm(total=len(todo), unit="run", disable=None) as bar:
+        with tqdm(total=len(todo), unit="run", mininterval=2) as bar:
             for result in results(todo, executor):
                 ingest(db, result, command)
                 bar.update()
