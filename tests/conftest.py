@@ -20,6 +20,17 @@ def components(catalog):
     return catalog.components
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny matmuls: threads only add overhead (and spin on a busy machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def pytest_report_header(config):
     import sqlite3
 

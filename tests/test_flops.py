@@ -9,11 +9,9 @@ from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from cegbench import Recipe
-from cegbench.components import Components
 from cegbench.flops import (FlopMismatchError, FlopReport, MeasuredFlops, UnsupportedOpError,
                             check_flops, is_heavy, measure_flops_per_token)
-from cegbench.models import components as builtin
-from cegbench.models import gpt, lstm
+from cegbench.models import gpt
 
 VOCAB, CONTEXT = 97, 32
 SWITCHES = list(itertools.product(("relu", "gelu", "swiglu"), ("layernorm", "rmsnorm"), ("pre", "post"),
@@ -22,22 +20,7 @@ needs_onednn_lstm = pytest.mark.skipif(not torch.backends.mkldnn.is_available(),
                                        reason="nn.LSTM runs as aten.mkldnn_rnn_layer only with oneDNN")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny matmuls: threads only add overhead (and spin on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def components():
-    components = Components()
-    for plugin in (builtin, gpt, lstm):
-        for c in plugin.cegbench_register_components():
-            components[c.kind].register(c.name, c.implementation, origin="test")
-    return components
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def build(components, recipe, width):

@@ -30,18 +30,7 @@ def make_components(*plugins):
     return components
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny matmuls: threads only add overhead (and spin on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def components():
-    return make_components(builtin, gpt, lstm)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_batch(batch_size=2, seed=0):
