@@ -69,6 +69,9 @@ for _tier in (
         budgets=(1e11, 2.5e11, 6e11, 1.5e12),
         widths=(16, 32, 48, 64, 80, 96, 128, 160, 192, 256),
         seeds=(0, 1, 2),
+        # a first sweep (lstm-to-transformer) centred at 20 found the optimum below
+        # the ladder at most budgets: byte-level models this small want more tokens
+        tokens_per_param=60.0,
         eval_tokens=32_768,
         margin=0.05,
     ),
