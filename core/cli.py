@@ -40,7 +40,7 @@ def plugins_option(command):
 
 def tier_option(required: bool):
     return click.option(
-        "--tier", "tier_name", required=required, default=None,
+        "--tier", "tier_name", required=required,
         help=f"Tier: {', '.join(TIERS)}.",
     )
 
@@ -140,7 +140,11 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
         f"{len(specs) - len(todo)} already recorded, {len(todo)} to run on {device} "
         f"with {jobs} job(s); registry {registry_path}"
     )
-    command = shlex.join(["cegbench", *sys.argv[1:]])
+    command = shlex.join([
+        "cegbench", "run", "--tier", tier.name,
+        *[arg for name in innovation_names for arg in ("--innovation", name)],
+        *[arg for path in plugin_paths for arg in ("--plugins", path)],
+    ])
     executor = LocalExecutor(catalog.components, jobs=jobs, plugin_paths=catalog.plugin_paths,
                              device=device)
     failed = 0
