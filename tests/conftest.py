@@ -33,9 +33,7 @@ def one_thread():
 
 def pytest_report_header(config):
     import sqlite3
+    from importlib.metadata import version
 
-    import sqlite_utils
-    import torch
-
-    return (f"torch {torch.__version__}, SQLite {sqlite3.sqlite_version}, "
-            f"sqlite-utils {sqlite_utils.__version__}")
+    return (f"torch {version('torch')}, SQLite {sqlite3.sqlite_version}, "
+            f"sqlite-utils {version('sqlite-utils')}")
