@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import re
 import shutil
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import sqlite_utils
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import cegbench
+from cegbench.innovations import SLUG
 from cegbench.registry import db as registry
 from cegbench.site import plots
 from cegbench.site.context import (
@@ -29,7 +29,6 @@ from cegbench.site.context import (
 
 HERE = Path(__file__).parent
 STATIC_FILES = ("app.css", "app.js")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MISSING = "—"
 
 
