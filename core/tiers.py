@@ -61,7 +61,7 @@ for _tier in (
         version=1,
         description=(
             "A laptop: the embedded English Wikipedia sample, 1e11 to 1.5e12 FLOPs "
-            "(about 20-30 minutes per innovation on 2 CPU cores)."
+            "(about 14 minutes per innovation on 2 CPU cores with --jobs 2)."
         ),
         dataset="enwiki-sample",
         context=64,
