@@ -29,7 +29,8 @@ from collections.abc import Iterator
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
-KINDS = ("activation", "norm", "position", "optimizer", "schedule", "family", "allocation")
+KINDS = ("activation", "norm", "position", "optimizer", "schedule", "family", "allocation",
+         "attention_kernel")
 
 T = TypeVar("T")
 

@@ -194,5 +194,6 @@ def check_flops(family, recipe, width, vocab_size, context, components, toleranc
 
 
 def _recipe_fields(recipe):
-    fields = ("activation", "norm", "norm_placement", "position", "tied_embeddings")
+    fields = ("activation", "norm", "norm_placement", "position", "tied_embeddings", "attention",
+              "attention_kernel", "mlp", "qk_norm")
     return ", ".join(f"{f}={getattr(recipe, f)!r}" for f in fields)

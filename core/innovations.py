@@ -17,6 +17,9 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 CATEGORIES = ("architecture", "optimizer", "schedule", "allocation", "systems", "data")
 LABELS = ("scale-invariant", "scale-dependent", "inconclusive")
 NORM_PLACEMENTS = ("pre", "post")
+ATTENTIONS = ("mha", "gqa", "mqa")
+MLPS = ("dense", "moe")
+BOOL_FIELDS = ("tied_embeddings", "qk_norm")
 
 
 class DeclarationError(ValueError):
@@ -40,6 +43,10 @@ class Recipe:
     schedule: str = "cosine"  # learning-rate multiplier over training, see cegbench.optim
     allocation: str = "isoflop"  # how a budget is split into model sizes, see cegbench.allocation
     tied_embeddings: bool = True  # share the input embedding with the output head
+    attention: str = "mha"  # key/value heads: "mha" (one per query head), "gqa" (shared), "mqa" (one)
+    attention_kernel: str = "fused"  # how softmax(q·kᵀ/√d)·v is computed: "fused" (SDPA), "plain"
+    mlp: str = "dense"  # "dense" MLP or "moe" (mixture of experts, top-k routed)
+    qk_norm: bool = False  # normalise queries and keys (per head) before the scores
 
     def component_fields(self) -> dict[str, str]:
         """The fields that name components, keyed by component kind."""
@@ -56,6 +63,7 @@ class Recipe:
 
 RECIPE_COMPONENT_FIELDS = (
     "family", "activation", "norm", "position", "optimizer", "schedule", "allocation",
+    "attention_kernel",
 )
 
 
@@ -114,12 +122,12 @@ def validate_recipe(where: str, recipe) -> None:
         raise DeclarationError(f"{where} must be a cegbench.Recipe, got {type(recipe).__name__}")
     for f in dataclasses.fields(Recipe):
         value = getattr(recipe, f.name)
-        _check_type(where, f.name, value, bool if f.name == "tied_embeddings" else str)
-    if recipe.norm_placement not in NORM_PLACEMENTS:
-        raise DeclarationError(
-            f"{where}: field 'norm_placement' must be one of {NORM_PLACEMENTS}, "
-            f"got {recipe.norm_placement!r}"
-        )
+        _check_type(where, f.name, value, bool if f.name in BOOL_FIELDS else str)
+    for name, allowed in (("norm_placement", NORM_PLACEMENTS), ("attention", ATTENTIONS), ("mlp", MLPS)):
+        if getattr(recipe, name) not in allowed:
+            raise DeclarationError(
+                f"{where}: field {name!r} must be one of {allowed}, got {getattr(recipe, name)!r}"
+            )
 
 
 def validate_innovation(plugin: str, innovation) -> None:

@@ -9,12 +9,19 @@ position    ``learned`` (a trained table added to the token embeddings, GPT-2),
             ``sinusoidal`` (a fixed table added, Vaswani et al. 2017) and
             ``rotary`` (queries and keys rotated, Su et al. 2021,
             https://arxiv.org/abs/2104.09864).
+attention_kernel  ``fused`` (``F.scaled_dot_product_attention``, a flash-style
+            kernel that never stores the T×T scores) and ``plain`` (the scores
+            written out: softmax(q·kᵀ/√d + causal mask)·v). Same maths, same FLOPs.
 
 The contracts (see ``cegbench.components``): an activation is an ``nn.Module``
 class with no constructor arguments and a class attribute ``gated``; a norm takes
 ``dim``; a position takes ``(n_embd, n_head, context)`` and has ``embed(x)`` on
-(B, T, C) token embeddings and ``rotate(q, k)`` on (B, nh, T, hs) queries and keys.
-None of them does a matrix multiplication, so none adds to the FLOP count.
+(B, T, C) token embeddings and ``rotate(q, k)`` on (B, nh, T, hs) queries and keys;
+an attention kernel is an ``nn.Module`` class with no constructor arguments whose
+``forward(q, k, v)`` maps (B, nh, T, hs) queries, keys and values to the causal
+attention output of the same shape. Activations, norms and positions do no
+matrix multiplication, so they add nothing to the FLOP count; both kernels cost
+the same 4·T·hs FLOPs per query and head, forward.
 """
 
 import math
@@ -141,6 +148,28 @@ def _rotate_half_split(x, cos, sin):
     return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
 
 # -----------------------------------------------------------------------------
+# attention kernels
+
+
+class FusedAttention(nn.Module):
+    """PyTorch's fused scaled-dot-product attention (flash attention where available)."""
+
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+
+class PlainAttention(nn.Module):
+    """Attention written out as in nanoGPT's slow path: the (T, T) scores are materialised."""
+
+    def forward(self, q, k, v):
+        T = q.size(-2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))  # (B, nh, T, T)
+        causal = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
+        att = att.masked_fill(~causal, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        return att @ v  # (B, nh, T, T) x (B, nh, T, hs) -> (B, nh, T, hs)
+
+# -----------------------------------------------------------------------------
 # registration
 
 
@@ -157,4 +186,8 @@ def cegbench_register_components():
         Component("position", "sinusoidal", SinusoidalPosition,
                   "fixed sinusoidal position table (Vaswani et al. 2017)"),
         Component("position", "rotary", RotaryPosition, "rotary embeddings on queries and keys (Su et al. 2021)"),
+        Component("attention_kernel", "fused", FusedAttention,
+                  "F.scaled_dot_product_attention: fused, scores never stored (Dao et al. 2022)"),
+        Component("attention_kernel", "plain", PlainAttention,
+                  "softmax(q·kᵀ/√d + causal mask)·v with the T×T scores materialised"),
     ]
