@@ -288,21 +288,27 @@ def show(name, tier_name, registry_path):
 
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print full declarations as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True,
+              help="Print the catalogue page (docs/catalogue.md) as Markdown.")
 @plugins_option
-def list_(as_json, plugin_paths):
-    """List the innovations the loaded plugins declare.
+def list_(as_json, as_markdown, plugin_paths):
+    """List the innovations the loaded plugins declare: slug, category, year, the
+    class the literature expects, title, the recipe change, paper and plugin.
 
-    Example: cegbench list --json
+    Example: cegbench list --markdown > docs/catalogue.md
     """
+    from cegbench import catalogue
+
     catalog = catalog_or_exit(plugin_paths)
     items = [catalog.innovations.get(name) for name in catalog.innovations]
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(i) for i in items], indent=2))
-        return
-    width = max((len(i.name) for i in items), default=4)
-    for i in items:
-        changes = ", ".join(f"{k}: {a} → {b}" for k, (a, b) in i.baseline.differences(i.modern).items())
-        click.echo(f"{i.name:<{width}}  {i.category:<12} {i.year}  {i.title}  [{changes}]  ({i.plugin})")
+    elif as_markdown:
+        click.echo(catalogue.markdown(items), nl=False)
+    else:
+        width = max((len(i.name) for i in items), default=4)
+        for i in items:
+            click.echo(catalogue.list_line(i, width))
 
 
 @cli.command()

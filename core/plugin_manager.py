@@ -45,6 +45,16 @@ DEFAULT_PLUGINS = (
     "cegbench.plugins.rmsnorm",
     "cegbench.plugins.adamw",
     "cegbench.plugins.lstm_to_transformer",
+    "cegbench.plugins.gelu",
+    "cegbench.plugins.pre_norm",
+    "cegbench.plugins.rope",
+    "cegbench.plugins.grouped_query_attention",
+    "cegbench.plugins.mixture_of_experts",
+    "cegbench.plugins.qk_norm",
+    "cegbench.plugins.relu_squared",
+    "cegbench.plugins.untied_head",
+    "cegbench.plugins.flash_attention",
+    "cegbench.plugins.transformer_2017_to_modern",
 )
 
 

@@ -167,18 +167,18 @@ def test_third_party_package_installed_with_pip_is_listed_and_runs(tmp_path):
     env.pop("CEGBENCH_DISABLE_PLUGIN_AUTOLOAD", None)
     listed = cegbench("list", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert "gelu-to-relu-squared" in listed.stdout
+    assert "gelu-to-geglu" in listed.stdout
     [plugin] = json.loads(cegbench("plugins", env=env).stdout)
     assert (plugin["name"], plugin["distribution"], plugin["version"]) == (
-        "relu_squared", "cegbench-relu-squared", "0.1.0")
-    assert plugin["components"] == ["activation:relu-squared"]
+        "geglu", "cegbench-geglu", "0.1.0")
+    assert plugin["components"] == ["activation:geglu"]
     registry = tmp_path / "r.db"
-    ran = cegbench("run", "--tier", "smoke", "--innovation", "gelu-to-relu-squared",
+    ran = cegbench("run", "--tier", "smoke", "--innovation", "gelu-to-geglu",
                    "--registry", str(registry), "--jobs", "2", env=env, timeout=600)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     db = Database(registry)
     assert db["runs"].count > 0
     assert {r["status"] for r in db["runs"].rows} == {"ok"}, [r["error"] for r in db["runs"].rows]
     row = next(db["runs"].rows)
-    assert (row["distribution"], row["plugin_version"]) == ("cegbench-relu-squared", "0.1.0")
+    assert (row["distribution"], row["plugin_version"]) == ("cegbench-geglu", "0.1.0")
     assert db["verdicts"].count == 1
