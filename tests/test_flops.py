@@ -40,6 +40,42 @@ def test_gpt_measured_matches_analytic(components, activation, norm, placement, 
     assert report.relative_difference < 0.01
 
 
+@pytest.mark.parametrize("attention,mlp,qk_norm,kernel", list(itertools.product(
+    ("mha", "gqa", "mqa"), ("dense", "moe"), (False, True), ("fused", "plain"))))
+def test_attention_and_mlp_switches_measure_as_analytic(components, attention, mlp, qk_norm, kernel):
+    recipe = Recipe(attention=attention, mlp=mlp, qk_norm=qk_norm, attention_kernel=kernel,
+                    activation="swiglu", position="rotary")
+    report = check_flops(components.get("family", "gpt"), recipe, 64, VOCAB, CONTEXT, components,
+                         tolerance=0.01)
+    assert report.relative_difference < 0.01
+
+
+def test_plain_and_fused_attention_count_the_same(components):
+    counts = {kernel: measure_flops_per_token(build(components, Recipe(attention_kernel=kernel), 32),
+                                              VOCAB, CONTEXT) for kernel in ("plain", "fused")}
+    assert counts["plain"].per_token == counts["fused"].per_token
+    assert "aten.bmm" in counts["plain"].by_op  # the scores as batched matmuls ...
+    assert not any("attention" in op for op in counts["plain"].by_op)
+    assert "aten.bmm" not in counts["fused"].by_op  # ... or inside the fused kernel
+
+
+def test_moe_counts_active_flops_only(components):
+    """Only the routed tokens' expert matmuls count: top-2 of 4 half-size experts cost what
+    the dense MLP costs, plus the router."""
+    dense = measure_flops_per_token(build(components, Recipe(), 64), VOCAB, CONTEXT).per_token
+    moe = measure_flops_per_token(build(components, Recipe(mlp="moe"), 64), VOCAB, CONTEXT).per_token
+    layers, router = 4, 6 * 64 * 4  # forward + backward of a (64 → 4) matmul, per token
+    assert moe == pytest.approx(dense + layers * router, rel=1e-12)
+
+
+def test_gqa_and_mqa_save_key_value_projection_flops(components):
+    counted = {kind: measure_flops_per_token(build(components, Recipe(attention=kind), 64),
+                                             VOCAB, CONTEXT).per_token for kind in ("mha", "gqa", "mqa")}
+    layers, per_head = 4, 6 * 2 * 64 * 16  # training FLOPs of one head's key and value projections
+    assert counted["mha"] - counted["gqa"] == pytest.approx(layers * 2 * per_head, rel=1e-12)
+    assert counted["mha"] - counted["mqa"] == pytest.approx(layers * 3 * per_head, rel=1e-12)
+
+
 @pytest.mark.parametrize("width", [16, 48, 64, 128])
 def test_gpt_measured_matches_analytic_across_widths(components, width):
     family = components.get("family", "gpt")

@@ -47,14 +47,17 @@ def n_built(model):
 
 
 def test_builtin_components_are_registered(components):
-    names = {kind: list(components[kind]) for kind in ("activation", "norm", "position", "family")}
+    kinds = ("activation", "norm", "position", "attention_kernel", "family")
+    names = {kind: list(components[kind]) for kind in kinds}
     assert names == {
-        "activation": ["gelu", "relu", "swiglu"],
+        "activation": ["gelu", "relu", "relu-squared", "swiglu"],  # relu-squared: its plugin's
         "norm": ["layernorm", "rmsnorm"],
         "position": ["learned", "rotary", "sinusoidal"],
+        "attention_kernel": ["fused", "plain"],
         "family": ["gpt", "lstm"],
     }
-    for name in ACTIVATIONS:
+    assert components["activation"].origin("relu-squared") == "cegbench.plugins.relu_squared"
+    for name in (*ACTIVATIONS, "relu-squared"):
         assert components.get("activation", name).gated == (name == "swiglu")
     for name in ("gpt", "lstm"):
         family = components.get("family", name)
@@ -197,6 +200,99 @@ def test_residual_projections_get_the_scaled_init(components):
     std = model.transformer.h[0].mlp.c_proj.weight.std().item()
     assert std == pytest.approx(0.02 / math.sqrt(2 * n_layer), rel=0.1)
     assert model.transformer.h[0].attn.c_attn.weight.std().item() == pytest.approx(0.02, rel=0.1)
+
+
+@pytest.mark.parametrize("attention,mlp,qk_norm,kernel", list(itertools.product(
+    ("mha", "gqa", "mqa"), ("dense", "moe"), (False, True), ("fused", "plain"))))
+def test_attention_and_mlp_switches_train_and_count_exactly(components, attention, mlp, qk_norm, kernel):
+    family = components.get("family", "gpt")
+    for recipe in (Recipe(attention=attention, mlp=mlp, qk_norm=qk_norm, attention_kernel=kernel),
+                   Recipe(attention=attention, mlp=mlp, qk_norm=qk_norm, attention_kernel=kernel,
+                          activation="swiglu", norm="rmsnorm", position="rotary", tied_embeddings=False)):
+        torch.manual_seed(0)
+        model = family.build(recipe, 64, VOCAB, CONTEXT, components)
+        assert family.n_params(recipe, 64, VOCAB, CONTEXT, components) == n_built(model), recipe
+        assert model.transformer.h[0].attn.n_kv_head == {"mha": 4, "gqa": 2, "mqa": 1}[attention]
+        logits, loss = model(*random_batch())
+        assert logits.shape == (2, CONTEXT, VOCAB)
+        assert abs(loss.item() - math.log(VOCAB)) < 0.1
+        loss.backward()
+        for name, p in model.named_parameters():
+            assert p.grad is not None and torch.isfinite(p.grad).all(), (recipe, name)
+
+
+@pytest.mark.parametrize("width,gqa", [(16, 1), (32, 1), (64, 2), (128, 4), (256, 8)])
+def test_key_value_heads(width, gqa):
+    n_head = width // 16
+    assert [gpt.kv_heads(kind, n_head) for kind in ("mha", "gqa", "mqa")] == [n_head, gqa, 1]
+
+
+def test_plain_and_fused_attention_compute_the_same(components):
+    family = components.get("family", "gpt")
+    x, y = random_batch()
+    outputs = []
+    for kernel in ("fused", "plain"):
+        torch.manual_seed(0)  # kernels have no parameters: the same seed gives the same weights
+        model = family.build(Recipe(attention_kernel=kernel, position="rotary"), 32, VOCAB, CONTEXT, components)
+        logits, loss = model(x, y)
+        loss.backward()
+        outputs.append((logits, model.transformer.h[0].attn.c_attn.weight.grad))
+    (fused, fused_grad), (plain, plain_grad) = outputs
+    torch.testing.assert_close(plain, fused)
+    torch.testing.assert_close(plain_grad, fused_grad)
+
+
+def test_grouped_query_attention_shares_keys_and_values(components):
+    """A GQA model equals the MHA model whose key/value heads repeat each shared head."""
+    family = components.get("family", "gpt")
+    torch.manual_seed(0)
+    gqa = family.build(Recipe(attention="gqa"), 64, VOCAB, CONTEXT, components)
+    mha = family.build(Recipe(attention="mha"), 64, VOCAB, CONTEXT, components)
+    state = gqa.state_dict()
+    for i, block in enumerate(gqa.transformer.h):
+        q, k, v = block.attn.c_attn.weight.split((64, 32, 32))  # 4 query heads, 2 key/value heads
+        repeat = lambda w: w.view(2, 16, 64).repeat_interleave(2, dim=0).reshape(64, 64)  # noqa: E731
+        state[f"transformer.h.{i}.attn.c_attn.weight"] = torch.cat((q, repeat(k), repeat(v)))
+    mha.load_state_dict(state)
+    x, _ = random_batch()
+    torch.testing.assert_close(mha(x)[0], gqa(x)[0])
+
+
+def test_mixture_of_experts_mixes_the_top_experts_of_each_token(components):
+    """The grouped dispatch gives what a token-by-token loop over the chosen experts gives."""
+    torch.manual_seed(0)
+    model = components.get("family", "gpt").build(Recipe(mlp="moe"), 32, VOCAB, CONTEXT, components)
+    moe = model.transformer.h[0].mlp
+    assert isinstance(moe, gpt.MoE) and (moe.n_expert, moe.top_k) == (4, 2)
+    assert moe.experts[0].c_fc.out_features == 2 * 32  # hidden 4·32 / top_k
+    x = torch.randn(2, 5, 32)
+    expected = torch.zeros(10, 32)
+    for n, token in enumerate(x.view(10, 32)):
+        weights, chosen = torch.softmax(moe.router(token), dim=-1).topk(2)
+        for w, e in zip(weights / weights.sum(), chosen):
+            expected[n] += w * moe.experts[e](token)
+    torch.testing.assert_close(moe(x), expected.view(2, 5, 32))
+    assert moe.aux_loss.item() >= 1.0 - 1e-6  # E·Σ share·mean prob is ≥ 1, = 1 when balanced
+
+
+def test_mixture_of_experts_balancing_loss_trains_but_is_not_evaluated(components):
+    torch.manual_seed(0)
+    model = components.get("family", "gpt").build(Recipe(mlp="moe"), 32, VOCAB, CONTEXT, components)
+    x, y = random_batch()
+    train_loss = model(x, y)[1]
+    aux = sum(block.mlp.aux_loss for block in model.transformer.h)
+    model.eval()
+    eval_loss = model(x, y)[1]
+    torch.testing.assert_close(train_loss, eval_loss + gpt.MOE_AUX_WEIGHT * aux)
+
+
+def test_moe_has_the_active_parameters_of_the_dense_mlp():
+    family = gpt.GPTFamily()
+    dense = family.n_params(Recipe(), 64, VOCAB, CONTEXT)
+    moe = family.n_params(Recipe(mlp="moe"), 64, VOCAB, CONTEXT)
+    layers, mlp = 4, 2 * 64 * 256
+    router, experts = 64 * 4, 4 * (2 * 64 * 128)
+    assert moe - dense == layers * (router + experts - mlp)  # 2 of 4 half-size experts are active
 
 
 class SquaredReLU(nn.Module):

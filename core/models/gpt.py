@@ -130,15 +130,16 @@ class MoE(nn.Module):
         probs = F.softmax(self.router(x), dim=-1)  # (N, E)
         weights, chosen = probs.topk(self.top_k, dim=-1)  # (N, k) each
         weights = weights / weights.sum(dim=-1, keepdim=True)
-        # load balancing: fraction of assignments per expert times its mean probability, times E
-        share = torch.bincount(chosen.view(-1), minlength=self.n_expert).to(x.dtype) / chosen.numel()
+        counts = torch.bincount(chosen.view(-1), minlength=self.n_expert)  # (E,) assignments per expert
+        # load balancing: each expert's share of the assignments times its mean probability, times E
+        share = counts.to(x.dtype) / chosen.numel()
         self.aux_loss = self.n_expert * (share * probs.mean(dim=0)).sum()
         # grouped dispatch: sort the N·k assignments by expert, run each expert on its slice
         order = chosen.view(-1).argsort(stable=True)  # (N·k,)
         token = order // self.top_k  # the token of each sorted assignment
-        counts = torch.bincount(chosen.view(-1), minlength=self.n_expert).tolist()
         routed = x[token]  # (N·k, C), grouped by expert
-        y = torch.cat([expert(part) for expert, part in zip(self.experts, routed.split(counts))])
+        parts = routed.split(counts.tolist())
+        y = torch.cat([expert(part) for expert, part in zip(self.experts, parts)])
         y = y * weights.view(-1)[order].unsqueeze(1)  # (N·k, C), weighted
         return torch.zeros_like(x).index_add_(0, token, y).view(B, T, C)
 
