@@ -103,6 +103,11 @@ def test_hook_cegbench_register_components(tmp_path):
         ({"baseline": "dict(activation='relu')"}, "arm 'baseline' must be a cegbench.Recipe"),
         ({"modern": "Recipe(norm_placement='middle')"}, "field 'norm_placement' must be one of"),
         ({"modern": "Recipe(tied_embeddings='no')"}, "field 'tied_embeddings' must be bool"),
+        ({"modern": "Recipe(attention='gqa4')"}, "field 'attention' must be one of ('mha', 'gqa', 'mqa')"),
+        ({"modern": "Recipe(mlp='sparse')"}, "field 'mlp' must be one of ('dense', 'moe')"),
+        ({"modern": "Recipe(qk_norm=1)"}, "field 'qk_norm' must be bool"),
+        ({"modern": "Recipe(attention_kernel='flash')"},
+         "field 'attention_kernel': Unknown attention_kernel 'flash'"),
     ],
 )
 def test_invalid_declarations_name_plugin_and_field(tmp_path, changes, expected):
