@@ -97,7 +97,7 @@ def test_list_and_plugins():
 
 @pytest.mark.parametrize("args, message", [
     (["run", "--tier", "smok"], "Unknown tier 'smok'. Did you mean: smoke?"),
-    (["run", "--tier", "smoke", "--innovation", "gelu-to-swiglo"], "Did you mean: gelu-to-swiglu?"),
+    (["run", "--tier", "smoke", "--innovation", "gelu-to-swiglo"], "Did you mean: gelu-to-swiglu"),
     (["run", "--tier", "smoke", "--jobs", "0"], "Invalid value for '--jobs'"),
     (["run"], "Missing option '--tier'"),
     (["show", "nobody", "--registry", "/nonexistent/dir/r.db"], None),

@@ -126,7 +126,7 @@ class MoE(nn.Module):
 
     def forward(self, x):
         B, T, C = x.size()
-        x = x.view(B * T, C)  # (N, C), one row per token
+        x = x.reshape(B * T, C)  # (N, C), one row per token
         probs = F.softmax(self.router(x), dim=-1)  # (N, E)
         weights, chosen = probs.topk(self.top_k, dim=-1)  # (N, k) each
         weights = weights / weights.sum(dim=-1, keepdim=True)
