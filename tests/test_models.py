@@ -249,9 +249,12 @@ def test_grouped_query_attention_shares_keys_and_values(components):
     gqa = family.build(Recipe(attention="gqa"), 64, VOCAB, CONTEXT, components)
     mha = family.build(Recipe(attention="mha"), 64, VOCAB, CONTEXT, components)
     state = gqa.state_dict()
+
+    def repeat(w):  # (2 heads × 16, 64) -> (4 heads × 16, 64), each head twice in a row
+        return w.view(2, 16, 64).repeat_interleave(2, dim=0).reshape(64, 64)
+
     for i, block in enumerate(gqa.transformer.h):
         q, k, v = block.attn.c_attn.weight.split((64, 32, 32))  # 4 query heads, 2 key/value heads
-        repeat = lambda w: w.view(2, 16, 64).repeat_interleave(2, dim=0).reshape(64, 64)  # noqa: E731
         state[f"transformer.h.{i}.attn.c_attn.weight"] = torch.cat((q, repeat(k), repeat(v)))
     mha.load_state_dict(state)
     x, _ = random_batch()
