@@ -186,51 +186,62 @@ def analyze(tier_name, innovation_names, registry_path):
 
 
 def analyze_innovations(db, names, tier, quiet_when_empty=False):
-    """Analyse the current declaration of each innovation on one tier version."""
+    """Analyse the current declaration of each innovation on one tier version, parts
+    of a bundle before the bundle (its composition reads their verdicts)."""
     from cegbench import analysis
+    from cegbench.provenance import git_commit
     from cegbench.registry.db import get_innovation, runs, save_verdict
 
+    declared = {}
     for name in names:
-        innovation = get_innovation(db, name)
-        if innovation is None:
+        declared[name] = get_innovation(db, name)
+        if declared[name] is None:
             raise click.BadParameter(f"innovation {name!r} is not in the registry",
                                      param_hint="'--innovation'")
+    parts_of = {name: json.loads(row["parts"] or "[]") for name, row in declared.items()}
+    for name in analysis.parts_first(list(names), parts_of):
+        innovation = declared[name]
         recorded = runs(db, name, tier.name, tier.version,
                         declaration_hash=innovation["declaration_hash"])
         if recorded.empty and quiet_when_empty:
             continue
-        ok = recorded[recorded["status"] == "ok"]
-        n_failed = len(recorded) - len(ok)
+        n_failed = int((recorded["status"] != "ok").sum())
         key = dict(innovation=name, tier=tier.name, tier_version=tier.version)
-        common = dict(n_failed=n_failed, declaration_hash=innovation["declaration_hash"],
-                      cegbench_version=__version__)
+        common = dict(declaration_hash=innovation["declaration_hash"], cegbench_version=__version__)
         try:
-            result = analysis.analyze_innovation(
-                ok[["arm", "budget", "n_params", "seed", "final_loss"]], margin=tier.margin
-            )
+            result = analysis.analyze_innovation(recorded, margin=tier.margin)
         except analysis.AnalysisError as error:
             save_verdict(db, **key, fits=[], verdict=dict(
-                label="inconclusive", margin=tier.margin, n_runs=len(ok),
-                warnings=[f"cannot analyse yet: {error}"], **common))
+                label="inconclusive", margin=tier.margin, n_runs=len(recorded) - n_failed,
+                n_failed=n_failed, warnings=[f"cannot analyse yet: {error}"], **common))
             click.echo(f"{name} [{tier.name}]: inconclusive (cannot analyse yet: {error})")
             continue
-        warnings = list(result.warnings)
-        if n_failed:
-            warnings.append(f"{n_failed} failed run(s) left out of the analysis")
-        verdict = {
-            field.name: getattr(result, field.name)
-            for field in dataclasses.fields(result)
-            if field.name not in ("fits", "n_boot", "n_boot_failed", "shared_E")
-        }
-        verdict.update(
-            ceg=[dataclasses.asdict(p) for p in result.ceg],
-            frontier=[dataclasses.asdict(p) for p in result.frontier],
-            warnings=warnings, **common,
-        )
+        verdict = {field: value for field, value in dataclasses.asdict(result).items()
+                   if field not in ("fits", "n_boot", "n_boot_failed", "shared_E")}
+        verdict["method"].update(cegbench_version=__version__, git_commit=git_commit())
+        if parts_of[name]:
+            verdict["composition"] = dataclasses.asdict(
+                bundle_composition(db, result, parts_of[name], tier))
         fits = [{**dataclasses.asdict(fit), "shared_E": int(result.shared_E)} for fit in result.fits]
-        save_verdict(db, **key, verdict=verdict, fits=fits)
-        click.echo(f"{name} [{tier.name}]: {describe_verdict(result.label, result.direction)}, "
+        save_verdict(db, **key, verdict={**verdict, **common}, fits=fits)
+        fragile = ", fragile" if result.fragile else ""
+        click.echo(f"{name} [{tier.name}]: {describe_verdict(result.label, result.direction)}{fragile}, "
                    f"Δα = {format_interval(result.delta_alpha, result.delta_alpha_low, result.delta_alpha_high, '+.3f')}")
+
+
+def bundle_composition(db, result, parts, tier):
+    """A bundle's CEG at the reference budget against its parts' current verdicts."""
+    from cegbench import analysis
+    from cegbench.registry.db import get_innovation, verdicts
+
+    reference = max((p for p in result.ceg if not p.extrapolated), key=lambda p: p.compute)
+    part_cegs = {}
+    for part in parts:
+        declared = get_innovation(db, part)
+        rows = [v for v in verdicts(db, tier.name, part) if v["tier_version"] == tier.version]
+        current = rows and declared and rows[0]["declaration_hash"] == declared["declaration_hash"]
+        part_cegs[part] = json.loads(rows[0]["ceg"]) if current else None
+    return analysis.compose(dataclasses.asdict(reference), part_cegs)
 
 
 def describe_verdict(label, direction):

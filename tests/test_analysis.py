@@ -312,11 +312,17 @@ def test_ceg_at_loss_interpolates_measured_frontiers():
     assert math.isnan(ceg_at_loss(frontier, 3.9))  # modern already below it at the smallest budget
 
 
-def test_analysis_ceg_at_loss_uses_its_frontier():
+def test_analysis_ceg_at_loss_targets_the_baseline_frontier_the_modern_arm_spans():
     runs = planted_runs(np.random.default_rng(11), laws=laws_with(0.15, 0.2), noise=0.0)
     analysis = analyze_innovation(runs, margin=0.02, n_boot=10)
-    target = analysis.frontier[2].loss  # baseline at 1e15
-    assert analysis.ceg_at_loss(target) == ceg_at_loss(analysis.frontier, target) > 1
+    modern = [p.loss for p in analysis.frontier if p.arm == "modern"]
+    expected = sorted((p.loss for p in analysis.frontier
+                       if p.arm == "baseline" and min(modern) <= p.loss <= max(modern)), reverse=True)
+    assert [p.target_loss for p in analysis.ceg_at_loss] == expected and len(expected) == 5
+    for point in analysis.ceg_at_loss:
+        assert point.ceg == ceg_at_loss(analysis.frontier, point.target_loss) > 0
+        assert point.low == pytest.approx(point.ceg) and point.high == pytest.approx(point.ceg)  # no noise
+    assert analysis.ceg_at_loss[-1].ceg > 1  # the faster modern exponent wins at low loss
 
 
 # ---------------------------------------------------------------------------
