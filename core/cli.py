@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import shlex
 import sys
@@ -189,6 +188,7 @@ def analyze_innovations(db, names, tier, quiet_when_empty=False):
     """Analyse the current declaration of each innovation on one tier version, parts
     of a bundle before the bundle (its composition reads their verdicts)."""
     from cegbench import analysis
+    from cegbench.analysis.report import describe_verdict, format_interval
     from cegbench.provenance import git_commit
     from cegbench.registry.db import get_innovation, runs, save_verdict
 
@@ -206,8 +206,8 @@ def analyze_innovations(db, names, tier, quiet_when_empty=False):
         if recorded.empty and quiet_when_empty:
             continue
         n_failed = int((recorded["status"] != "ok").sum())
-        key = dict(innovation=name, tier=tier.name, tier_version=tier.version)
-        common = dict(declaration_hash=innovation["declaration_hash"], cegbench_version=__version__)
+        key = {"innovation": name, "tier": tier.name, "tier_version": tier.version}
+        common = {"declaration_hash": innovation["declaration_hash"], "cegbench_version": __version__}
         try:
             result = analysis.analyze_innovation(recorded, margin=tier.margin)
         except analysis.AnalysisError as error:
@@ -244,26 +244,18 @@ def bundle_composition(db, result, parts, tier):
     return analysis.compose(dataclasses.asdict(reference), part_cegs)
 
 
-def describe_verdict(label, direction):
-    return f"{label} ({direction})" if direction else label
-
-
-def format_interval(value, low, high, spec=".3g", suffix=""):
-    def fmt(x):
-        return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:{spec}}{suffix}"
-
-    return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
-
-
 @cli.command()
 @click.argument("name")
 @tier_option(required=False)
 @registry_option
 def show(name, tier_name, registry_path):
-    """Print an innovation's verdict, Δα, fits and CEG(C) with intervals.
+    """Print an innovation's verdict: label, Δα, fits, frontier, CEG(C) with intervals,
+    CEG at target losses, wall-clock CEG, sensitivity, composition, what would decide
+    it, and warnings.
 
     Example: cegbench show gelu-to-swiglu --tier smoke
     """
+    from cegbench.analysis.report import verdict_lines
     from cegbench.registry.db import fits, get_innovation, verdicts
 
     db = open_db(registry_path)
@@ -274,26 +266,11 @@ def show(name, tier_name, registry_path):
             "run `cegbench run --tier smoke` first, or see `cegbench list`", param_hint="NAME")
     click.echo(f"{innovation['title']}  ({innovation['name']}, {innovation['category']}, "
                f"{innovation['year']})\n{innovation['paper']}\n")
-    rows = [v for v in verdicts(db, tier_name) if v["innovation"] == name]
+    rows = verdicts(db, tier_name, name)
     if not rows:
         click.echo("no verdict yet: run `cegbench run --tier smoke --innovation " + name + "`")
     for verdict in rows:
-        click.echo(f"tier {verdict['tier']} v{verdict['tier_version']}: "
-                   f"{describe_verdict(verdict['label'], verdict['direction'])}")
-        click.echo(f"  Δα = α_modern − α_baseline = "
-                   f"{format_interval(verdict['delta_alpha'], verdict['delta_alpha_low'], verdict['delta_alpha_high'], '+.4f')}"
-                   f"  (equivalence margin ±{verdict['margin']})")
-        click.echo(f"  runs: {verdict['n_runs']} ok, {verdict['n_failed']} failed")
-        for fit in fits(db, name, verdict["tier"], verdict["tier_version"]):
-            click.echo(f"  fit {fit['arm']:>8}: L = {fit['E']:.3f} + {fit['A']:.3g}·C^−"
-                       f"{fit['alpha']:.4f}  (α 95% CI [{fit['alpha_low']:.4f}, {fit['alpha_high']:.4f}])")
-        click.echo("  CEG(C), 95% CI:")
-        for point in json.loads(verdict["ceg"]):
-            note = "  (extrapolated)" if point["extrapolated"] else ""
-            click.echo(f"    C = {point['compute']:.0e}: "
-                       f"{format_interval(point['ceg'], point['low'], point['high'], '.3g', '×')}{note}")
-        for warning in json.loads(verdict["warnings"]):
-            click.echo(f"  warning: {warning}")
+        click.echo("\n".join(verdict_lines(verdict, fits(db, name, verdict["tier"], verdict["tier_version"]))))
         click.echo()
 
 
