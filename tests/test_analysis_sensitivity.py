@@ -16,9 +16,9 @@ from cegbench.analysis import analyze_innovation, compose, parts_first
 from cegbench.analysis.ceg import LossCEGPoint, ceg_at_losses, loss_targets
 from cegbench.analysis.estimate import percentile_interval
 from cegbench.analysis.fit import ScalingLawFitter
-from cegbench.analysis.frontier import ARMS, FrontierPoint
+from cegbench.analysis.frontier import ARMS
 from cegbench.registry.db import open_registry, save_verdict, verdicts
-from test_analysis import BUDGETS, E_TRUE, laws_with, planted_runs
+from test_analysis import BUDGETS, E_TRUE, KNOWN_FRONTIER, laws_with, planted_runs
 
 # ---------------------------------------------------------------------------
 # Sensitivity
@@ -122,14 +122,7 @@ def test_decided_verdicts_have_no_decision_estimate():
 
 
 def test_ceg_at_losses_targets_and_intervals_on_known_frontiers():
-    frontier = [
-        FrontierPoint("baseline", 1e12, 4.0, 1e6, True),
-        FrontierPoint("baseline", 1e13, 3.5, 3e6, True),
-        FrontierPoint("baseline", 1e14, 3.0, 1e7, True),
-        FrontierPoint("modern", 1e12, 3.8, 1e6, True),
-        FrontierPoint("modern", 1e13, 3.2, 3e6, True),
-        FrontierPoint("modern", 1e14, 2.9, 1e7, True),
-    ]
+    frontier = KNOWN_FRONTIER
     assert loss_targets(frontier) == [3.5, 3.0]  # 4.0 lies above the modern frontier
     # two replicates: the measured frontier, and every loss 0.1 lower
     losses = np.array([p.loss for p in frontier])
