@@ -285,3 +285,18 @@ def test_verdict_detail_is_stored_as_json_and_null_when_absent(tmp_path):
 def test_percentile_interval_of_nothing_is_nan():
     low, high = percentile_interval(np.empty(0))
     assert math.isnan(low) and math.isnan(high)
+
+
+def test_report_of_a_verdict_that_could_not_be_analysed():
+    from cegbench.analysis.report import verdict_lines
+
+    row = {"tier": "cpu", "tier_version": 1, "label": "inconclusive", "direction": None,
+           "delta_alpha": None, "margin": 0.05, "n_runs": 3, "n_failed": 1, "ceg": "[]", "frontier": "[]",
+           "warnings": json.dumps(["cannot analyse yet: no runs for arm 'modern'"]),
+           "fragile": None, "sensitivity": None, "ceg_at_loss": None, "wall_ceg": None,
+           "composition": None, "decision": None}
+    assert verdict_lines(row, []) == [
+        "tier cpu v1: inconclusive",
+        "  runs: 3 ok, 1 failed (left out)",
+        "  warning: cannot analyse yet: no runs for arm 'modern'",
+    ]

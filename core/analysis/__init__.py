@@ -39,7 +39,6 @@ from .decision import (
 )
 from .estimate import (
     CONFIDENCE,
-    ONE_SEED_WARNING,
     estimate,
     percentile_interval,
     stacked,
@@ -60,7 +59,6 @@ from .sensitivity import SensitivityResult, changed_variants, sensitivity
 from .wall import wall_time_ratio
 
 __all__ = [
-    "ONE_SEED_WARNING",
     "Analysis",
     "AnalysisError",
     "CEGPoint",
