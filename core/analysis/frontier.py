@@ -288,10 +288,10 @@ def single_seed_warning(ladders: list[Ladder]) -> list[str]:
     single = sum(len(x) == 1 for ladder in ladders for x in ladder.seed_losses)
     if not single:
         return []
-    return [
+    return [(
         f"{single} (arm, budget, size) cell(s) have a single seed: their bootstrap "
         "noise is borrowed from replicated cells"
-    ]
+    )]
 
 
 def draw_seed_noise(
