@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import shlex
 import sys
@@ -186,62 +185,63 @@ def analyze(tier_name, innovation_names, registry_path):
 
 
 def analyze_innovations(db, names, tier, quiet_when_empty=False):
-    """Analyse the current declaration of each innovation on one tier version."""
+    """Analyse the current declaration of each innovation on one tier version, parts
+    of a bundle before the bundle (its composition reads their verdicts)."""
     from cegbench import analysis
+    from cegbench.analysis.report import describe_verdict, format_interval
+    from cegbench.provenance import git_commit
     from cegbench.registry.db import get_innovation, runs, save_verdict
 
+    declared = {}
     for name in names:
-        innovation = get_innovation(db, name)
-        if innovation is None:
+        declared[name] = get_innovation(db, name)
+        if declared[name] is None:
             raise click.BadParameter(f"innovation {name!r} is not in the registry",
                                      param_hint="'--innovation'")
+    parts_of = {name: json.loads(row["parts"] or "[]") for name, row in declared.items()}
+    for name in analysis.parts_first(list(names), parts_of):
+        innovation = declared[name]
         recorded = runs(db, name, tier.name, tier.version,
                         declaration_hash=innovation["declaration_hash"])
         if recorded.empty and quiet_when_empty:
             continue
-        ok = recorded[recorded["status"] == "ok"]
-        n_failed = len(recorded) - len(ok)
-        key = dict(innovation=name, tier=tier.name, tier_version=tier.version)
-        common = dict(n_failed=n_failed, declaration_hash=innovation["declaration_hash"],
-                      cegbench_version=__version__)
+        n_failed = int((recorded["status"] != "ok").sum())
+        key = {"innovation": name, "tier": tier.name, "tier_version": tier.version}
+        common = {"declaration_hash": innovation["declaration_hash"], "cegbench_version": __version__}
         try:
-            result = analysis.analyze_innovation(
-                ok[["arm", "budget", "n_params", "seed", "final_loss"]], margin=tier.margin
-            )
+            result = analysis.analyze_innovation(recorded, margin=tier.margin)
         except analysis.AnalysisError as error:
             save_verdict(db, **key, fits=[], verdict=dict(
-                label="inconclusive", margin=tier.margin, n_runs=len(ok),
-                warnings=[f"cannot analyse yet: {error}"], **common))
+                label="inconclusive", margin=tier.margin, n_runs=len(recorded) - n_failed,
+                n_failed=n_failed, warnings=[f"cannot analyse yet: {error}"], **common))
             click.echo(f"{name} [{tier.name}]: inconclusive (cannot analyse yet: {error})")
             continue
-        warnings = list(result.warnings)
-        if n_failed:
-            warnings.append(f"{n_failed} failed run(s) left out of the analysis")
-        verdict = {
-            field.name: getattr(result, field.name)
-            for field in dataclasses.fields(result)
-            if field.name not in ("fits", "n_boot", "n_boot_failed", "shared_E")
-        }
-        verdict.update(
-            ceg=[dataclasses.asdict(p) for p in result.ceg],
-            frontier=[dataclasses.asdict(p) for p in result.frontier],
-            warnings=warnings, **common,
-        )
+        verdict = {field: value for field, value in dataclasses.asdict(result).items()
+                   if field not in ("fits", "n_boot", "n_boot_failed", "shared_E")}
+        verdict["method"].update(cegbench_version=__version__, git_commit=git_commit())
+        if parts_of[name]:
+            verdict["composition"] = dataclasses.asdict(
+                bundle_composition(db, result, parts_of[name], tier))
         fits = [{**dataclasses.asdict(fit), "shared_E": int(result.shared_E)} for fit in result.fits]
-        save_verdict(db, **key, verdict=verdict, fits=fits)
-        click.echo(f"{name} [{tier.name}]: {describe_verdict(result.label, result.direction)}, "
+        save_verdict(db, **key, verdict={**verdict, **common}, fits=fits)
+        fragile = ", fragile" if result.fragile else ""
+        click.echo(f"{name} [{tier.name}]: {describe_verdict(result.label, result.direction)}{fragile}, "
                    f"Δα = {format_interval(result.delta_alpha, result.delta_alpha_low, result.delta_alpha_high, '+.3f')}")
 
 
-def describe_verdict(label, direction):
-    return f"{label} ({direction})" if direction else label
+def bundle_composition(db, result, parts, tier):
+    """A bundle's CEG at the reference budget against its parts' current verdicts."""
+    from cegbench import analysis
+    from cegbench.registry.db import get_innovation, verdicts
 
-
-def format_interval(value, low, high, spec=".3g", suffix=""):
-    def fmt(x):
-        return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:{spec}}{suffix}"
-
-    return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
+    reference = max((p for p in result.ceg if not p.extrapolated), key=lambda p: p.compute)
+    part_cegs = {}
+    for part in parts:
+        declared = get_innovation(db, part)
+        rows = [v for v in verdicts(db, tier.name, part) if v["tier_version"] == tier.version]
+        current = rows and declared and rows[0]["declaration_hash"] == declared["declaration_hash"]
+        part_cegs[part] = json.loads(rows[0]["ceg"]) if current else None
+    return analysis.compose(dataclasses.asdict(reference), part_cegs)
 
 
 @cli.command()
@@ -249,10 +249,13 @@ def format_interval(value, low, high, spec=".3g", suffix=""):
 @tier_option(required=False)
 @registry_option
 def show(name, tier_name, registry_path):
-    """Print an innovation's verdict, Δα, fits and CEG(C) with intervals.
+    """Print an innovation's verdict: label, Δα, fits, frontier, CEG(C) with intervals,
+    CEG at target losses, wall-clock CEG, sensitivity, composition, what would decide
+    it, and warnings.
 
     Example: cegbench show gelu-to-swiglu --tier smoke
     """
+    from cegbench.analysis.report import verdict_lines
     from cegbench.registry.db import fits, get_innovation, verdicts
 
     db = open_db(registry_path)
@@ -263,26 +266,11 @@ def show(name, tier_name, registry_path):
             "run `cegbench run --tier smoke` first, or see `cegbench list`", param_hint="NAME")
     click.echo(f"{innovation['title']}  ({innovation['name']}, {innovation['category']}, "
                f"{innovation['year']})\n{innovation['paper']}\n")
-    rows = [v for v in verdicts(db, tier_name) if v["innovation"] == name]
+    rows = verdicts(db, tier_name, name)
     if not rows:
         click.echo("no verdict yet: run `cegbench run --tier smoke --innovation " + name + "`")
     for verdict in rows:
-        click.echo(f"tier {verdict['tier']} v{verdict['tier_version']}: "
-                   f"{describe_verdict(verdict['label'], verdict['direction'])}")
-        click.echo(f"  Δα = α_modern − α_baseline = "
-                   f"{format_interval(verdict['delta_alpha'], verdict['delta_alpha_low'], verdict['delta_alpha_high'], '+.4f')}"
-                   f"  (equivalence margin ±{verdict['margin']})")
-        click.echo(f"  runs: {verdict['n_runs']} ok, {verdict['n_failed']} failed")
-        for fit in fits(db, name, verdict["tier"], verdict["tier_version"]):
-            click.echo(f"  fit {fit['arm']:>8}: L = {fit['E']:.3f} + {fit['A']:.3g}·C^−"
-                       f"{fit['alpha']:.4f}  (α 95% CI [{fit['alpha_low']:.4f}, {fit['alpha_high']:.4f}])")
-        click.echo("  CEG(C), 95% CI:")
-        for point in json.loads(verdict["ceg"]):
-            note = "  (extrapolated)" if point["extrapolated"] else ""
-            click.echo(f"    C = {point['compute']:.0e}: "
-                       f"{format_interval(point['ceg'], point['low'], point['high'], '.3g', '×')}{note}")
-        for warning in json.loads(verdict["warnings"]):
-            click.echo(f"  warning: {warning}")
+        click.echo("\n".join(verdict_lines(verdict, fits(db, name, verdict["tier"], verdict["tier_version"]))))
         click.echo()
 
 

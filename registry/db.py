@@ -113,18 +113,28 @@ def runs(db: Database, innovation: str, tier: str, tier_version: int, *,
 # fits and verdicts
 
 
+# JSON columns added by m002_analysis_detail; NULL when not applicable
+VERDICT_DETAIL_COLUMNS = ("sensitivity", "ceg_at_loss", "wall_ceg", "composition", "decision", "fit_bands")
+
+
 def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,
                  verdict: dict, fits: list[dict]) -> None:
     """Store one innovation's verdict and per-arm fits, replacing the previous ones.
 
     ``verdict`` holds the verdicts columns other than the key (JSON columns as
-    Python lists/dicts); ``fits`` one dict of fits columns per arm.
+    Python lists/dicts; the detail columns stay NULL when None or absent); ``fits``
+    one dict of fits columns per arm.
     """
     created = now()
     key = {"innovation": innovation, "tier": tier, "tier_version": tier_version}
     verdict = {**key, **verdict, "created_at": created}
     for column in ("ceg", "frontier", "warnings", "method"):
         verdict[column] = json.dumps(verdict.get(column) or ([] if column != "method" else {}))
+    for column in VERDICT_DETAIL_COLUMNS:
+        value = verdict.get(column)
+        verdict[column] = None if value is None else json.dumps(value)
+    if verdict.get("fragile") is not None:
+        verdict["fragile"] = int(verdict["fragile"])
     fit_rows = [{**key, **fit, "created_at": created} for fit in fits]
     with db.atomic():
         db["fits"].delete_where(
@@ -134,8 +144,11 @@ def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,
         db["verdicts"].upsert(verdict, pk=("innovation", "tier", "tier_version"))
 
 
-def verdicts(db: Database, tier: str | None = None) -> list[dict]:
-    where, params = ("tier = ?", [tier]) if tier else (None, [])
+def verdicts(db: Database, tier: str | None = None, innovation: str | None = None) -> list[dict]:
+    """Stored verdicts (JSON columns left as text), optionally of one tier or innovation."""
+    conditions = [(column, value) for column, value in (("tier", tier), ("innovation", innovation)) if value]
+    where = " and ".join(f"{column} = ?" for column, _ in conditions) or None
+    params = [value for _, value in conditions]
     return list(db["verdicts"].rows_where(where, params, order_by="innovation, tier"))
 
 

@@ -114,3 +114,15 @@ def m001_initial_schema(db: Database) -> None:
         pk=("innovation", "tier", "tier_version"),
         foreign_keys=[("innovation", "innovations", "name")],
     )
+
+
+@migrations()
+def m002_analysis_detail(db: Database) -> None:
+    """Verdict detail from the analysis (issue 3): sensitivity, decision, composition, …
+
+    All JSON text, NULL where not applicable, except ``fragile`` (0/1).
+    """
+    verdicts = db["verdicts"]
+    verdicts.add_column("fragile", int)  # the label changes under a sensitivity refit
+    for column in ("sensitivity", "ceg_at_loss", "wall_ceg", "composition", "decision", "fit_bands"):
+        verdicts.add_column(column, str)

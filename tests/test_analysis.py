@@ -14,7 +14,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from cegbench.analysis import (
     Analysis,
     AnalysisError,
@@ -26,7 +25,13 @@ from cegbench.analysis import (
     label_from_interval,
 )
 from cegbench.analysis.fit import PowerLaw, ScalingLawFitter
-from cegbench.analysis.frontier import ARMS, compute_frontier, ladder_optimum, ladders_from_runs, validate_runs
+from cegbench.analysis.frontier import (
+    ARMS,
+    compute_frontier,
+    ladder_optimum,
+    ladders_from_runs,
+    validate_runs,
+)
 
 BUDGETS = (1e13, 1e14, 1e15, 1e16, 1e17)
 C_REF = 1e15
@@ -105,7 +110,7 @@ def test_unbracketed_ladder_is_flagged_with_a_warning_naming_arm_and_budget():
     runs = planted_runs(np.random.default_rng(1), ladder=(0.05, 0.1, 0.2))  # all below N*
     analysis = analyze_innovation(runs, margin=0.02, n_boot=20)
     assert not any(p.bracketed for p in analysis.frontier)
-    smallest = [p for p in analysis.frontier if p.arm == "baseline" and p.budget == 1e13][0]
+    smallest = next(p for p in analysis.frontier if p.arm == "baseline" and p.budget == 1e13)
     assert smallest.n_params_opt == round(math.sqrt(1e13 / 120) * 0.2)  # the best observed size
     message = next(w for w in analysis.warnings if w.startswith("baseline @ 1e+13 FLOPs"))
     assert "not bracketed" in message and "largest size" in message and "add larger sizes" in message
@@ -241,7 +246,8 @@ def _coverage(n_datasets: int, n_boot: int, n_seeds: int = 3, noise: float = 0.0
     for i in range(n_datasets):
         runs = planted_runs(np.random.default_rng(10_000 + i), laws=laws_with(0.15, 0.15 + truth),
                             n_seeds=n_seeds, noise=noise)
-        analysis = analyze_innovation(runs, margin=0.02, n_boot=n_boot, seed=i, extrapolate_to=())
+        analysis = analyze_innovation(runs, margin=0.02, n_boot=n_boot, seed=i, extrapolate_to=(),
+                                      check_sensitivity=False)
         hits += analysis.delta_alpha_low <= truth <= analysis.delta_alpha_high
     return hits / n_datasets
 
@@ -295,15 +301,18 @@ def test_ceg_is_nan_with_a_warning_where_modern_loss_is_below_baseline_E():
     assert all(np.isfinite(p.ceg) for p in analysis.ceg[:-1])
 
 
+KNOWN_FRONTIER = (
+    FrontierPoint("baseline", 1e12, 4.0, 1e6, True),
+    FrontierPoint("baseline", 1e13, 3.5, 3e6, True),
+    FrontierPoint("baseline", 1e14, 3.0, 1e7, True),
+    FrontierPoint("modern", 1e12, 3.8, 1e6, True),
+    FrontierPoint("modern", 1e13, 3.2, 3e6, True),
+    FrontierPoint("modern", 1e14, 2.9, 1e7, True),
+)
+
+
 def test_ceg_at_loss_interpolates_measured_frontiers():
-    frontier = [
-        FrontierPoint("baseline", 1e12, 4.0, 1e6, True),
-        FrontierPoint("baseline", 1e13, 3.5, 3e6, True),
-        FrontierPoint("baseline", 1e14, 3.0, 1e7, True),
-        FrontierPoint("modern", 1e12, 3.8, 1e6, True),
-        FrontierPoint("modern", 1e13, 3.2, 3e6, True),
-        FrontierPoint("modern", 1e14, 2.9, 1e7, True),
-    ]
+    frontier = KNOWN_FRONTIER
     # Loss 3.3: baseline 40 % of the way from 1e13 to 1e14 in log C, modern 5/6 of the
     # way from 1e12 to 1e13: ratio 10^(13.4 − 12.8333).
     assert ceg_at_loss(frontier, 3.3) == pytest.approx(10 ** (13.4 - (12 + 5 / 6)), rel=1e-9)
@@ -312,11 +321,17 @@ def test_ceg_at_loss_interpolates_measured_frontiers():
     assert math.isnan(ceg_at_loss(frontier, 3.9))  # modern already below it at the smallest budget
 
 
-def test_analysis_ceg_at_loss_uses_its_frontier():
+def test_analysis_ceg_at_loss_targets_the_baseline_frontier_the_modern_arm_spans():
     runs = planted_runs(np.random.default_rng(11), laws=laws_with(0.15, 0.2), noise=0.0)
     analysis = analyze_innovation(runs, margin=0.02, n_boot=10)
-    target = analysis.frontier[2].loss  # baseline at 1e15
-    assert analysis.ceg_at_loss(target) == ceg_at_loss(analysis.frontier, target) > 1
+    modern = [p.loss for p in analysis.frontier if p.arm == "modern"]
+    expected = sorted((p.loss for p in analysis.frontier
+                       if p.arm == "baseline" and min(modern) <= p.loss <= max(modern)), reverse=True)
+    assert [p.target_loss for p in analysis.ceg_at_loss] == expected and len(expected) == 5
+    for point in analysis.ceg_at_loss:
+        assert point.ceg == ceg_at_loss(analysis.frontier, point.target_loss) > 0
+        assert point.low == pytest.approx(point.ceg) and point.high == pytest.approx(point.ceg)  # no noise
+    assert analysis.ceg_at_loss[-1].ceg > 1  # the faster modern exponent wins at low loss
 
 
 # ---------------------------------------------------------------------------

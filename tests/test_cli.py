@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
@@ -64,8 +65,72 @@ def test_show_prints_verdict_fit_and_ceg(smoke_registry):
     result = invoke("show", "gelu-to-swiglu", "--registry", str(path))
     assert result.exit_code == 0
     for text in ("GeLU → SwiGLU", "tier smoke v1:", "Δα = α_modern − α_baseline",
-                 "fit baseline: L =", "CEG(C), 95% CI:", "(extrapolated)"):
+                 "baseline: E =", "CEG(C), 95% CI:", "(extrapolated)", "sensitivity ("):
         assert text in result.output
+
+
+@pytest.fixture(scope="module")
+def planted_registry(tmp_path_factory):
+    """Two parts and a bundle of planted runs on the cpu tier, analysed by the CLI."""
+    from analysis_fixtures import add_planted_innovation, planted_innovation
+    from cegbench.registry.db import open_registry
+
+    path = tmp_path_factory.mktemp("planted") / "registry.db"
+    db, tier, rng = open_registry(path), TIERS.get("cpu"), np.random.default_rng(0)
+    add_planted_innovation(db, planted_innovation("part-a"), tier, rng)
+    add_planted_innovation(db, planted_innovation("part-b"), tier, rng, excess=(2.0, 1.9))
+    bundle = planted_innovation("bundle", parts=("part-a", "part-b", "part-unrun"))
+    add_planted_innovation(db, bundle, tier, rng, alphas=(0.15, 0.2), excess=(2.0, 1.7),
+                           seconds_per_flop=(1e-9, 2e-9), n_failed=2)
+    result = invoke("analyze", "--tier", "cpu", "--innovation", "bundle", "--innovation", "part-a",
+                    "--innovation", "part-b", "--registry", str(path))
+    assert result.exit_code == 0, result.output
+    return path, result.output
+
+
+def test_analyze_puts_parts_before_bundles(planted_registry):
+    _, output = planted_registry
+    order = [line.split(" [")[0] for line in output.splitlines()]
+    assert order == ["part-a", "part-b", "bundle"]
+
+
+def test_show_prints_every_part_of_a_verdict(planted_registry):
+    path, _ = planted_registry
+    output = invoke("show", "bundle", "--registry", str(path)).output
+    for text in ("tier cpu v1: scale-dependent (grows with scale)",
+                 "runs: 70 ok, 2 failed (left out)",
+                 "fits L*(C) = E + A·C^−α (E shared by both arms), 95% CI:",
+                 "bracketed (parabola vertex)",
+                 "C = 1.5e+12: ", "(measured)", "C = 2e+23: ", "(extrapolated)",
+                 "CEG at target loss (reference-work style",
+                 "wall-clock CEG(C) (CEG × baseline/modern seconds per FLOP)",
+                 "sensitivity (", "drop smallest budget", "drop largest budget", "E fixed", "E per arm",
+                 "composition at C = 1.5e+12", "part part-a: ", "part part-b: ",
+                 "missing (no current verdict in this tier): part-unrun",
+                 "warning: 2 failed run(s) left out of the analysis"):
+        assert text in output, text
+    # the modern arm is twice as slow per FLOP: its wall-clock gain is about half
+    ceg = _number_after(output, "CEG(C), 95% CI:\n    C = 1e+11: ")
+    wall = _number_after(output, "seconds per FLOP), 95% CI:\n    C = 1e+11: ")
+    assert wall == pytest.approx(ceg / 2, rel=0.05)
+
+
+def _number_after(text: str, prefix: str) -> float:
+    return float(text.split(prefix, 1)[1].split("×", 1)[0])
+
+
+def test_show_prints_a_decision_estimate_for_an_inconclusive_verdict(tmp_path):
+    from analysis_fixtures import add_planted_innovation, planted_innovation
+    from cegbench.registry.db import open_registry
+
+    path = tmp_path / "registry.db"
+    db = open_registry(path)
+    add_planted_innovation(db, planted_innovation("noisy"), TIERS.get("cpu"), np.random.default_rng(1),
+                           noise=0.05)
+    assert invoke("analyze", "--tier", "cpu", "--registry", str(path)).exit_code == 0
+    output = invoke("show", "noisy", "--registry", str(path)).output
+    assert "tier cpu v1: inconclusive" in output
+    assert "  to decide: " in output and "simulations from the fitted laws and noise" in output
 
 
 def test_analyze_and_site(smoke_registry, tmp_path):

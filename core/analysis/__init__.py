@@ -2,54 +2,82 @@
 
     runs ─▶ frontier L*(C) per arm ─▶ joint fit L* = E + A·C^(−α) ─▶ bootstrap
          ─▶ Δα = α_modern − α_baseline with a 95 % interval ─▶ label, CEG(C)
+         ─▶ sensitivity refits (fragile?), decision estimate (if inconclusive),
+            CEG at target losses, wall-clock CEG, fit bands
 
 ``analyze_innovation`` is the one entry point; everything it returns is a frozen
 dataclass of plain types, so ``dataclasses.asdict(analysis)`` serialises to JSON.
+``compose`` compares a bundle's CEG with its parts' (it needs their verdicts, which
+the caller reads from the registry).
 """
 
 from __future__ import annotations
 
-import warnings as pywarnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .ceg import CEGPoint, ceg_at_loss, compute_equivalent_gain, compute_to_reach
-from .fit import DEFAULT_F_SCALE, JointFit, PowerLaw, ScalingFit, ScalingLawFitter
+from .ceg import (
+    CEGPoint,
+    LossCEGPoint,
+    ceg_at_loss,
+    ceg_at_losses,
+    compute_equivalent_gain,
+    compute_to_reach,
+    loss_targets,
+)
+from .composition import Composition, compose, parts_first
+from .decision import (
+    BUDGET_FACTORS,
+    DECIDED_SHARE,
+    N_SIMS,
+    SEED_FACTORS,
+    Decision,
+    decision_estimate,
+)
+from .estimate import (
+    CONFIDENCE,
+    estimate,
+    percentile_interval,
+    stacked,
+)
+from .fit import DEFAULT_F_SCALE, JointFit, PowerLaw, ScalingFit
 from .frontier import (
     ARMS,
     AnalysisError,
     FrontierPoint,
     compute_frontier,
-    draw_seed_noise,
+    drop_failed,
     has_replicated_cells,
     ladders_from_runs,
-    replicate_frontier,
-    residual_pools,
-    single_seed_warning,
-    t_scale,
     validate_runs,
-    welch_satterthwaite_dof,
 )
-from .label import label_from_interval
+from .label import INCONCLUSIVE, label_from_interval
+from .sensitivity import SensitivityResult, changed_variants, sensitivity
+from .wall import wall_time_ratio
 
 __all__ = [
     "Analysis",
     "AnalysisError",
     "CEGPoint",
+    "Composition",
+    "Decision",
     "FrontierPoint",
+    "LossCEGPoint",
     "ScalingFit",
+    "SensitivityResult",
     "analyze_innovation",
     "ceg_at_loss",
+    "compose",
     "compute_equivalent_gain",
     "compute_to_reach",
     "label_from_interval",
+    "parts_first",
 ]
 
-CONFIDENCE = 0.95
-ONE_SEED_WARNING = "one seed per cell: intervals from a residual bootstrap, not independent seeds"
+FIT_BAND_POINTS = 40  # log-spaced computes per arm in ``fit_bands``
 
 
 @dataclass(frozen=True)
@@ -66,7 +94,14 @@ class Analysis:
     fits: tuple[ScalingFit, ...]
     frontier: tuple[FrontierPoint, ...]
     ceg: tuple[CEGPoint, ...]
+    ceg_at_loss: tuple[LossCEGPoint, ...]  # reference-work style, model-free
+    wall_ceg: tuple[CEGPoint, ...] | None  # None without run timings
+    fragile: bool  # some sensitivity variant reaches another label
+    sensitivity: tuple[SensitivityResult, ...]
+    decision: Decision | None  # only for an inconclusive label
+    fit_bands: dict  # arm -> [{"compute", "loss", "low", "high"}]
     n_runs: int
+    n_failed: int
     n_boot: int
     n_boot_failed: int
     warnings: tuple[str, ...]
@@ -76,86 +111,29 @@ class Analysis:
         """The fitted law of ``arm``."""
         return next(f for f in self.fits if f.arm == arm)
 
-    def ceg_at_loss(self, target_loss: float) -> float:
-        """Model-free CEG at ``target_loss`` from the measured frontiers (see ``ceg.ceg_at_loss``)."""
-        return ceg_at_loss(self.frontier, target_loss)
-
-
-def _percentile_interval(samples: np.ndarray, axis: int = 0):
-    """Central ``CONFIDENCE`` percentile interval, ignoring NaN; NaN if no samples."""
-    samples = np.asarray(samples, dtype=float)
-    if samples.shape[axis] == 0:
-        shape = np.delete(samples.shape, axis)
-        return np.full(shape, np.nan), np.full(shape, np.nan)
-    tail = 100 * (1 - CONFIDENCE) / 2
-    with pywarnings.catch_warnings():
-        pywarnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN
-        low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=axis)
-    return low, high
-
-
-def _bootstrap_frontiers(
-    ladders, losses: np.ndarray, fitter: ScalingLawFitter, point: JointFit, rng, n_boot: int
-):
-    """Replicates of the frontier, shape (n_points, n_boot), their t degrees of freedom,
-    and warnings.
-
-    With replicated seeds: cells resampled from their ladder's seed residuals, all
-    noise of one replicate scaled by √(ν/χ²_ν), ν the Welch–Satterthwaite degrees of
-    freedom of Δα over the ladders' noise estimates — the bootstrap counterpart of a
-    Welch t-interval (without it, 3 seeds per cell gave ~92 % coverage for a nominal
-    95 %). With one seed per cell: a residual bootstrap of the fit.
-    """
-    if n_boot == 0:
-        return np.empty((len(ladders), 0)), np.inf, []
-    if not has_replicated_cells(ladders):
-        replicates, dof = fitter.residual_bootstrap_losses(point, rng, n_boot)
-        return replicates, dof, [ONE_SEED_WARNING]
-    pools = residual_pools(ladders)
-    noise = draw_seed_noise(ladders, pools, rng, n_boot)
-    log_variance = np.var(replicate_frontier(ladders, noise), axis=1) / losses**2
-    dof = welch_satterthwaite_dof(
-        fitter.alpha_difference_sensitivity(point), log_variance, [pool.dof for pool in pools]
-    )
-    replicates = replicate_frontier(ladders, noise, t_scale(dof, rng, n_boot))
-    return replicates, dof, single_seed_warning(ladders)
-
-
-def _bootstrap_fits(fitter: ScalingLawFitter, point: JointFit, replicates: np.ndarray) -> list[JointFit]:
-    """Refit every replicate frontier from the point estimate; keep those that converge."""
-    fits = []
-    for losses in replicates.T:
-        if np.all(np.isfinite(losses)) and np.all(losses > 0):
-            fit = fitter.fit(losses, start=point.params)
-            if fit.converged:
-                fits.append(fit)
-    return fits
-
-
-def _stacked(fits: list[JointFit], arm: str, field: str) -> np.ndarray:
-    return np.array([getattr(f.laws[arm], field) for f in fits], dtype=float)
-
 
 def _scaling_fits(point: JointFit, boot: list[JointFit]) -> tuple[ScalingFit, ...]:
     fits = []
     for arm in ARMS:
         law = point.laws[arm]
-        alpha_low, alpha_high = map(float, _percentile_interval(_stacked(boot, arm, "alpha")))
-        e_low, e_high = map(float, _percentile_interval(_stacked(boot, arm, "E")))
+        alpha_low, alpha_high = map(float, percentile_interval(stacked(boot, arm, "alpha")))
+        e_low, e_high = map(float, percentile_interval(stacked(boot, arm, "E")))
         fits.append(ScalingFit(arm, law.E, law.A, law.alpha, alpha_low, alpha_high, e_low, e_high))
     return tuple(fits)
 
 
+def _replicate_laws(boot: list[JointFit]) -> dict[str, PowerLaw]:
+    """Each arm's bootstrap laws as one PowerLaw of column vectors (n_boot, 1)."""
+    return {arm: PowerLaw(*(stacked(boot, arm, field)[:, None] for field in ("E", "A", "alpha"))) for arm in ARMS}
+
+
 def _ceg_points(point: JointFit, boot: list[JointFit], computes: np.ndarray, measured: tuple[float, float]):
-    """CEG at each compute with its bootstrap interval, and warnings where undefined."""
+    """CEG at each compute with its bootstrap interval, its replicates (n_boot, n_computes),
+    and warnings where undefined."""
     ceg = compute_equivalent_gain(point.laws["baseline"], point.laws["modern"], computes)
-    replicate_laws = {
-        arm: PowerLaw(*(_stacked(boot, arm, field)[:, None] for field in ("E", "A", "alpha"))) for arm in ARMS
-    }
-    replicate_ceg = compute_equivalent_gain(
-        replicate_laws["baseline"], replicate_laws["modern"], computes[None, :]
-    )
-    low, high = _percentile_interval(replicate_ceg)
+    laws = _replicate_laws(boot)
+    replicate_ceg = compute_equivalent_gain(laws["baseline"], laws["modern"], computes[None, :])
+    low, high = percentile_interval(replicate_ceg)
     warnings = []
     for i, compute in enumerate(computes):
         if np.isnan(ceg[i]):
@@ -174,7 +152,30 @@ def _ceg_points(point: JointFit, boot: list[JointFit], computes: np.ndarray, mea
         CEGPoint(float(c), float(g), float(lo), float(hi), bool(c < measured[0] or c > measured[1]))
         for c, g, lo, hi in zip(computes, ceg, low, high)
     )
-    return points, warnings
+    return points, replicate_ceg.reshape(len(boot), len(computes)), warnings
+
+
+def _wall_ceg(ceg: tuple[CEGPoint, ...], replicate_ceg: np.ndarray, ratio: float, ratio_replicates: np.ndarray):
+    """CEG(C) × the baseline/modern wall-time ratio, intervals from paired replicates."""
+    paired = replicate_ceg * ratio_replicates[: len(replicate_ceg), None]
+    low, high = percentile_interval(paired)
+    return tuple(
+        CEGPoint(p.compute, p.ceg * ratio, float(lo), float(hi), p.extrapolated) for p, lo, hi in zip(ceg, low, high)
+    )
+
+
+def _fit_bands(point: JointFit, boot: list[JointFit], computes: Sequence[float]) -> dict:
+    """Each arm's fitted loss with its 95 % band on a log grid spanning ``computes``."""
+    grid = np.geomspace(min(computes), max(computes), FIT_BAND_POINTS)
+    laws = _replicate_laws(boot)
+    bands = {}
+    for arm in ARMS:
+        low, high = percentile_interval(laws[arm].loss(grid[None, :]).reshape(len(boot), len(grid)))
+        bands[arm] = [
+            {"compute": float(c), "loss": float(point.laws[arm].loss(c)), "low": float(lo), "high": float(hi)}
+            for c, lo, hi in zip(grid, low, high)
+        ]
+    return bands
 
 
 def _fit_warnings(point: JointFit, frontier: list[FrontierPoint]) -> list[str]:
@@ -200,15 +201,19 @@ def analyze_innovation(
     extrapolate_to: Sequence[float] = (1e18, 1e21, 2e23),
     shared_E: bool = True,
     f_scale: float = DEFAULT_F_SCALE,
+    check_sensitivity: bool = True,
 ) -> Analysis:
-    """Frontier, scaling fits, Δα interval, label and CEG(C) for one innovation in one tier.
+    """Frontier, scaling fits, Δα interval, label, CEG(C) and the checks around them
+    for one innovation in one tier.
 
-    ``runs``: successful runs with columns arm ("baseline" | "modern"), budget (FLOPs),
-    n_params, seed, final_loss. ``margin``: the equivalence margin on Δα for a
-    ``scale-invariant`` verdict. Intervals are 95 % bootstrap percentiles from
+    ``runs``: columns arm ("baseline" | "modern"), budget (FLOPs), n_params, seed,
+    final_loss; optionally status (runs not "ok" are left out and counted) and
+    wall_time_s (for the wall-clock CEG). ``margin``: the equivalence margin on Δα for
+    a ``scale-invariant`` verdict. Intervals are 95 % bootstrap percentiles from
     ``n_boot`` replicates drawn with ``numpy.random.default_rng(seed)``; the same input
     and seed give the same result. ``shared_E=False`` fits an irreducible loss per arm;
-    ``f_scale`` is the Huber threshold on log residuals.
+    ``f_scale`` is the Huber threshold on log residuals. ``check_sensitivity=False``
+    skips the sensitivity refits (``fragile`` is then False, ``sensitivity`` empty).
     """
     if not margin >= 0:
         raise ValueError(f"margin must be a non-negative number, got {margin}")
@@ -216,57 +221,60 @@ def analyze_innovation(
         raise ValueError(f"n_boot must be non-negative, got {n_boot}")
     if any(not c > 0 for c in extrapolate_to):
         raise ValueError(f"extrapolate_to must hold positive computes, got {list(extrapolate_to)}")
+    runs, n_failed = drop_failed(runs)
+    warnings = [f"{n_failed} failed run(s) left out of the analysis"] if n_failed else []
     runs = validate_runs(runs)
     ladders = ladders_from_runs(runs)
-    frontier, warnings = compute_frontier(ladders)
+    frontier, frontier_warnings = compute_frontier(ladders)
+    warnings += frontier_warnings
     losses = np.array([p.loss for p in frontier])
     if not np.all(np.isfinite(losses) & (losses > 0)):
         bad = [f"{p.arm} @ {p.budget:.3g} FLOPs" for p in frontier if not p.loss > 0]
         raise AnalysisError(f"compute-optimal loss is not positive at {', '.join(bad)}")
 
-    fitter = ScalingLawFitter(
-        ARMS, [p.arm for p in frontier], [p.budget for p in frontier], shared_E=shared_E, f_scale=f_scale
-    )
-    point = fitter.fit(losses)
-    if not point.converged:
-        raise AnalysisError(
-            "the scaling-law fit did not converge from any of its "
-            f"{len(fitter.starts(losses))} starting points"
-        )
-    warnings += _fit_warnings(point, frontier)
+    main = estimate(ladders, frontier, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E, f_scale=f_scale)
+    point, boot = main.point, main.boot
+    warnings += _fit_warnings(point, frontier) + main.warnings
+    if main.n_failed:
+        warnings.append(f"{main.n_failed} of {n_boot} bootstrap fits failed and were dropped")
 
-    rng = np.random.default_rng(seed)
-    replicates, dof, boot_warnings = _bootstrap_frontiers(ladders, losses, fitter, point, rng, n_boot)
-    warnings += boot_warnings
-    boot = _bootstrap_fits(fitter, point, replicates)
-    n_failed = n_boot - len(boot)
-    if n_failed:
-        warnings.append(f"{n_failed} of {n_boot} bootstrap fits failed and were dropped")
-
-    delta_alpha = point.laws["modern"].alpha - point.laws["baseline"].alpha
-    boot_delta = _stacked(boot, "modern", "alpha") - _stacked(boot, "baseline", "alpha")
-    delta_low, delta_high = _percentile_interval(boot_delta)
-    label, direction = label_from_interval(float(delta_low), float(delta_high), margin)
+    variants = sensitivity(frontier, main, margin=margin) if check_sensitivity else ()
+    changed = changed_variants(main, variants)
+    if changed:
+        warnings.append(f"fragile: the label changes with {', '.join(changed)}")
+    decision = (decision_estimate(ladders, frontier, main, margin=margin, seed=seed)
+                if main.label == INCONCLUSIVE else None)
 
     budgets = sorted({p.budget for p in frontier})
     computes = np.array(sorted(set(budgets) | {float(c) for c in extrapolate_to}))
-    ceg_points, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
+    ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
     warnings += ceg_warnings
+    loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval)
+    ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), n_boot)
+    warnings += [wall_warning] if wall_warning else []
+    wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
 
     return Analysis(
-        label=label,
-        direction=direction,
-        delta_alpha=float(delta_alpha),
-        delta_alpha_low=float(delta_low),
-        delta_alpha_high=float(delta_high),
+        label=main.label,
+        direction=main.direction,
+        delta_alpha=main.delta_alpha,
+        delta_alpha_low=main.low,
+        delta_alpha_high=main.high,
         margin=float(margin),
         shared_E=shared_E,
         fits=_scaling_fits(point, boot),
         frontier=tuple(frontier),
         ceg=ceg_points,
+        ceg_at_loss=loss_points,
+        wall_ceg=wall_ceg,
+        fragile=bool(changed),
+        sensitivity=variants,
+        decision=decision,
+        fit_bands=_fit_bands(point, boot, computes),
         n_runs=len(runs),
+        n_failed=n_failed,
         n_boot=n_boot,
-        n_boot_failed=n_failed,
+        n_boot_failed=main.n_failed,
         warnings=tuple(warnings),
         method={
             "fit": "huber-log",
@@ -275,9 +283,16 @@ def analyze_innovation(
             "seed": seed,
             "ci": CONFIDENCE,
             "shared_E": shared_E,
+            "margin": margin,
+            "extrapolate_to": [float(c) for c in extrapolate_to],
             "bootstrap": (
                 "seed residuals pooled per ladder" if has_replicated_cells(ladders) else "fit residuals"
             ),
-            "t_dof": dof if np.isfinite(dof) else None,
+            "t_dof": main.dof if np.isfinite(main.dof) else None,
+            "sensitivity": [v.variant for v in variants],
+            "decision": {"seed_factors": list(SEED_FACTORS), "budget_factors": list(BUDGET_FACTORS),
+                         "decided_share": DECIDED_SHARE, "n_sims": N_SIMS},
+            "ceg_at_loss_targets": "baseline frontier losses within the modern frontier's range",
+            "wall_ceg": "CEG × median over budgets of (median baseline / median modern wall_time_s)",
         },
     )

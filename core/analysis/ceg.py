@@ -87,3 +87,44 @@ def ceg_at_loss(frontier: Iterable[FrontierPoint], target_loss: float) -> float:
         mine = [p for p in frontier if p.arm == arm]
         needed[arm] = interpolated_compute([p.budget for p in mine], [p.loss for p in mine], target_loss)
     return needed["baseline"] / needed["modern"]
+
+
+@dataclass(frozen=True)
+class LossCEGPoint:
+    """CEG at a fixed target loss (reference-work style), with its 95 % bootstrap interval."""
+
+    target_loss: float
+    ceg: float
+    low: float
+    high: float
+
+
+def loss_targets(frontier: Iterable[FrontierPoint]) -> list[float]:
+    """The baseline's frontier losses that the modern arm's frontier spans, largest first."""
+    frontier = list(frontier)
+    modern = [p.loss for p in frontier if p.arm == "modern"]
+    if not modern:
+        return []
+    return sorted((p.loss for p in frontier if p.arm == "baseline" and min(modern) <= p.loss <= max(modern)),
+                  reverse=True)
+
+
+def ceg_at_losses(frontier: Iterable[FrontierPoint], targets, replicates: np.ndarray, interval):
+    """CEG at every target loss from the measured frontier, and its interval over the
+    bootstrap ``replicates`` (shape (n_points, n_boot), in ``frontier`` order) with the
+    targets held fixed. ``interval(samples)`` gives (low, high) along axis 0."""
+    frontier = list(frontier)
+    arms = np.array([p.arm for p in frontier])
+    budgets = np.array([p.budget for p in frontier])
+    base, modern = arms == "baseline", arms == "modern"
+
+    def ratio(losses, target):
+        return (interpolated_compute(budgets[base], losses[base], target)
+                / interpolated_compute(budgets[modern], losses[modern], target))
+
+    points = []
+    for target in targets:
+        samples = np.array([ratio(column, target) for column in replicates.T])
+        low, high = interval(samples)
+        points.append(LossCEGPoint(float(target), float(ceg_at_loss(frontier, target)), float(low), float(high)))
+    return tuple(points)

@@ -9,7 +9,8 @@ with E = exp(e), A = exp(a), α > 0 and E below the smallest observed loss, star
 from a small grid of initialisations and keeping the best start that converged. By
 default the irreducible loss E is shared by the two arms (same data, same tokenizer),
 so the fit has 5 parameters: E, A_baseline, α_baseline, A_modern, α_modern; with
-``shared_E=False`` each arm has its own E (6 parameters).
+``shared_E=False`` each arm has its own E (6 parameters); with ``fixed_E`` the shared E
+is held at a given value (4 free parameters, the sensitivity check "E fixed").
 
 Internally compute is measured relative to C_ref, the geometric mean of the budgets
 (x = log C − log C_ref), which keeps A of order one; ``PowerLaw.A`` is reported in
@@ -72,7 +73,7 @@ class JointFit:
     shared_E: bool
     converged: bool
     rss: float  # sum of squared log residuals
-    params: np.ndarray  # internal vector, a warm start for refits
+    params: np.ndarray  # full internal vector (E included), a warm start for refits
     residuals: np.ndarray  # log predicted − log observed, one per frontier point
 
 
@@ -90,10 +91,14 @@ class ScalingLawFitter:
         budgets: Sequence[float],
         *,
         shared_E: bool = True,
+        fixed_E: float | None = None,
         f_scale: float = DEFAULT_F_SCALE,
     ):
+        if fixed_E is not None and not (shared_E and fixed_E > 0):
+            raise ValueError(f"fixed_E needs shared_E and a positive value, got {fixed_E}")
         self.arms = tuple(arms)
         self.shared_E = shared_E
+        self.fixed_E = fixed_E
         self.f_scale = f_scale
         self.arm_index = np.array([self.arms.index(a) for a in point_arms])
         log_c = np.log(np.asarray(budgets, dtype=float))
@@ -111,7 +116,17 @@ class ScalingLawFitter:
             self.a_slot = 1 + 3 * np.arange(n_arms)
             self.alpha_slot = 2 + 3 * np.arange(n_arms)
         self.n_params = 1 + 2 * n_arms if shared_E else 3 * n_arms
+        # The optimiser sees the free parameters only; a fixed E stays at log(fixed_E).
+        self.free = np.ones(self.n_params, dtype=bool)
+        if fixed_E is not None:
+            self.free[0] = False
         self._rows = np.arange(len(self.x))
+
+    def _full(self, q: np.ndarray) -> np.ndarray:
+        """The full parameter vector from the free ones."""
+        if self.fixed_E is None:
+            return q
+        return np.concatenate([[np.log(self.fixed_E)], q])
 
     # -- model ---------------------------------------------------------------
 
@@ -124,10 +139,13 @@ class ScalingLawFitter:
         e, a, alpha = self._point_params(p)
         return np.logaddexp(e, a - alpha * self.x)
 
-    def _residuals(self, p, y):
-        return self.log_predicted(p) - y
+    def _residuals(self, q, y):
+        return self.log_predicted(self._full(q)) - y
 
-    def _jacobian(self, p, y):
+    def _jacobian(self, q, y):
+        return self._full_jacobian(self._full(q), y)[:, self.free]
+
+    def _full_jacobian(self, p, y):
         e, a, alpha = self._point_params(p)
         log_pred = np.logaddexp(e, a - alpha * self.x)
         share_e = np.exp(e - log_pred)  # ∂r/∂e
@@ -148,6 +166,7 @@ class ScalingLawFitter:
         return np.array([np.log(losses[self.arm_index == k].min()) for k in range(len(self.arms))])
 
     def _bounds(self, losses: np.ndarray):
+        """Bounds on the free parameters."""
         lower = np.full(self.n_params, -np.inf)
         upper = np.full(self.n_params, np.inf)
         e_upper = self._e_upper_bounds(losses) - 1e-9
@@ -155,23 +174,35 @@ class ScalingLawFitter:
         upper[e_slots] = e_upper
         lower[e_slots] = e_upper - 25.0  # E down to ~1e-11 of the smallest loss
         lower[self.alpha_slot], upper[self.alpha_slot] = ALPHA_BOUNDS
-        return lower, upper
+        return lower[self.free], upper[self.free]
 
-    def _start(self, losses: np.ndarray, e_fraction: float, alpha: float) -> np.ndarray:
-        """A start with E = fraction·min loss, α given, and the best a for those two."""
+    def _start(self, losses: np.ndarray, log_e: np.ndarray, alpha: float) -> np.ndarray:
+        """A start (free parameters) with log E = ``log_e``, α given, and the best a for those two."""
         p = np.empty(self.n_params)
-        e_upper = self._e_upper_bounds(losses)
-        p[np.unique(self.e_slot)] = e_upper + np.log(e_fraction)
+        p[np.unique(self.e_slot)] = log_e
         for k in range(len(self.arms)):
             mine = self.arm_index == k
-            excess = losses[mine] - np.exp(p[self.e_slot[k]])
+            excess = np.maximum(losses[mine] - np.exp(p[self.e_slot[k]]), 1e-12 * losses[mine])
             p[self.a_slot[k]] = np.mean(np.log(excess) + alpha * self.x[mine])
             p[self.alpha_slot[k]] = alpha
-        return p
+        return p[self.free]
 
     def starts(self, losses: np.ndarray) -> list[np.ndarray]:
         """The grid of initialisations: several E below the min loss × several α."""
-        return [self._start(losses, f, al) for f, al in itertools.product(E_STARTS, ALPHA_STARTS)]
+        if self.fixed_E is not None:
+            return [self._start(losses, np.log(self.fixed_E), al) for al in ALPHA_STARTS]
+        e_upper = self._e_upper_bounds(losses)
+        return [self._start(losses, e_upper + np.log(f), al) for f, al in itertools.product(E_STARTS, ALPHA_STARTS)]
+
+    def params_from_laws(self, laws: dict[str, PowerLaw]) -> np.ndarray:
+        """The full internal vector of ``laws`` (a warm start for this fitter's points)."""
+        p = np.empty(self.n_params)
+        for k, arm in enumerate(self.arms):
+            law = laws[arm]
+            p[self.e_slot[k]] = np.log(law.E)
+            p[self.a_slot[k]] = np.log(law.A) - law.alpha * self.log_c_ref
+            p[self.alpha_slot[k]] = law.alpha
+        return p
 
     # -- fitting -------------------------------------------------------------
 
@@ -202,19 +233,20 @@ class ScalingLawFitter:
     def fit(self, losses: Sequence[float], start: np.ndarray | None = None) -> JointFit:
         """Fit the frontier losses (one per point, in the order given at construction).
 
-        With ``start`` (e.g. the point estimate, for a bootstrap replicate) the fit
-        begins there and falls back to the grid only if that start fails to converge.
+        With ``start`` (``params`` of an earlier fit, e.g. the point estimate for a
+        bootstrap replicate) the fit begins there and falls back to the grid only if
+        that start fails to converge.
         """
         losses = np.asarray(losses, dtype=float)
         y = np.log(losses)
         lower, upper = self._bounds(losses)
-        best = self._best_solution(y, [start], lower, upper) if start is not None else None
+        best = self._best_solution(y, [start[self.free]], lower, upper) if start is not None else None
         if best is None:
             best = self._best_solution(y, self.starts(losses), lower, upper)
         if best is None:
             nothing = np.full(self.n_params, np.nan)
             return JointFit({}, self.shared_E, False, np.nan, nothing, np.full(len(y), np.nan))
-        return self._joint_fit(best.x, y)
+        return self._joint_fit(self._full(best.x), y)
 
     def _joint_fit(self, p: np.ndarray, y: np.ndarray) -> JointFit:
         laws = {}
@@ -225,7 +257,7 @@ class ScalingLawFitter:
                 A=float(np.exp(p[self.a_slot[k]] + alpha * self.log_c_ref)),
                 alpha=alpha,
             )
-        residuals = self._residuals(p, y)
+        residuals = self.log_predicted(p) - y
         return JointFit(laws, self.shared_E, True, float(residuals @ residuals), p, residuals)
 
     def alpha_difference_sensitivity(self, fit: JointFit) -> np.ndarray:
@@ -233,9 +265,10 @@ class ScalingLawFitter:
 
         Linearised least squares: ∂p/∂y = (JᵀJ)⁻¹Jᵀ = pinv(J), y = log L*.
         """
-        jacobian = self._jacobian(fit.params, fit.residuals)  # (n_points, n_params)
+        jacobian = self._full_jacobian(fit.params, fit.residuals)[:, self.free]  # (n_points, n_free)
         influence = np.linalg.pinv(jacobian)
-        return influence[self.alpha_slot[1]] - influence[self.alpha_slot[0]]
+        row = np.cumsum(self.free) - 1  # full slot -> row of the free parameters
+        return influence[row[self.alpha_slot[1]]] - influence[row[self.alpha_slot[0]]]
 
     def residual_bootstrap_losses(
         self, fit: JointFit, rng: np.random.Generator, n_boot: int
@@ -249,7 +282,7 @@ class ScalingLawFitter:
         degrees of freedom. Returns the replicates and ν.
         """
         n = len(fit.residuals)
-        dof = max(n - self.n_params, 1)
+        dof = max(n - int(self.free.sum()), 1)
         centered = (fit.residuals - fit.residuals.mean()) * np.sqrt(n / dof)
         draws = centered[rng.integers(0, n, size=(n, n_boot))] * t_scale(dof, rng, n_boot)
         return np.exp(self.log_predicted(fit.params)[:, None] - draws), float(dof)

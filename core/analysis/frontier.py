@@ -13,6 +13,11 @@ when it opens upward (c2 > 0) and x* lies inside the ladder. Otherwise the ladde
 does not bracket the optimum: L*(C) falls back to the best observed mean loss and the
 point is flagged ``bracketed=False`` (IsoFLOP parabolas are biased off the ladder).
 
+An allocation rule may prescribe one size per budget (e.g. Kaplan's or Chinchilla's
+rule): when every budget of an arm has a single size, that cell's seed-mean loss is
+the arm's frontier point, with ``single_size=True`` and ``bracketed=None`` (there is
+no ladder to bracket anything), and its seed noise is its uncertainty.
+
 This module also owns the input contract (``validate_runs``, ``ladders_from_runs``)
 and the seed bootstrap: every replicate redraws the seed noise of each (arm, budget,
 size) cell from the seed residuals of its ladder, then recomputes the frontier.
@@ -27,6 +32,7 @@ import pandas as pd
 
 ARMS = ("baseline", "modern")
 REQUIRED_COLUMNS = ("arm", "budget", "n_params", "seed", "final_loss")
+OPTIONAL_COLUMNS = ("wall_time_s",)  # kept when present, for the wall-clock CEG
 MIN_BUDGETS = 3
 MIN_SIZES_FOR_PARABOLA = 3
 
@@ -43,7 +49,10 @@ class FrontierPoint:
     budget: float
     loss: float
     n_params_opt: float
-    bracketed: bool
+    bracketed: bool | None  # None for a single prescribed size (nothing to bracket)
+    single_size: bool = False
+    # loss = c0 + c1·x + c2·x², x = ln n_params, where a parabola was fitted (≥ 3 sizes)
+    parabola: tuple[float, float, float] | None = None
 
 
 @dataclass
@@ -68,6 +77,15 @@ def _describe_cell(row) -> str:
     return f"{row.arm} @ {row.budget:.3g} FLOPs, {row.n_params:.0f} params, seed {row.seed}"
 
 
+def drop_failed(runs: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The runs whose ``status`` is "ok" (all of them without a status column), and
+    how many failed runs were left out."""
+    if "status" not in runs.columns:
+        return runs, 0
+    ok = runs["status"] == "ok"
+    return runs[ok], int((~ok).sum())
+
+
 def validate_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """Check the runs of one innovation in one tier; return them cleaned and typed.
 
@@ -77,7 +95,7 @@ def validate_runs(runs: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
     if missing:
         raise AnalysisError(f"runs lack required column(s): {', '.join(missing)}")
-    runs = runs.loc[:, list(REQUIRED_COLUMNS)].copy()
+    runs = runs.loc[:, [*REQUIRED_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in runs.columns)]].copy()
     runs["arm"] = runs["arm"].astype(str)
     unknown = sorted(set(runs["arm"]) - set(ARMS))
     if unknown:
@@ -129,6 +147,27 @@ def ladders_from_runs(runs: pd.DataFrame) -> list[Ladder]:
 # The optimum of one ladder
 
 
+def _parabola(n_params: np.ndarray, columns: np.ndarray):
+    """Least-squares (c2, c1, c0) of L = c2·x² + c1·x + c0 per column, x = ln N − centre;
+    and the centre (the mean of ln N, for conditioning)."""
+    log_n = np.log(n_params)
+    center = log_n.mean()
+    x = log_n - center
+    design = np.stack([x**2, x, np.ones_like(x)], axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, columns, rcond=None)
+    return coefficients, x, center
+
+
+def ladder_parabola(n_params: np.ndarray, mean_losses: np.ndarray) -> tuple[float, float, float] | None:
+    """(c0, c1, c2) of the ladder's parabola L = c0 + c1·x + c2·x² in x = ln N, or None
+    with fewer than ``MIN_SIZES_FOR_PARABOLA`` sizes."""
+    if len(n_params) < MIN_SIZES_FOR_PARABOLA:
+        return None
+    (c2, c1, c0), _, m = _parabola(np.asarray(n_params, dtype=float), np.asarray(mean_losses, dtype=float))
+    # undo the centring x' = x − m
+    return (float(c0 - c1 * m + c2 * m * m), float(c1 - 2 * c2 * m), float(c2))
+
+
 def ladder_optimum(n_params: np.ndarray, mean_losses: np.ndarray):
     """Compute-optimal (loss, n_params, bracketed) of one ladder.
 
@@ -144,11 +183,7 @@ def ladder_optimum(n_params: np.ndarray, mean_losses: np.ndarray):
     n_opt = np.asarray(n_params, dtype=float)[best]
     bracketed = np.zeros(columns.shape[1], dtype=bool)
     if len(n_params) >= MIN_SIZES_FOR_PARABOLA:
-        log_n = np.log(n_params)
-        center = log_n.mean()
-        x = log_n - center
-        design = np.stack([x**2, x, np.ones_like(x)], axis=1)
-        (c2, c1, c0), *_ = np.linalg.lstsq(design, columns, rcond=None)
+        (c2, c1, c0), x, center = _parabola(n_params, columns)
         with np.errstate(divide="ignore", invalid="ignore"):
             vertex = -c1 / (2 * c2)
             vertex_loss = c0 - c1**2 / (4 * c2)
@@ -174,12 +209,24 @@ def _unbracketed_warning(ladder: Ladder, n_opt: float) -> str:
     return f"{where} (loss is not convex in log size; best at {n_opt:.3g} params); add seeds"
 
 
+def single_size_arms(ladders: list[Ladder]) -> set[str]:
+    """Arms whose allocation rule prescribed one size at every budget."""
+    return {arm for arm in ARMS if all(len(l.n_params) == 1 for l in ladders if l.arm == arm)}
+
+
 def compute_frontier(ladders: list[Ladder]) -> tuple[list[FrontierPoint], list[str]]:
     """The frontier point of every ladder, and a warning for each unbracketed one."""
     points, warnings = [], []
+    single = single_size_arms(ladders)
     for ladder in ladders:
-        loss, n_opt, bracketed = ladder_optimum(ladder.n_params, ladder.mean_losses())
-        point = FrontierPoint(ladder.arm, ladder.budget, float(loss), float(n_opt), bool(bracketed))
+        means = ladder.mean_losses()
+        if ladder.arm in single:
+            points.append(FrontierPoint(ladder.arm, ladder.budget, float(means[0]),
+                                        float(ladder.n_params[0]), None, single_size=True))
+            continue
+        loss, n_opt, bracketed = ladder_optimum(ladder.n_params, means)
+        point = FrontierPoint(ladder.arm, ladder.budget, float(loss), float(n_opt), bool(bracketed),
+                              parabola=ladder_parabola(ladder.n_params, means))
         points.append(point)
         if not point.bracketed:
             warnings.append(_unbracketed_warning(ladder, point.n_params_opt))
@@ -241,10 +288,10 @@ def single_seed_warning(ladders: list[Ladder]) -> list[str]:
     single = sum(len(x) == 1 for ladder in ladders for x in ladder.seed_losses)
     if not single:
         return []
-    return [
+    return [(
         f"{single} (arm, budget, size) cell(s) have a single seed: their bootstrap "
         "noise is borrowed from replicated cells"
-    ]
+    )]
 
 
 def draw_seed_noise(

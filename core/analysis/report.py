@@ -1,0 +1,125 @@
+"""A stored verdict as text a person can read (what ``cegbench show`` prints).
+
+Works on the registry's rows as plain dicts (JSON columns still text), so it needs
+nothing but the row: verdicts written before a column existed print without it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+
+def describe_verdict(label, direction) -> str:
+    return f"{label} ({direction})" if direction else label
+
+
+def _number(x, spec: str) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:{spec}}"
+
+
+def format_interval(value, low, high, spec=".3g", suffix="") -> str:
+    def fmt(x):
+        text = _number(x, spec)
+        return text if text == "—" else text + suffix
+
+    return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
+
+
+def _json(verdict: dict, column: str):
+    text = verdict.get(column)
+    return json.loads(text) if text else None
+
+
+def _fit_lines(fits: list[dict]) -> list[str]:
+    if not fits:
+        return []
+    shared = "E shared by both arms" if fits[0]["shared_E"] else "E fitted per arm"
+    lines = [f"  fits L*(C) = E + A·C^−α ({shared}), 95% CI:"]
+    for fit in fits:
+        lines.append(
+            f"    {fit['arm']:>8}: E = {format_interval(fit['E'], fit['E_low'], fit['E_high'], '.4g')}"
+            f"  A = {fit['A']:.4g}  α = {format_interval(fit['alpha'], fit['alpha_low'], fit['alpha_high'], '.4f')}"
+        )
+    return lines
+
+
+def _frontier_lines(frontier: list[dict]) -> list[str]:
+    lines = ["  frontier (compute-optimal loss per arm and budget):",
+             f"    {'arm':>8}  {'budget':>9}  {'L*':>7}  {'N*':>9}  optimum"]
+    for p in frontier:
+        if p.get("single_size"):
+            how = "single prescribed size"
+        elif p["bracketed"]:
+            how = "bracketed (parabola vertex)"
+        else:
+            how = "NOT bracketed (best measured size)"
+        lines.append(f"    {p['arm']:>8}  {p['budget']:>9.3g}  {p['loss']:>7.4f}  {p['n_params_opt']:>9.3g}  {how}")
+    return lines
+
+
+def _ceg_lines(title: str, points: list[dict]) -> list[str]:
+    lines = [f"  {title}, 95% CI:"]
+    for point in points:
+        note = "  (extrapolated)" if point["extrapolated"] else "  (measured)"
+        lines.append(f"    C = {point['compute']:.3g}: "
+                     f"{format_interval(point['ceg'], point['low'], point['high'], '.3g', '×')}{note}")
+    return lines
+
+
+def _sensitivity_lines(variants: list[dict], fragile) -> list[str]:
+    verdict = "FRAGILE: the label changes" if fragile else "robust: the label holds"
+    lines = [f"  sensitivity ({verdict}):"]
+    for v in variants:
+        if v["label"] is None:
+            lines.append(f"    {v['variant']:<22} not fitted: {v.get('note')}")
+        else:
+            lines.append(f"    {v['variant']:<22} {describe_verdict(v['label'], v['direction']):<36} "
+                         f"Δα = {format_interval(v['delta_alpha'], v['low'], v['high'], '+.4f')}")
+    return lines
+
+
+def _composition_lines(c: dict) -> list[str]:
+    lines = [f"  composition at C = {c['compute']:.3g} (bundle vs the product of its parts):",
+             f"    measured CEG {format_interval(c['measured'], c['measured_low'], c['measured_high'], '.3g', '×')}"]
+    for part in c["parts"]:
+        lines.append(f"    part {part['name']}: {part['ceg']:.3g}×")
+    if c["missing"]:
+        lines.append(f"    missing (no current verdict in this tier): {', '.join(c['missing'])}")
+    if c["product"] is not None:
+        lines.append(f"    product of parts {c['product']:.3g}×, measured / product = {c['ratio']:.3g}")
+    else:
+        lines.append("    product left out: not every part has a CEG here")
+    return lines
+
+
+def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
+    """The lines ``cegbench show`` prints for one stored verdict and its fits."""
+    label = describe_verdict(verdict["label"], verdict["direction"])
+    fragile = "  [fragile]" if verdict.get("fragile") else ""
+    lines = [f"tier {verdict['tier']} v{verdict['tier_version']}: {label}{fragile}"]
+    if verdict["delta_alpha"] is not None:
+        lines.append(
+            "  Δα = α_modern − α_baseline = "
+            f"{format_interval(verdict['delta_alpha'], verdict['delta_alpha_low'], verdict['delta_alpha_high'], '+.4f')}"
+            f"  (95% CI; equivalence margin ±{verdict['margin']})")
+    lines.append(f"  runs: {verdict['n_runs']} ok, {verdict['n_failed']} failed (left out)")
+    lines += _fit_lines(fits)
+    if frontier := _json(verdict, "frontier"):
+        lines += _frontier_lines(frontier)
+    if ceg := _json(verdict, "ceg"):
+        lines += _ceg_lines("CEG(C)", ceg)
+    if (at_loss := _json(verdict, "ceg_at_loss")) is not None:
+        lines.append("  CEG at target loss (reference-work style: measured frontiers interpolated), 95% CI:")
+        lines += [f"    L = {p['target_loss']:.4f}: {format_interval(p['ceg'], p['low'], p['high'], '.3g', '×')}"
+                  for p in at_loss] or ["    none: the arms' frontiers share no loss range"]
+    if wall := _json(verdict, "wall_ceg"):
+        lines += _ceg_lines("wall-clock CEG(C) (CEG × baseline/modern seconds per FLOP)", wall)
+    if variants := _json(verdict, "sensitivity"):
+        lines += _sensitivity_lines(variants, verdict.get("fragile"))
+    if composition := _json(verdict, "composition"):
+        lines += _composition_lines(composition)
+    if decision := _json(verdict, "decision"):
+        lines.append(f"  to decide: {decision['text']}")
+    lines += [f"  warning: {w}" for w in _json(verdict, "warnings") or []]
+    return lines
