@@ -114,3 +114,15 @@ def m001_initial_schema(db: Database) -> None:
         pk=("innovation", "tier", "tier_version"),
         foreign_keys=[("innovation", "innovations", "name")],
     )
+
+
+@migrations()
+def m003_registry_indexes(db: Database) -> None:
+    # registry.db.runs(): one innovation's runs in one tier version and
+    # declaration, ordered by cell; also the cell-key lookups of `cegbench status`.
+    db["runs"].create_index(
+        ["innovation", "tier", "tier_version", "declaration_hash", "arm", "budget", "width", "seed"],
+        index_name="idx_runs_cell",
+    )
+    # the site's "data as of" stamp: max(finished_at)
+    db["runs"].create_index(["finished_at"], index_name="idx_runs_finished_at")
