@@ -114,7 +114,7 @@ def save_run(db: Database, row: dict) -> bool:
         if db.execute("select 1 from runs where run_id = ? and status = 'ok'",
                       [row["run_id"]]).fetchone():
             return False
-        db["runs"].upsert(row, pk="run_id")
+        db["runs"].insert(row, replace=True)
         return True
 
 
