@@ -376,16 +376,13 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
     from cegbench.plan import plan_runs
-    from cegbench.registry.status import older_runs, sweep_status, totals
+    from cegbench.registry.status import older_runs, recorded_tiers, sweep_status, totals
 
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
     db = open_db(registry_path)
-    if tier_name:
-        tiers = [lookup_tier(tier_name)]
-    else:
-        recorded = {row[0] for row in db.execute("select distinct tier from runs")}
-        tiers = [TIERS.get(name) for name in TIERS if name in recorded]
+    recorded = recorded_tiers(db)
+    tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(n) for n in TIERS if n in recorded]
     width = max((len(i.name) for i in chosen), default=10)
     for tier in tiers:
         statuses = sweep_status(db, plan_runs(chosen, tier, catalog.components))

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -102,8 +101,7 @@ def export_runs(db: Database, out, fmt: str = "jsonl", *, tier: str | None = Non
     count = 0
     for row in rows:
         if fmt == "csv":
-            writer.writerow({k: ("" if v is None else repr(v) if isinstance(v, float) else v)
-                             for k, v in row.items()})
+            writer.writerow(row)  # None → empty field
         else:
             out.write(json.dumps(row, allow_nan=False) + "\n")
         count += 1
@@ -118,7 +116,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict | str]]:
     """(line number, raw row) of a ``.csv`` file or else JSON lines; a str is a parse error."""
     with open(path, encoding="utf-8", newline="") as handle:
         if path.suffix.lower() == ".csv":
-            csv.field_size_limit(max(MAX_TEXT * 4, 131072))
+            csv.field_size_limit(MAX_TEXT * 4)  # an over-long field is reported, not a crash
             reader = csv.DictReader(handle, strict=True)
             try:
                 for row in reader:
@@ -312,9 +310,3 @@ def import_runs(db: Database, paths: Iterable[Path], catalog_innovations: dict[s
                     f"with different {', '.join(differ)}; kept the recorded one")
     return report
 
-
-def export_text(db: Database, fmt: str = "jsonl", **selection) -> str:
-    """``export_runs`` into a string (for tests and small registries)."""
-    out = io.StringIO()
-    export_runs(db, out, fmt, **selection)
-    return out.getvalue()

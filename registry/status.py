@@ -88,6 +88,10 @@ def older_runs(db: Database, innovation: str, tier: str, tier_version: int,
     ).fetchone()[0]
 
 
+def recorded_tiers(db: Database) -> set[str]:
+    return {row[0] for row in db.execute("select distinct tier from runs")}
+
+
 def totals(statuses: list[ArmStatus]) -> ArmStatus:
     total = ArmStatus("all", "")
     for status in statuses:
