@@ -29,10 +29,9 @@ class ArmStatus:
         return self.planned - self.done - self.failed
 
 
-def cell_key(run) -> tuple:
-    """(innovation, arm, budget, width, seed) of a ``RunSpec`` or a ``runs`` row."""
-    get = run.get if isinstance(run, dict) else lambda name: getattr(run, name)
-    return tuple(get(name) for name in ("innovation", "arm", "budget", "width", "seed"))
+def cell_key(spec) -> tuple:
+    """(innovation, arm, budget, width, seed) of a ``RunSpec``."""
+    return (spec.innovation, spec.arm, spec.budget, spec.width, spec.seed)
 
 
 def recorded_cells(db: Database, innovation: str, tier: str, tier_version: int,
