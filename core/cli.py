@@ -121,7 +121,12 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     from cegbench.execute import results
     from cegbench.execute.local import LocalExecutor
     from cegbench.plan import plan_runs
-    from cegbench.registry.db import innovation_row, recorded_run_ids, save_innovations
+    from cegbench.registry.db import (
+        innovation_row,
+        recorded_run_ids,
+        save_innovations,
+        unrecorded,
+    )
     from cegbench.registry.ingest import ingest
 
     tier = lookup_tier(tier_name)
@@ -146,13 +151,16 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     ])
     executor = LocalExecutor(catalog.components, jobs=jobs, plugin_paths=catalog.plugin_paths,
                              device=device)
-    failed = 0
+    ok = failed = 0
     try:
         with tqdm(total=len(todo), unit="run", mininterval=2) as bar:
-            for result in results(todo, executor):
-                ingest(db, result, command)
+            # checked again just before each run starts: another process may share the registry
+            for result in results(unrecorded(db, todo, include_failed=not retry_failed), executor):
+                recorded = ingest(db, result, command)
                 bar.update()
-                if result.status != "ok":
+                if recorded and result.status == "ok":
+                    ok += 1
+                elif recorded:
                     failed += 1
                     bar.write(f"failed: {result.spec.innovation} {result.spec.arm} "
                               f"C={result.spec.budget:.0e} width={result.spec.width} "
@@ -161,7 +169,9 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
         click.echo("\ninterrupted: finished runs are recorded; run the same command again "
                    "to resume.", err=True)
         sys.exit(130)
-    click.echo(f"{len(todo) - failed} runs ok, {failed} failed")
+    skipped = len(todo) - ok - failed
+    click.echo(f"{ok} runs ok, {failed} failed"
+               + (f", {skipped} recorded meanwhile by another process" if skipped else ""))
     if analyze:
         analyze_innovations(db, [i.name for i in chosen], tier)
 
@@ -342,6 +352,111 @@ def serve_folder(folder: Path, port: int) -> None:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
+
+
+@cli.command()
+@tier_option(required=False)
+@click.option("--innovation", "innovation_names", multiple=True,
+              help="Only this innovation (repeatable). Default: all loaded.")
+@registry_option
+@plugins_option
+def status(tier_name, innovation_names, registry_path, plugin_paths):
+    """Per innovation and arm: runs planned, done and failed; FLOPs spent and still needed.
+
+    Planned runs come from the loaded plugins' current declarations; runs of an
+    older declaration or tier version are counted apart (they are never fitted).
+    Without --tier, every tier the registry holds runs of.
+
+    Example: cegbench status --tier smoke --innovation gelu-to-swiglu
+    """
+    from cegbench.plan import plan_runs
+    from cegbench.registry.status import older_runs, recorded_tiers, sweep_status, totals
+
+    catalog = catalog_or_exit(plugin_paths)
+    chosen = select_innovations(catalog, innovation_names)
+    db = open_db(registry_path)
+    recorded = recorded_tiers(db)
+    tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(n) for n in TIERS if n in recorded]
+    width = max((len(i.name) for i in chosen), default=10)
+    for tier in tiers:
+        statuses = sweep_status(db, plan_runs(chosen, tier, catalog.components))
+        click.echo(f"tier {tier.name} v{tier.version}\n{'innovation':<{width}}  {'arm':<8} "
+                   f"{'planned':>7} {'done':>6} {'failed':>6} {'to run':>6} "
+                   f"{'FLOPs spent':>11} {'still needed':>12}")
+        for row in [*statuses, totals(statuses)]:
+            click.echo(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
+                       f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
+                       f"{row.flops_needed:>12.3g}")
+        for innovation in chosen:
+            older = older_runs(db, innovation.name, tier.name, tier.version,
+                               innovation.declaration_hash())
+            if older:
+                click.echo(f"note: {innovation.name} has {older} run(s) of an older declaration "
+                           "or tier version, kept but never fitted")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None,
+              help="Default: from the --out suffix, else jsonl.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              show_default=True, help="File to write; - for standard output.")
+@tier_option(required=False)
+@click.option("--innovation", "innovation_names", multiple=True, help="Only this innovation.")
+@registry_option
+def export(fmt, out_path, tier_name, innovation_names, registry_path):
+    """Export recorded runs, with their provenance, as JSON lines or CSV.
+
+    Example: cegbench export --tier smoke --out my-runs.jsonl
+    """
+    from cegbench.registry.exchange import export_runs
+
+    fmt = fmt or ("csv" if out_path.lower().endswith(".csv") else "jsonl")
+    db = open_db(registry_path)
+    if tier_name:
+        lookup_tier(tier_name)
+    with click.open_file(out_path, "w", encoding="utf-8", atomic=out_path != "-") as out:
+        count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
+    click.echo(f"exported {count} runs", err=True)
+
+
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@registry_option
+@plugins_option
+def import_(files, registry_path, plugin_paths):
+    """Merge runs exported by `cegbench export` (.jsonl or .csv) into the registry.
+
+    Every row is validated first and one bad row imports nothing. Runs already
+    recorded with the same results are skipped; a run recorded with different
+    results is a conflict: listed, never overwritten, and the exit status is 1.
+    A run's innovation must be in the registry or declared by a loaded plugin.
+
+    Example: cegbench import alice.jsonl bob.csv
+    """
+    from cegbench.registry.db import innovation_row
+    from cegbench.registry.exchange import ImportRejected, import_runs
+
+    catalog = catalog_or_exit(plugin_paths)
+    declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
+                for i in select_innovations(catalog, ())}
+    created = not Path(registry_path).exists()
+    db = open_db(registry_path, must_exist=False)
+    try:
+        report = import_runs(db, [Path(f) for f in files], declared)
+    except ImportRejected as error:
+        db.close()
+        if created:  # leave no empty registry behind
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{registry_path}{suffix}").unlink(missing_ok=True)
+        raise click.ClickException(str(error)) from None
+    if report.registered:
+        click.echo(f"registered innovations: {', '.join(report.registered)}")
+    click.echo(f"imported {report.imported} runs, {report.unchanged} already recorded, "
+               f"{len(report.conflicts)} conflict(s)")
+    for conflict in report.conflicts:
+        click.secho(f"conflict: {conflict}", fg="red", err=True)
+    if report.conflicts:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -47,9 +47,12 @@ def run_row(result, innovation: dict, command: str) -> dict:
     }
 
 
-def ingest(db: Database, result, command: str) -> None:
-    """Record one result; the innovation must already be registered."""
+def ingest(db: Database, result, command: str) -> bool:
+    """Record one result; the innovation must already be registered.
+
+    Returns False when the run was already recorded ok (by another process), which is kept.
+    """
     innovation = get_innovation(db, result.spec.innovation)
     if innovation is None:
         raise ValueError(f"innovation {result.spec.innovation!r} is not in the registry")
-    save_run(db, run_row(result, innovation, command))
+    return save_run(db, run_row(result, innovation, command))

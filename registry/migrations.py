@@ -126,3 +126,15 @@ def m002_analysis_detail(db: Database) -> None:
     verdicts.add_column("fragile", int)  # the label changes under a sensitivity refit
     for column in ("sensitivity", "ceg_at_loss", "wall_ceg", "composition", "decision", "fit_bands"):
         verdicts.add_column(column, str)
+
+
+@migrations()
+def m003_registry_indexes(db: Database) -> None:
+    # registry.db.runs(): one innovation's runs in one tier version and
+    # declaration, ordered by cell; also the cell-key lookups of `cegbench status`.
+    db["runs"].create_index(
+        ["innovation", "tier", "tier_version", "declaration_hash", "arm", "budget", "width", "seed"],
+        index_name="idx_runs_cell",
+    )
+    # the site's "data as of" stamp: max(finished_at)
+    db["runs"].create_index(["finished_at"], index_name="idx_runs_finished_at")

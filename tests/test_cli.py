@@ -197,12 +197,15 @@ def cegbench(*args, env=None, **kwargs):
 
 def test_ctrl_c_then_rerun_finishes_without_redoing_finished_runs(tmp_path):
     path = tmp_path / "r.db"
+    plugin = Path(__file__).parent / "plugin_files" / "tiny_sweep.py"  # 8 short runs
     args = [sys.executable, "-m", "cegbench.cli", "run", "--tier", "smoke", "--innovation",
-            "layernorm-to-rmsnorm", "--registry", str(path), "--no-analyze"]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
+            "tiny-sweep", "--plugins", str(plugin), "--registry", str(path), "--no-analyze"]
+    one_thread = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=one_thread)
+    deadline = time.time() + 300
     while time.time() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.05)
         if path.exists() and "runs" in Database(path).table_names() and Database(path)["runs"].count >= 3:
             break
     process.send_signal(signal.SIGINT)
@@ -211,13 +214,12 @@ def test_ctrl_c_then_rerun_finishes_without_redoing_finished_runs(tmp_path):
     assert "interrupted" in output and "run the same command again" in output
     before = {r["run_id"]: r["started_at"] for r in Database(path)["runs"].rows}
     assert 3 <= len(before)
-    finished = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    finished = subprocess.run(args, capture_output=True, text=True, timeout=600, env=one_thread)
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert f"{len(before)} already recorded" in finished.stdout
     after = {r["run_id"]: r["started_at"] for r in Database(path)["runs"].rows}
     assert all(after[run_id] == started for run_id, started in before.items())
-    planned = 2 * len(TIERS.get("smoke").budgets) * 3 * len(TIERS.get("smoke").seeds)
-    assert len(after) == planned
+    assert len(after) == 8
 
 
 def test_third_party_package_installed_with_pip_is_listed_and_runs(tmp_path):

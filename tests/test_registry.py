@@ -1,5 +1,7 @@
 import json
 
+from sqlite_utils import Database
+
 from cegbench.registry.db import (
     get_innovation,
     open_registry,
@@ -33,8 +35,9 @@ def test_open_registry_migrates_once_and_uses_wal(tmp_path):
     path = tmp_path / "r.db"
     db = open_registry(path)
     assert {"innovations", "runs", "fits", "verdicts"} <= set(db.table_names())
-    applied = [m.name for m in migrations.applied(db)]
-    assert applied[0] == "m001_initial_schema" and "m002_analysis_detail" in applied
+    every = [m.name for m in migrations.pending(Database(memory=True))]
+    assert every[0] == "m001_initial_schema" and "m003_registry_indexes" in every
+    assert [m.name for m in migrations.applied(db)] == every
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
     db = open_registry(path)  # reopening applies nothing new
@@ -80,3 +83,51 @@ def test_save_verdict_replaces_previous(tmp_path):
     assert row["label"] == "scale-dependent" and json.loads(row["ceg"]) == [{"compute": 1e9}]
     assert json.loads(row["warnings"]) == []
     assert db["fits"].count == 1
+
+
+def test_a_run_recorded_ok_is_kept_and_a_failed_one_replaced(tmp_path):
+    db = open_registry(tmp_path / "r.db")
+    save_innovations(db, [innovation()])
+    assert save_run(db, run_row("a", status="failed", final_loss=None, error="diverged"))
+    assert save_run(db, run_row("a", final_loss=2.0))  # a retry replaces the failure
+    assert not save_run(db, run_row("a", final_loss=3.0))  # another process's copy: kept first
+    assert not save_run(db, run_row("a", status="failed", final_loss=None))
+    [row] = db["runs"].rows
+    assert (row["status"], row["final_loss"], row["error"]) == ("ok", 2.0, None)
+
+
+def test_unrecorded_checks_each_spec_when_it_is_pulled(tmp_path):
+    from types import SimpleNamespace
+
+    from cegbench.registry.db import unrecorded
+
+    db = open_registry(tmp_path / "r.db")
+    save_innovations(db, [innovation()])
+    save_run(db, run_row("a"))
+    save_run(db, run_row("f", status="failed"))
+    pending = unrecorded(db, [SimpleNamespace(run_id=i) for i in ("a", "b", "c", "f")])
+    assert next(pending).run_id == "b"
+    save_run(db, run_row("c"))  # recorded meanwhile by another process
+    assert [spec.run_id for spec in pending] == []
+    retry = unrecorded(db, [SimpleNamespace(run_id="f")], include_failed=False)
+    assert [spec.run_id for spec in retry] == ["f"]
+
+
+def test_leaderboard_queries_use_the_indexes(tmp_path):
+    db = open_registry(tmp_path / "r.db")
+    plans = {
+        "select * from runs where innovation = ? and tier = ? and tier_version = ? "
+        "and declaration_hash = ? order by arm, budget, width, seed": "idx_runs_cell",
+        "select distinct tier, tier_version from runs where innovation = ?": "idx_runs_cell",
+        "select max(finished_at) from runs": "idx_runs_finished_at",
+    }
+    for sql, index in plans.items():
+        plan = " ".join(row[3] for row in db.execute(f"explain query plan {sql}",
+                                                     ["x"] * sql.count("?")))
+        assert f"INDEX {index}" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_two_connections_opening_a_new_registry_migrate_it_once(tmp_path):
+    first, second = open_registry(tmp_path / "r.db"), open_registry(tmp_path / "r.db")
+    assert migrations.pending(first) == migrations.pending(second) == []
+    assert first.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL

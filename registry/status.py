@@ -1,0 +1,99 @@
+"""How far a sweep has got: planned runs matched against recorded ones.
+
+A planned run and a recorded one match on the cell key (innovation, arm, budget,
+width, seed) within the plan's tier version and declaration hash, never on a
+recomputed run id: a run's id also hashes things (such as a tuned learning rate)
+that may be decided after it was recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+
+@dataclass
+class ArmStatus:
+    innovation: str
+    arm: str
+    planned: int = 0
+    done: int = 0  # recorded ok
+    failed: int = 0  # recorded failed (rerun with --retry-failed)
+    flops_spent: float = 0.0  # training FLOPs of the recorded runs (failed: up to the last eval)
+    flops_needed: float = 0.0  # budgets of the planned runs not recorded yet
+
+    @property
+    def todo(self) -> int:
+        return self.planned - self.done - self.failed
+
+
+def cell_key(spec) -> tuple:
+    """(innovation, arm, budget, width, seed) of a ``RunSpec``."""
+    return (spec.innovation, spec.arm, spec.budget, spec.width, spec.seed)
+
+
+def recorded_cells(db: Database, innovation: str, tier: str, tier_version: int,
+                   declaration_hash: str) -> dict[tuple, dict]:
+    """Cell key → the recorded run's status and spent FLOPs."""
+    rows = db.execute(
+        "select innovation, arm, budget, width, seed, status, flops_per_token, tokens, curve "
+        "from runs where innovation = ? and tier = ? and tier_version = ? and declaration_hash = ?",
+        [innovation, tier, tier_version, declaration_hash],
+    ).fetchall()
+    cells = {}
+    for innovation_, arm, budget, width, seed, status, per_token, tokens, curve in rows:
+        if status == "ok":
+            spent = (per_token or 0.0) * (tokens or 0)
+        else:  # a failed run trained up to its last evaluation, at least
+            points = json.loads(curve) if curve else []
+            spent = max((point.get("flops") or 0.0 for point in points), default=0.0)
+        key = (innovation_, arm, budget, width, seed)
+        if cells.get(key, {}).get("status") != "ok":  # an ok run of a cell outranks a failed one
+            cells[key] = {"status": status, "flops": spent}
+    return cells
+
+
+def sweep_status(db: Database, specs) -> list[ArmStatus]:
+    """Per innovation and arm, in plan order: planned, done, failed, FLOPs spent and needed."""
+    by_arm: dict[tuple, ArmStatus] = {}
+    cells_of: dict[tuple, dict] = {}
+    for spec in specs:
+        group = (spec.innovation, spec.tier, spec.tier_version, spec.declaration_hash)
+        if group not in cells_of:
+            cells_of[group] = recorded_cells(db, *group)
+        status = by_arm.setdefault((spec.innovation, spec.arm), ArmStatus(spec.innovation, spec.arm))
+        status.planned += 1
+        recorded = cells_of[group].get(cell_key(spec))
+        if recorded is None:
+            status.flops_needed += spec.budget
+            continue
+        status.flops_spent += recorded["flops"]
+        if recorded["status"] == "ok":
+            status.done += 1
+        else:
+            status.failed += 1
+    return list(by_arm.values())
+
+
+def older_runs(db: Database, innovation: str, tier: str, tier_version: int,
+               declaration_hash: str) -> int:
+    """Runs of ``innovation`` on ``tier`` from another tier version or declaration: never fitted."""
+    return db.execute(
+        "select count(*) from runs where innovation = ? and tier = ? "
+        "and not (tier_version = ? and declaration_hash = ?)",
+        [innovation, tier, tier_version, declaration_hash],
+    ).fetchone()[0]
+
+
+def recorded_tiers(db: Database) -> set[str]:
+    return {row[0] for row in db.execute("select distinct tier from runs")}
+
+
+def totals(statuses: list[ArmStatus]) -> ArmStatus:
+    total = ArmStatus("all", "")
+    for status in statuses:
+        for name in ("planned", "done", "failed", "flops_spent", "flops_needed"):
+            setattr(total, name, getattr(total, name) + getattr(status, name))
+    return total
