@@ -96,10 +96,13 @@ def test_same_run_with_other_results_is_a_conflict_and_never_overwritten(tmp_pat
     mine = registry(tmp_path / "mine.db", rows[:3], declared)
     theirs = registry(tmp_path / "theirs.db", [{**rows[0], "final_loss": 9.5}, *rows[1:5]],
                       declared)
-    report = import_runs(mine, [export(theirs, tmp_path / "theirs.jsonl")], declared)
+    exported = export(theirs, tmp_path / "theirs.jsonl")
+    report = import_runs(mine, [exported], declared)
     assert (report.imported, report.unchanged) == (2, 2)
     [conflict] = report.conflicts
-    assert "theirs.jsonl:1:" in conflict and rows[0]["run_id"] in conflict
+    line = next(n for n, text in enumerate(exported.read_text().splitlines(), start=1)
+                if json.loads(text)["run_id"] == rows[0]["run_id"])
+    assert f"theirs.jsonl:{line}:" in conflict and rows[0]["run_id"] in conflict
     assert "final_loss" in conflict
     assert mine["runs"].get(rows[0]["run_id"])["final_loss"] == rows[0]["final_loss"]
 
