@@ -43,7 +43,11 @@ DEFAULT_PLUGINS = (
     "cegbench.allocation",
     "cegbench.plugins.swiglu",
     "cegbench.plugins.rmsnorm",
+    "cegbench.plugins.adam",
     "cegbench.plugins.adamw",
+    "cegbench.plugins.cosine",
+    "cegbench.plugins.warmup",
+    "cegbench.plugins.chinchilla",
     "cegbench.plugins.lstm_to_transformer",
 )
 
