@@ -166,7 +166,7 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, re
     """The tuning phase (``cegbench.tuning``): run each distinct recipe's sweep that the
     registry does not hold yet, store every choice, return {recipe: TunedRate}."""
     from cegbench.registry.learning_rates import save_learning_rate, save_tuning_run, tuning_losses
-    from cegbench.tuning import TuningError, choose, plan_sweeps
+    from cegbench.tuning import TuningError, choose, plan_sweeps, recipe_label
 
     recipes = [i.recipe(arm) for i in innovations for arm in ("baseline", "modern")]
     sweeps = plan_sweeps(recipes, tier, components)
@@ -188,7 +188,7 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, re
         rates[sweep.recipe] = choice.rate
         if choice.at_edge:
             click.secho(f"warning: learning rate {choice.rate.learning_rate:.3g} for recipe "
-                        f"{choice.recipe} is at the edge of the tuning grid "
+                        f"[{recipe_label(choice.recipe)}] is at the edge of the tuning grid "
                         f"(×{choice.multiplier:g} of the base rate)", fg="yellow", err=True)
     return rates
 

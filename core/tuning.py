@@ -47,6 +47,12 @@ def recipe_key(recipe: Recipe) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def recipe_label(recipe: Recipe) -> str:
+    """A recipe by how it differs from the default one, e.g. "activation=swiglu"."""
+    changes = Recipe().differences(recipe)
+    return ", ".join(f"{name}={value}" for name, (_, value) in changes.items()) or "default recipe"
+
+
 @dataclass(frozen=True)
 class Sweep:
     """The tuning runs of one recipe on one tier version."""
@@ -100,7 +106,8 @@ def choose(sweep: Sweep, losses: Mapping[str, float | None]) -> Choice:
     tried = [(losses[spec.run_id], m, spec) for m, spec in zip(sweep.multipliers, sweep.specs)]
     ok = [t for t in tried if t[0] is not None and math.isfinite(t[0])]
     if not ok:
-        raise TuningError(f"every learning rate of the sweep failed for recipe {sweep.recipe} "
+        raise TuningError(f"every learning rate of the sweep failed for recipe "
+                          f"[{recipe_label(sweep.recipe)}] "
                           f"(multipliers {list(sweep.multipliers)} × {sweep.protocol['base_lr']:g})")
     loss, multiplier, spec = min(ok, key=lambda t: (t[0], abs(math.log(t[1]))))
     return Choice(
