@@ -177,7 +177,7 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, re
                f"{len(specs)} tuning runs, {len(specs) - len(todo)} already recorded")
     execute(todo, executor(), lambda result: save_tuning_run(db, result, command))
     losses = tuning_losses(db, [s.run_id for s in specs])
-    rates = {}
+    rates, at_edge = {}, []
     for sweep in sweeps:
         try:
             choice = choose(sweep, losses)
@@ -187,9 +187,11 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, re
         save_learning_rate(db, tier.name, tier.version, choice)
         rates[sweep.recipe] = choice.rate
         if choice.at_edge:
-            click.secho(f"warning: learning rate {choice.rate.learning_rate:.3g} for recipe "
-                        f"[{recipe_label(choice.recipe)}] is at the edge of the tuning grid "
-                        f"(×{choice.multiplier:g} of the base rate)", fg="yellow", err=True)
+            at_edge.append(f"[{recipe_label(choice.recipe)}] ×{choice.multiplier:g}")
+    if at_edge:
+        click.secho(f"warning: for {len(at_edge)} of {len(sweeps)} recipes the best learning rate "
+                    f"is at the edge of the tuning grid, so a better one may lie outside it: "
+                    f"{', '.join(at_edge)}", fg="yellow", err=True)
     return rates
 
 

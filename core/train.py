@@ -1,4 +1,4 @@
-"""The trainer: one ``TrainSpec`` (or ``RunSpec``) in, one ``RunResult`` out. Never touches the database.
+"""The trainer: one spec in, one ``RunResult`` out. Never touches the database.
 
 A run trains to exactly its compute budget: FLOPs per token are measured (and
 cross-checked against the family's analytic formula; once per process for each

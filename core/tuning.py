@@ -86,9 +86,9 @@ def plan_sweep(recipe: Recipe, tier: Tier, components: Components) -> Sweep:
                            seed=tier.tuning_seed, learning_rate=base_lr * m)
         for m in tier.lr_multipliers
     )
-    protocol = dict(budget=budget, width=width, seed=tier.tuning_seed, base_lr=base_lr,
-                    multipliers=list(tier.lr_multipliers),
-                    width_exponent=tier.lr_width_exponent, selection=SELECTION)
+    protocol = {"budget": budget, "width": width, "seed": tier.tuning_seed, "base_lr": base_lr,
+                "multipliers": list(tier.lr_multipliers),
+                "width_exponent": tier.lr_width_exponent, "selection": SELECTION}
     return Sweep(recipe, tuple(tier.lr_multipliers), specs, protocol)
 
 
