@@ -156,7 +156,7 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
         f"{len(specs) - len(todo)} already recorded, {len(todo)} to run on {device} "
         f"with {jobs} job(s); registry {registry_path}"
     )
-    failed = execute(todo, executor(), lambda result: ingest(db, result, command))
+    failed = execute(todo, executor(), lambda result: ingest(db, result, command), "runs")
     click.echo(f"{len(todo) - failed} runs ok, {failed} failed")
     if analyze:
         analyze_innovations(db, [i.name for i in tuned], tier)
@@ -175,7 +175,7 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, re
     todo = [s for s in specs if s.run_id not in done]
     click.echo(f"learning-rate tuning on tier {tier.name} v{tier.version}: {len(sweeps)} recipes, "
                f"{len(specs)} tuning runs, {len(specs) - len(todo)} already recorded")
-    execute(todo, executor(), lambda result: save_tuning_run(db, result, command))
+    execute(todo, executor(), lambda result: save_tuning_run(db, result, command), "tuning")
     losses = tuning_losses(db, [s.run_id for s in specs])
     rates, at_edge = {}, []
     for sweep in sweeps:
@@ -195,7 +195,7 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, re
     return rates
 
 
-def execute(specs, executor, record) -> int:
+def execute(specs, executor, record, desc) -> int:
     """Run ``specs``, recording each result as it arrives; return how many failed."""
     from tqdm import tqdm
 
@@ -204,7 +204,7 @@ def execute(specs, executor, record) -> int:
 
     failed = 0
     try:
-        with tqdm(total=len(specs), unit="run", mininterval=2) as bar:
+        with tqdm(total=len(specs), desc=desc, unit="run", mininterval=2) as bar:
             for result in results(specs, executor):
                 record(result)
                 bar.update()

@@ -94,3 +94,29 @@ def test_schedules():
     assert inverse_sqrt(0.4) == pytest.approx(0.5)
     assert cosine_no_warmup(0.0) == pytest.approx(1.0) and cosine_no_warmup(1.0) == pytest.approx(0.1)
     assert cosine_no_warmup(0.5) == pytest.approx(0.55)  # half-way down from 1 to 0.1, from step 1
+
+
+@pytest.mark.parametrize("name, field", [
+    ("sgd-to-adam", "optimizer"), ("adam-to-adamw", "optimizer"),
+    ("inverse-sqrt-to-cosine", "schedule"), ("linear-to-cosine", "schedule"),
+    ("no-warmup-to-warmup", "schedule"), ("kaplan-to-chinchilla-allocation", "allocation"),
+])
+def test_optimisation_pairs_change_training_not_the_model(catalog, name, field):
+    """The arms differ in the declared field alone, and build the same model at a width:
+    same modules, same parameter count, same measured FLOPs per token."""
+    from cegbench.train import measured_flops
+
+    innovation = catalog.innovations.get(name)
+    assert list(innovation.baseline.differences(innovation.modern)) == [field]
+    tier = TIERS.get("smoke")
+    for width in (16, 32):
+        models, flops = [], []
+        for recipe in (innovation.baseline, innovation.modern):
+            family = catalog.components.get("family", recipe.family)
+            models.append(family.build(recipe, width, VOCAB_SIZE, tier.context, catalog.components))
+            flops.append(measured_flops(family, recipe, width, VOCAB_SIZE, tier.context,
+                                        catalog.components).measured)
+        baseline, modern = models
+        assert str(baseline) == str(modern)
+        assert [p.shape for p in baseline.parameters()] == [p.shape for p in modern.parameters()]
+        assert flops[0] == flops[1]
