@@ -99,8 +99,8 @@ def cli():
 @click.option("--innovation", "innovation_names", multiple=True,
               help="Only this innovation (repeatable). Default: all loaded.")
 @registry_option
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Runs in parallel (processes).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Runs in parallel (processes). Default: the CPUs this process may use.")
 @click.option("--device", default=None, help="torch device; default cuda when available, else cpu.")
 @click.option("--retry-failed", is_flag=True, help="Run again the runs recorded as failed.")
 @click.option("--analyze/--no-analyze", default=True, show_default=True,
@@ -108,17 +108,16 @@ def cli():
 @plugins_option
 def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, analyze,
         plugin_paths):
-    """Train every planned run of a tier, record it, then analyse.
+    """Tune each recipe's learning rate, train every planned run of a tier, record
+    them, then analyse.
 
-    Runs already in the registry are skipped, so an interrupted sweep resumes
-    where it stopped.
+    Tuning and runs already in the registry are not redone, so an interrupted
+    sweep resumes where it stopped.
 
     Example: cegbench run --tier smoke --innovation gelu-to-swiglu --jobs 2
     """
     import torch
-    from tqdm import tqdm
 
-    from cegbench.execute import results
     from cegbench.execute.local import LocalExecutor
     from cegbench.plan import plan_runs
     from cegbench.registry.db import (
@@ -133,47 +132,110 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    jobs = jobs or len(os.sched_getaffinity(0))
     db = open_db(registry_path, must_exist=False)
     save_innovations(db, [innovation_row(i, catalog.plugin_info(i.plugin)) for i in chosen])
-
-    specs = plan_runs(chosen, tier, catalog.components)
-    done = recorded_run_ids(db, [s.run_id for s in specs], include_failed=not retry_failed)
-    todo = [s for s in specs if s.run_id not in done]
-    click.echo(
-        f"tier {tier.name} v{tier.version}: {len(chosen)} innovations, {len(specs)} runs planned, "
-        f"{len(specs) - len(todo)} already recorded, {len(todo)} to run on {device} "
-        f"with {jobs} job(s); registry {registry_path}"
-    )
     command = shlex.join([
         "cegbench", "run", "--tier", tier.name,
         *[arg for name in innovation_names for arg in ("--innovation", name)],
         *[arg for path in plugin_paths for arg in ("--plugins", path)],
     ])
-    executor = LocalExecutor(catalog.components, jobs=jobs, plugin_paths=catalog.plugin_paths,
+
+    def executor():
+        return LocalExecutor(catalog.components, jobs=jobs, plugin_paths=catalog.plugin_paths,
                              device=device)
+
+    rates = tune_learning_rates(db, chosen, tier, catalog.components, executor, command,
+                                retry_failed=retry_failed)
+    tuned = [i for i in chosen if i.baseline in rates and i.modern in rates]
+    for innovation in chosen:
+        if innovation not in tuned:
+            click.secho(f"warning: {innovation.name} skipped: a recipe's learning-rate tuning "
+                        "failed", fg="yellow", err=True)
+    specs = plan_runs(tuned, tier, catalog.components, rates)
+    done = recorded_run_ids(db, [s.run_id for s in specs], include_failed=not retry_failed)
+    todo = [s for s in specs if s.run_id not in done]
+    click.echo(
+        f"tier {tier.name} v{tier.version}: {len(tuned)} innovations, {len(specs)} runs planned, "
+        f"{len(specs) - len(todo)} already recorded, {len(todo)} to run on {device} "
+        f"with {jobs} job(s); registry {registry_path}"
+    )
+    # checked again just before each run starts: another process may share the registry
+    pending = unrecorded(db, todo, include_failed=not retry_failed)
+    ok, failed = execute(pending, len(todo), executor(),
+                         lambda result: ingest(db, result, command), "runs")
+    skipped = len(todo) - ok - failed
+    click.echo(f"{ok} runs ok, {failed} failed"
+               + (f", {skipped} recorded meanwhile by another process" if skipped else ""))
+    if analyze:
+        analyze_innovations(db, [i.name for i in tuned], tier)
+
+
+def tune_learning_rates(db, innovations, tier, components, executor, command, retry_failed=False):
+    """The tuning phase (``cegbench.tuning``): run each distinct recipe's sweep that the
+    registry does not hold yet, store every choice, return {recipe: TunedRate}."""
+    from cegbench.registry.learning_rates import save_learning_rate, save_tuning_run, tuning_losses
+    from cegbench.tuning import TuningError, choose, plan_sweeps, recipe_label
+
+    recipes = [i.recipe(arm) for i in innovations for arm in ("baseline", "modern")]
+    sweeps = plan_sweeps(recipes, tier, components)
+    specs = [spec for sweep in sweeps for spec in sweep.specs]
+    done = tuning_losses(db, [s.run_id for s in specs], include_failed=not retry_failed)
+    todo = [s for s in specs if s.run_id not in done]
+    click.echo(f"learning-rate tuning on tier {tier.name} v{tier.version}: {len(sweeps)} recipes, "
+               f"{len(specs)} tuning runs, {len(specs) - len(todo)} already recorded")
+    execute(todo, len(todo), executor(), lambda result: save_tuning_run(db, result, command),
+            "tuning")
+    losses = tuning_losses(db, [s.run_id for s in specs])
+    rates, at_edge = {}, []
+    for sweep in sweeps:
+        try:
+            choice = choose(sweep, losses)
+        except TuningError as error:
+            click.secho(f"warning: {error}", fg="yellow", err=True)
+            continue
+        save_learning_rate(db, tier.name, tier.version, choice)
+        rates[sweep.recipe] = choice.rate
+        if choice.at_edge:
+            at_edge.append(f"[{recipe_label(choice.recipe)}] ×{choice.multiplier:g}")
+    if at_edge:
+        click.secho(f"warning: for {len(at_edge)} of {len(sweeps)} recipes the best learning rate "
+                    f"is at the edge of the tuning grid, so a better one may lie outside it: "
+                    f"{', '.join(at_edge)}", fg="yellow", err=True)
+    return rates
+
+
+def execute(specs, total, executor, record, desc) -> tuple[int, int]:
+    """Run ``specs`` (``total`` of them at most), recording each result as it arrives.
+
+    ``record(result)`` returns False when the run was already recorded (by another
+    process sharing the registry). Returns how many recorded runs were ok and failed.
+    """
+    from tqdm import tqdm
+
+    from cegbench.execute import results
+    from cegbench.plan import RunSpec
+
     ok = failed = 0
     try:
-        with tqdm(total=len(todo), unit="run", mininterval=2) as bar:
-            # checked again just before each run starts: another process may share the registry
-            for result in results(unrecorded(db, todo, include_failed=not retry_failed), executor):
-                recorded = ingest(db, result, command)
+        with tqdm(total=total, desc=desc, unit="run", mininterval=2) as bar:
+            for result in results(specs, executor):
+                recorded = record(result)
                 bar.update()
                 if recorded and result.status == "ok":
                     ok += 1
                 elif recorded:
                     failed += 1
-                    bar.write(f"failed: {result.spec.innovation} {result.spec.arm} "
-                              f"C={result.spec.budget:.0e} width={result.spec.width} "
-                              f"seed={result.spec.seed}: {result.error}")
+                    spec = result.spec
+                    where = (f"{spec.innovation} {spec.arm}" if isinstance(spec, RunSpec)
+                             else "learning-rate tuning")
+                    bar.write(f"failed: {where} C={spec.budget:.0e} width={spec.width} "
+                              f"seed={spec.seed} lr={spec.learning_rate:.3g}: {result.error}")
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished runs are recorded; run the same command again "
                    "to resume.", err=True)
         sys.exit(130)
-    skipped = len(todo) - ok - failed
-    click.echo(f"{ok} runs ok, {failed} failed"
-               + (f", {skipped} recorded meanwhile by another process" if skipped else ""))
-    if analyze:
-        analyze_innovations(db, [i.name for i in chosen], tier)
+    return ok, failed
 
 
 @cli.command()

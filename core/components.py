@@ -13,7 +13,7 @@ activation  ``nn.Module`` class, no constructor arguments; class attribute
 norm        ``nn.Module`` class taking ``dim``.
 position    ``nn.Module`` class taking ``(n_embd, n_head, context)``, with
             ``embed(x) -> x`` (B, T, C) and ``rotate(q, k) -> (q, k)``.
-optimizer   object with ``base_lr`` (float, at width 64) and
+optimizer   object with ``base_lr`` (float, centre of the tuning sweep) and
             ``build(model, lr) -> torch.optim.Optimizer``.
 schedule    callable ``(progress in [0, 1]) -> learning-rate multiplier``.
 family      a ``cegbench.models.ModelFamily``: builds a model for a recipe

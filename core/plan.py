@@ -2,6 +2,11 @@
 
 A run is a pure function of its spec, and its id is a hash of the whole spec,
 so a rerun of a sweep skips every run the registry already holds.
+
+``TrainSpec`` is what the trainer needs; ``RunSpec`` adds which innovation and
+arm a measurement run belongs to. Learning-rate tuning runs (``cegbench.tuning``)
+are bare ``TrainSpec``s: they belong to a recipe, shared by every innovation
+that uses it.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cegbench.components import Components
@@ -20,13 +26,10 @@ ARMS = ("baseline", "modern")
 
 
 @dataclass(frozen=True)
-class RunSpec:
+class TrainSpec:
     """Everything that decides one training run's result."""
 
-    innovation: str
-    arm: str  # "baseline" or "modern"
     recipe: Recipe
-    declaration_hash: str  # of the innovation declaration this run measures
     tier: str
     tier_version: int
     dataset: str
@@ -49,38 +52,68 @@ class RunSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> RunSpec:
+    def from_dict(cls, data: dict):
         return cls(**{**data, "recipe": Recipe(**data["recipe"])})
 
+    @classmethod
+    def for_tier(cls, tier: Tier, **fields):
+        """A spec with the tier's fixed settings; ``fields`` give the rest."""
+        return cls(tier=tier.name, tier_version=tier.version, dataset=tier.dataset,
+                   context=tier.context, batch_size=tier.batch_size, eval_points=tier.eval_points,
+                   eval_tokens=tier.eval_tokens, max_loss=tier.max_loss, **fields)
 
-def plan_runs(innovations: list[Innovation], tier: Tier, components: Components) -> list[RunSpec]:
-    """Every run of a tier for these innovations, smallest budgets first."""
+
+@dataclass(frozen=True)
+class RunSpec(TrainSpec):
+    """A measurement run: one cell (budget, width, seed) of one arm of one innovation."""
+
+    innovation: str
+    arm: str  # "baseline" or "modern"
+    declaration_hash: str  # of the innovation declaration this run measures
+
+
+@dataclass(frozen=True)
+class TunedRate:
+    """A recipe's learning rate on a tier: ``learning_rate`` was chosen at ``width``."""
+
+    learning_rate: float
+    width: int
+
+
+def widths_at(budget: float, tier: Tier, recipe: Recipe, components: Components) -> list[int]:
+    """The widths the recipe's allocation rule trains at this budget."""
+    family = components.get("family", recipe.family)
+    allocate = components.get("allocation", recipe.allocation)
+    return allocate(budget, tier, family, recipe, VOCAB_SIZE, components)
+
+
+def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
+              rates: Mapping[Recipe, TunedRate]) -> list[RunSpec]:
+    """Every run of a tier for these innovations, smallest budgets first.
+
+    ``rates`` holds each recipe's tuned learning rate (``cegbench.tuning``);
+    a run's rate is it, moved to the run's width by the tier's width rule.
+    """
     specs = []
     for budget in tier.budgets:
         for innovation in innovations:
             for arm in ARMS:
                 recipe = innovation.recipe(arm)
-                family = components.get("family", recipe.family)
-                allocate = components.get("allocation", recipe.allocation)
-                base_lr = components.get("optimizer", recipe.optimizer).base_lr
-                for width in allocate(budget, tier, family, recipe, VOCAB_SIZE, components):
+                if recipe not in rates:
+                    raise KeyError(f"innovation {innovation.name!r}, arm {arm!r}: its recipe has "
+                                   f"no tuned learning rate on tier {tier.name} v{tier.version}")
+                rate = rates[recipe]
+                for width in widths_at(budget, tier, recipe, components):
                     for seed in tier.seeds:
-                        specs.append(RunSpec(
+                        specs.append(RunSpec.for_tier(
+                            tier,
                             innovation=innovation.name,
                             arm=arm,
                             recipe=recipe,
                             declaration_hash=innovation.declaration_hash(),
-                            tier=tier.name,
-                            tier_version=tier.version,
-                            dataset=tier.dataset,
                             budget=budget,
                             width=width,
                             seed=seed,
-                            context=tier.context,
-                            batch_size=tier.batch_size,
-                            learning_rate=tier.learning_rate(base_lr, width),
-                            eval_points=tier.eval_points,
-                            eval_tokens=tier.eval_tokens,
-                            max_loss=tier.max_loss,
+                            learning_rate=tier.learning_rate(rate.learning_rate, rate.width, width),
                         ))
     return specs

@@ -2,8 +2,9 @@
 
 A tier fixes the budgets, the size grid the allocation rule picks each
 budget's ladder from, the seeds, the dataset, the context length, the batch
-size and the learning-rate rule. A published tier never changes: a change is
-a new ``version``, and runs of different versions never mix in one fit.
+size and the learning-rate tuning protocol (see ``cegbench.tuning``). A
+published tier never changes: a change is a new ``version``, and runs of
+different versions never mix in one fit.
 """
 
 from __future__ import annotations
@@ -26,14 +27,19 @@ class Tier:
     seeds: tuple[int, ...]
     sizes_per_budget: int = 3  # IsoFLOP ladder length around the expected optimum
     tokens_per_param: float = 20.0  # where the ladder is centred (Chinchilla)
-    lr_width_exponent: float = 0.5  # lr = optimizer.base_lr × (64 / width) ** exponent
+    # learning-rate tuning (cegbench.tuning): optimizer.base_lr × each multiplier is tried
+    # at the smallest budget, middle width, on tuning_seed (never a measurement seed)
+    lr_multipliers: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    tuning_seed: int = 1000
+    lr_width_exponent: float = 0.5  # lr(width) = tuned lr × (tuned width / width) ** exponent
     eval_points: int = 5  # held-out evaluations along each run (the last one at the end)
     eval_tokens: int = 16_384  # held-out tokens per evaluation
     margin: float = 0.05  # equivalence margin on Δα for "scale-invariant"
     max_loss: float = 8.0  # a training loss above this (ln 256 ≈ 5.5 at init) is divergence
 
-    def learning_rate(self, base_lr: float, width: int) -> float:
-        return base_lr * (64 / width) ** self.lr_width_exponent
+    def learning_rate(self, tuned_lr: float, tuned_width: int, width: int) -> float:
+        """The width rule: the rate tuned at ``tuned_width``, transferred to ``width``."""
+        return tuned_lr * (tuned_width / width) ** self.lr_width_exponent
 
 
 TIERS: Registry[Tier] = Registry("tier")
@@ -41,24 +47,29 @@ TIERS: Registry[Tier] = Registry("tier")
 for _tier in (
     Tier(
         name="smoke",
-        version=1,
+        version=2,
         description="CI and a first look: seconds per run on synthetic data; too small to decide much.",
         dataset="synthetic",
         context=32,
         batch_size=16,
-        budgets=(5e8, 1e9, 2e9, 4e9),
+        # v2 halved v1's budgets and held-out evaluation, so that the whole catalogue,
+        # tuning included, runs in CI: about 7 CPU-seconds per innovation
+        budgets=(2.5e8, 5e8, 1e9, 2e9),
         widths=(16, 32, 48, 64),
         seeds=(0, 1),
-        # budgets this small cannot reach 20 tokens per parameter at any width:
-        # centre the ladder lower, so it still moves with the budget
-        tokens_per_param=1.0,
-        eval_points=3,
-        eval_tokens=4096,
+        lr_multipliers=(0.25, 1.0, 4.0),
+        # budgets this small cannot reach 20 tokens per parameter at any width, and
+        # every ladder is [16, 32, 48] at any centre above 0.07. At 0.125 the
+        # allocation rules anchored there (kaplan, chinchilla) start at width 32,
+        # which leaves the grid room for them to part: 64 against 48 at the top budget
+        tokens_per_param=0.125,
+        eval_points=2,
+        eval_tokens=2048,
         margin=0.1,
     ),
     Tier(
         name="cpu",
-        version=1,
+        version=2,
         description=(
             "A laptop: the embedded English Wikipedia sample, 1e11 to 1.5e12 FLOPs "
             "(about 14 minutes per innovation on 2 CPU cores with --jobs 2)."
@@ -77,7 +88,7 @@ for _tier in (
     ),
     Tier(
         name="gpu",
-        version=1,
+        version=2,
         description="One GPU: the embedded corpus or your own text, about 1e14 to 1e17 FLOPs.",
         dataset="enwiki-sample",
         context=256,

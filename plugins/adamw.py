@@ -1,4 +1,4 @@
-"""SGD with momentum → AdamW."""
+"""Adam → AdamW (decoupled weight decay)."""
 
 from cegbench import Innovation, Recipe, hookimpl
 
@@ -7,17 +7,19 @@ from cegbench import Innovation, Recipe, hookimpl
 def cegbench_register_innovations():
     return [
         Innovation(
-            name="sgd-to-adamw",
-            title="SGD with momentum → AdamW",
+            name="adam-to-adamw",
+            title="Adam → AdamW",
             category="optimizer",
             year=2017,
             paper="https://arxiv.org/abs/1711.05101",
             description=(
-                "Trains the same Transformer with AdamW (per-parameter adaptive step sizes "
-                "and decoupled weight decay) instead of SGD with momentum. Each optimizer "
-                "uses its own base learning rate under the tier's width rule."
+                "Adds decoupled weight decay to Adam: each step also shrinks the weight "
+                "matrices by a fixed fraction (0.1 × the learning rate), separately from "
+                "the gradient step, instead of not regularising at all. Norms, biases "
+                "and other vectors are not decayed. Everything else, including the "
+                "learning-rate tuning, is the same for both arms."
             ),
-            baseline=Recipe(optimizer="sgd"),
+            baseline=Recipe(optimizer="adam"),
             modern=Recipe(optimizer="adamw"),
             expected="scale-invariant",
         )

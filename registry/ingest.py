@@ -34,6 +34,7 @@ def run_row(result, innovation: dict, command: str) -> dict:
         "steps": result.steps,
         "curve": json.dumps(result.curve),
         "wall_time_s": result.wall_time_s,
+        "train_time_s": result.train_time_s,
         "dataset": spec.dataset,
         "dataset_hash": result.dataset_hash,
         "declaration_hash": spec.declaration_hash,

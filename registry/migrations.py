@@ -138,3 +138,66 @@ def m003_registry_indexes(db: Database) -> None:
     )
     # the site's "data as of" stamp: max(finished_at)
     db["runs"].create_index(["finished_at"], index_name="idx_runs_finished_at")
+
+
+@migrations()
+def m004_learning_rates(db: Database) -> None:
+    """Learning-rate tuning (cegbench.tuning): its runs and the rates chosen from them,
+    kept out of ``runs`` so analyses of measurement runs never see them. Also each
+    run's training-only time, for wall-clock comparisons."""
+    db["tuning_runs"].create(
+        {
+            "run_id": str,  # hash of the full TrainSpec
+            "recipe_key": str,  # cegbench.tuning.recipe_key(recipe)
+            "recipe": str,  # JSON
+            "tier": str,
+            "tier_version": int,
+            "budget": float,
+            "width": int,
+            "seed": int,
+            "learning_rate": float,
+            "spec": str,  # JSON of the whole TrainSpec
+            "status": str,  # "ok" or "failed"
+            "error": str,
+            "final_loss": float,
+            "n_params": int,
+            "flops_per_token": float,
+            "flops_per_token_analytic": float,
+            "tokens": int,
+            "steps": int,
+            "curve": str,  # JSON list of {"step", "tokens", "flops", "loss"}
+            "wall_time_s": float,
+            "train_time_s": float,
+            "dataset": str,
+            "dataset_hash": str,
+            "cegbench_version": str,
+            "git_commit": str,
+            "torch_version": str,
+            "python_version": str,
+            "hardware": str,
+            "device": str,
+            "command": str,
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="run_id",
+    )
+    db["tuning_runs"].create_index(["recipe_key", "tier", "tier_version"])
+    db["learning_rates"].create(
+        {
+            "recipe_key": str,
+            "tier": str,
+            "tier_version": int,
+            "recipe": str,  # JSON
+            "learning_rate": float,  # chosen at `width`; other widths follow the tier's rule
+            "width": int,
+            "multiplier": float,  # of the optimizer's base_lr
+            "final_loss": float,  # of the chosen run
+            "at_edge": int,  # 1: the best rate is the smallest or largest tried
+            "run_ids": str,  # JSON list: the tuning_runs it was chosen from
+            "protocol": str,  # JSON: budget, width, seed, base_lr, multipliers, width_exponent, selection
+            "created_at": str,
+        },
+        pk=("recipe_key", "tier", "tier_version"),
+    )
+    db["runs"].add_column("train_time_s", float)

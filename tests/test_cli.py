@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from cegbench.cli import cli
 from cegbench.plan import plan_runs
+from cegbench.registry.learning_rates import tuned_rates
 from cegbench.tiers import TIERS
 
 EXAMPLE_PLUGIN = Path(__file__).parent / "example_plugin"
@@ -37,8 +38,9 @@ def smoke_registry(tmp_path_factory):
 def test_run_records_every_planned_run_and_a_verdict(smoke_registry, catalog):
     path, output = smoke_registry
     db = Database(path)
-    planned = plan_runs([catalog.innovations.get("gelu-to-swiglu")], TIERS.get("smoke"),
-                        catalog.components)
+    tier = TIERS.get("smoke")
+    planned = plan_runs([catalog.innovations.get("gelu-to-swiglu")], tier, catalog.components,
+                        tuned_rates(db, tier.name, tier.version))
     assert db["runs"].count == len(planned)
     assert {r["run_id"] for r in db["runs"].rows} == {s.run_id for s in planned}
     row = next(db["runs"].rows_where("status = 'ok'"))
@@ -64,7 +66,7 @@ def test_show_prints_verdict_fit_and_ceg(smoke_registry):
     path, _ = smoke_registry
     result = invoke("show", "gelu-to-swiglu", "--registry", str(path))
     assert result.exit_code == 0
-    for text in ("GeLU → SwiGLU", "tier smoke v1:", "Δα = α_modern − α_baseline",
+    for text in ("GeLU → SwiGLU", "tier smoke v2:", "Δα = α_modern − α_baseline",
                  "baseline: E =", "CEG(C), 95% CI:", "(extrapolated)", "sensitivity ("):
         assert text in result.output
 
@@ -148,7 +150,7 @@ def test_analyze_and_site(smoke_registry, tmp_path):
 def test_list_and_plugins():
     result = invoke("list")
     assert result.exit_code == 0
-    for name in ("gelu-to-swiglu", "layernorm-to-rmsnorm", "sgd-to-adamw", "lstm-to-transformer"):
+    for name in ("gelu-to-swiglu", "layernorm-to-rmsnorm", "adam-to-adamw", "lstm-to-transformer"):
         assert name in result.output
     declared = json.loads(invoke("list", "--json").output)
     swiglu = next(d for d in declared if d["name"] == "gelu-to-swiglu")

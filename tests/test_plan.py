@@ -4,9 +4,15 @@ import pytest
 
 from cegbench.allocation import isoflop_ladder
 from cegbench.data import VOCAB_SIZE
+from cegbench.innovations import Recipe
 from cegbench.optim import cosine, inverse_sqrt, linear
-from cegbench.plan import RunSpec, plan_runs
+from cegbench.plan import RunSpec, TunedRate, plan_runs, widths_at
+from cegbench.plugins.warmup import cosine_no_warmup
 from cegbench.tiers import TIERS
+
+
+def rates_for(*innovations, rate=TunedRate(4e-3, 32)):
+    return {i.recipe(arm): rate for i in innovations for arm in ("baseline", "modern")}
 
 
 def test_every_tier_has_a_ladder_of_three_sizes_and_enough_seeds(components):
@@ -19,8 +25,6 @@ def test_every_tier_has_a_ladder_of_three_sizes_and_enough_seeds(components):
         for family_name in ("gpt", "lstm"):
             family = components.get("family", family_name)
             for budget in tier.budgets:
-                from cegbench.innovations import Recipe
-
                 widths = isoflop_ladder(budget, tier, family, Recipe(family=family_name), VOCAB_SIZE,
                                         components)
                 assert len(widths) >= 3 and widths == sorted(set(widths))
@@ -29,7 +33,7 @@ def test_every_tier_has_a_ladder_of_three_sizes_and_enough_seeds(components):
 def test_plan_covers_arms_budgets_sizes_seeds(catalog):
     tier = TIERS.get("smoke")
     innovation = catalog.innovations.get("gelu-to-swiglu")
-    specs = plan_runs([innovation], tier, catalog.components)
+    specs = plan_runs([innovation], tier, catalog.components, rates_for(innovation))
     assert len(specs) == 2 * len(tier.budgets) * tier.sizes_per_budget * len(tier.seeds)
     assert len({s.run_id for s in specs}) == len(specs)
     assert {s.arm for s in specs} == {"baseline", "modern"}
@@ -38,8 +42,8 @@ def test_plan_covers_arms_budgets_sizes_seeds(catalog):
 
 
 def test_run_id_is_a_hash_of_the_whole_spec(catalog):
-    spec = plan_runs([catalog.innovations.get("gelu-to-swiglu")], TIERS.get("smoke"),
-                     catalog.components)[0]
+    innovation = catalog.innovations.get("gelu-to-swiglu")
+    spec = plan_runs([innovation], TIERS.get("smoke"), catalog.components, rates_for(innovation))[0]
     assert spec.run_id == RunSpec.from_dict(spec.to_dict()).run_id
     for field in dataclasses.fields(spec):
         value = getattr(spec, field.name)
@@ -52,10 +56,34 @@ def test_run_id_is_a_hash_of_the_whole_spec(catalog):
         assert dataclasses.replace(spec, **{field.name: changed}).run_id != spec.run_id, field.name
 
 
-def test_learning_rate_rule_scales_with_width():
+def test_learning_rate_rule_scales_the_tuned_rate_with_width():
     tier = TIERS.get("cpu")
-    assert tier.learning_rate(1e-3, 64) == pytest.approx(1e-3)
-    assert tier.learning_rate(1e-3, 256) == pytest.approx(1e-3 * 0.25 ** tier.lr_width_exponent)
+    assert tier.learning_rate(1e-3, 64, 64) == pytest.approx(1e-3)
+    assert tier.learning_rate(1e-3, 64, 256) == pytest.approx(1e-3 * 0.25 ** tier.lr_width_exponent)
+
+
+def test_plan_uses_each_recipes_tuned_rate(catalog):
+    tier = TIERS.get("smoke")
+    innovation = catalog.innovations.get("adam-to-adamw")
+    rates = {innovation.baseline: TunedRate(1e-3, 32), innovation.modern: TunedRate(8e-3, 48)}
+    for spec in plan_runs([innovation], tier, catalog.components, rates):
+        rate = rates[spec.recipe]
+        assert spec.learning_rate == tier.learning_rate(rate.learning_rate, rate.width, spec.width)
+    with pytest.raises(KeyError, match="'adam-to-adamw', arm 'modern'.*no tuned learning rate"):
+        plan_runs([innovation], tier, catalog.components, {innovation.baseline: rates[innovation.baseline]})
+
+
+def test_kaplan_and_chinchilla_prescribe_one_width_that_parts_with_budget(components):
+    for name in TIERS:
+        tier = TIERS.get(name)
+        kaplan = [widths_at(c, tier, Recipe(allocation="kaplan"), components) for c in tier.budgets]
+        chinchilla = [widths_at(c, tier, Recipe(allocation="chinchilla"), components)
+                      for c in tier.budgets]
+        assert all(len(w) == 1 for w in kaplan + chinchilla)
+        assert kaplan[0] == chinchilla[0]  # anchored together at the smallest budget
+        assert kaplan == sorted(kaplan) and chinchilla == sorted(chinchilla)
+        # the smoke grid must be wide enough for the rules to part at the top budgets
+        assert kaplan[-1][0] > chinchilla[-1][0], (name, kaplan, chinchilla)
 
 
 def test_schedules():
@@ -64,3 +92,31 @@ def test_schedules():
         assert schedule(0.1) == pytest.approx(1.0)
     assert cosine(1.0) == pytest.approx(0.1) and linear(1.0) == pytest.approx(0.1)
     assert inverse_sqrt(0.4) == pytest.approx(0.5)
+    assert cosine_no_warmup(0.0) == pytest.approx(1.0) and cosine_no_warmup(1.0) == pytest.approx(0.1)
+    assert cosine_no_warmup(0.5) == pytest.approx(0.55)  # half-way down from 1 to 0.1, from step 1
+
+
+@pytest.mark.parametrize("name, field", [
+    ("sgd-to-adam", "optimizer"), ("adam-to-adamw", "optimizer"),
+    ("inverse-sqrt-to-cosine", "schedule"), ("linear-to-cosine", "schedule"),
+    ("no-warmup-to-warmup", "schedule"), ("kaplan-to-chinchilla-allocation", "allocation"),
+])
+def test_optimisation_pairs_change_training_not_the_model(catalog, name, field):
+    """The arms differ in the declared field alone, and build the same model at a width:
+    same modules, same parameter count, same measured FLOPs per token."""
+    from cegbench.train import measured_flops
+
+    innovation = catalog.innovations.get(name)
+    assert list(innovation.baseline.differences(innovation.modern)) == [field]
+    tier = TIERS.get("smoke")
+    for width in (16, 32):
+        models, flops = [], []
+        for recipe in (innovation.baseline, innovation.modern):
+            family = catalog.components.get("family", recipe.family)
+            models.append(family.build(recipe, width, VOCAB_SIZE, tier.context, catalog.components))
+            flops.append(measured_flops(family, recipe, width, VOCAB_SIZE, tier.context,
+                                        catalog.components).measured)
+        baseline, modern = models
+        assert str(baseline) == str(modern)
+        assert [p.shape for p in baseline.parameters()] == [p.shape for p in modern.parameters()]
+        assert flops[0] == flops[1]

@@ -8,7 +8,7 @@ import pytest
 from cegbench.hookspecs import cegbench_register_components, cegbench_register_innovations
 from cegbench.plugin_manager import DEFAULT_PLUGINS, PluginError, load_catalog
 
-BUILTIN_INNOVATIONS = {"gelu-to-swiglu", "layernorm-to-rmsnorm", "sgd-to-adamw", "lstm-to-transformer"}
+BUILTIN_INNOVATIONS = {"gelu-to-swiglu", "layernorm-to-rmsnorm", "adam-to-adamw", "lstm-to-transformer"}
 
 GOOD_PLUGIN = '''
 from cegbench import Innovation, Recipe, hookimpl

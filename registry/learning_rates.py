@@ -1,0 +1,91 @@
+"""Reads and writes of learning-rate tuning: ``tuning_runs`` and ``learning_rates``.
+
+Tuning runs are not measurement runs: they live in their own table, keyed by
+run id, and each chosen rate records the runs and the protocol it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from sqlite_utils import Database
+
+from cegbench.innovations import Recipe
+from cegbench.plan import TunedRate
+from cegbench.registry.db import now, write_transaction
+from cegbench.tuning import Choice, recipe_key
+
+
+def tuning_run_row(result, command: str) -> dict:
+    spec = result.spec
+    return {
+        "run_id": result.run_id,
+        "recipe_key": recipe_key(spec.recipe),
+        "recipe": json.dumps(dataclasses.asdict(spec.recipe)),
+        **{name: getattr(spec, name) for name in ("tier", "tier_version", "budget", "width",
+                                                   "seed", "learning_rate", "dataset")},
+        "spec": json.dumps(spec.to_dict(), sort_keys=True),
+        **{name: getattr(result, name) for name in (
+            "status", "error", "final_loss", "n_params", "flops_per_token",
+            "flops_per_token_analytic", "tokens", "steps", "wall_time_s", "train_time_s",
+            "dataset_hash", "started_at", "finished_at")},
+        "curve": json.dumps(result.curve),
+        **result.environment,
+        "command": command,
+    }
+
+
+def save_tuning_run(db: Database, result, command: str) -> bool:
+    """Record one finished tuning run (ok or failed); idempotent by run id."""
+    with write_transaction(db):
+        db["tuning_runs"].upsert(tuning_run_row(result, command), pk="run_id")
+    return True
+
+
+def tuning_losses(db: Database, run_ids, *, include_failed: bool = True) -> dict[str, float | None]:
+    """Final held-out loss of each recorded tuning run among ``run_ids`` (None: failed)."""
+    run_ids = list(run_ids)
+    status = "" if include_failed else "and status = 'ok'"
+    losses = {}
+    for start in range(0, len(run_ids), 500):
+        chunk = run_ids[start : start + 500]
+        sql = (f"select run_id, status, final_loss from tuning_runs "
+               f"where run_id in ({','.join('?' * len(chunk))}) {status}")
+        for run_id, run_status, loss in db.execute(sql, chunk).fetchall():
+            losses[run_id] = loss if run_status == "ok" else None
+    return losses
+
+
+def save_learning_rate(db: Database, tier: str, tier_version: int, choice: Choice) -> None:
+    """Store a recipe's chosen rate on a tier version, replacing an earlier choice."""
+    row = {
+        "recipe_key": recipe_key(choice.recipe),
+        "tier": tier,
+        "tier_version": tier_version,
+        "recipe": json.dumps(dataclasses.asdict(choice.recipe)),
+        "learning_rate": choice.rate.learning_rate,
+        "width": choice.rate.width,
+        "multiplier": choice.multiplier,
+        "final_loss": choice.final_loss,
+        "at_edge": int(choice.at_edge),
+        "run_ids": json.dumps(list(choice.run_ids)),
+        "protocol": json.dumps(choice.protocol, sort_keys=True),
+        "created_at": now(),
+    }
+    with db.atomic():
+        db["learning_rates"].upsert(row, pk=("recipe_key", "tier", "tier_version"))
+
+
+def learning_rates(db: Database, tier: str | None = None) -> list[dict]:
+    where, params = ("tier = ?", [tier]) if tier else (None, [])
+    return list(db["learning_rates"].rows_where(where, params, order_by="tier, recipe_key"))
+
+
+def tuned_rates(db: Database, tier: str, tier_version: int) -> dict[Recipe, TunedRate]:
+    """Every recipe's chosen rate on one tier version, as ``plan_runs`` takes them."""
+    return {
+        Recipe(**json.loads(row["recipe"])): TunedRate(row["learning_rate"], row["width"])
+        for row in db["learning_rates"].rows_where("tier = ? and tier_version = ?",
+                                                   [tier, tier_version])
+    }
