@@ -431,7 +431,7 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
-    from cegbench.plan import plan_runs
+    from cegbench.plan import plan_cells
     from cegbench.registry.status import older_runs, recorded_tiers, sweep_status, totals
 
     catalog = catalog_or_exit(plugin_paths)
@@ -441,7 +441,7 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(n) for n in TIERS if n in recorded]
     width = max((len(i.name) for i in chosen), default=10)
     for tier in tiers:
-        statuses = sweep_status(db, plan_runs(chosen, tier, catalog.components))
+        statuses = sweep_status(db, plan_cells(chosen, tier, catalog.components))
         click.echo(f"tier {tier.name} v{tier.version}\n{'innovation':<{width}}  {'arm':<8} "
                    f"{'planned':>7} {'done':>6} {'failed':>6} {'to run':>6} "
                    f"{'FLOPs spent':>11} {'still needed':>12}")

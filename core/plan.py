@@ -87,6 +87,34 @@ def widths_at(budget: float, tier: Tier, recipe: Recipe, components: Components)
     return allocate(budget, tier, family, recipe, VOCAB_SIZE, components)
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One planned measurement of one arm, before its learning rate is known."""
+
+    innovation: str
+    arm: str
+    recipe: Recipe
+    declaration_hash: str
+    tier: str
+    tier_version: int
+    budget: float
+    width: int
+    seed: int
+
+
+def plan_cells(innovations: list[Innovation], tier: Tier, components: Components) -> list[Cell]:
+    """Every (innovation, arm, budget, width, seed) of a tier, smallest budgets first."""
+    return [
+        Cell(innovation.name, arm, innovation.recipe(arm), innovation.declaration_hash(),
+             tier.name, tier.version, budget, width, seed)
+        for budget in tier.budgets
+        for innovation in innovations
+        for arm in ARMS
+        for width in widths_at(budget, tier, innovation.recipe(arm), components)
+        for seed in tier.seeds
+    ]
+
+
 def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
               rates: Mapping[Recipe, TunedRate]) -> list[RunSpec]:
     """Every run of a tier for these innovations, smallest budgets first.
@@ -95,25 +123,20 @@ def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
     a run's rate is it, moved to the run's width by the tier's width rule.
     """
     specs = []
-    for budget in tier.budgets:
-        for innovation in innovations:
-            for arm in ARMS:
-                recipe = innovation.recipe(arm)
-                if recipe not in rates:
-                    raise KeyError(f"innovation {innovation.name!r}, arm {arm!r}: its recipe has "
-                                   f"no tuned learning rate on tier {tier.name} v{tier.version}")
-                rate = rates[recipe]
-                for width in widths_at(budget, tier, recipe, components):
-                    for seed in tier.seeds:
-                        specs.append(RunSpec.for_tier(
-                            tier,
-                            innovation=innovation.name,
-                            arm=arm,
-                            recipe=recipe,
-                            declaration_hash=innovation.declaration_hash(),
-                            budget=budget,
-                            width=width,
-                            seed=seed,
-                            learning_rate=tier.learning_rate(rate.learning_rate, rate.width, width),
-                        ))
+    for cell in plan_cells(innovations, tier, components):
+        if cell.recipe not in rates:
+            raise KeyError(f"innovation {cell.innovation!r}, arm {cell.arm!r}: its recipe has "
+                           f"no tuned learning rate on tier {tier.name} v{tier.version}")
+        rate = rates[cell.recipe]
+        specs.append(RunSpec.for_tier(
+            tier,
+            innovation=cell.innovation,
+            arm=cell.arm,
+            recipe=cell.recipe,
+            declaration_hash=cell.declaration_hash,
+            budget=cell.budget,
+            width=cell.width,
+            seed=cell.seed,
+            learning_rate=tier.learning_rate(rate.learning_rate, rate.width, cell.width),
+        ))
     return specs

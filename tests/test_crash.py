@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cegbench.plan import plan_runs
+from cegbench.plan import plan_cells
 from cegbench.plugin_manager import load_catalog
 from cegbench.tiers import TIERS
 
@@ -31,10 +31,11 @@ COMPLETE = ("run_id", "innovation", "arm", "budget", "width", "seed", "spec", "s
 @pytest.fixture(scope="module")
 def planned():
     catalog = load_catalog([str(PLUGIN)])
-    specs = plan_runs([catalog.innovations.get("tiny-sweep")], TIERS.get("smoke"),
-                      catalog.components)
-    assert len(specs) == 8
-    return {spec.run_id for spec in specs}
+    cells = plan_cells([catalog.innovations.get("tiny-sweep")], TIERS.get("smoke"),
+                       catalog.components)
+    assert len(cells) == 8
+    # run ids depend on the tuned learning rates, so planned runs are matched by cell
+    return {(c.innovation, c.arm, c.budget, c.width, c.seed) for c in cells}
 
 
 def sweep(registry: Path, *extra) -> list[str]:
@@ -52,12 +53,17 @@ def query(registry: Path, sql: str) -> list[tuple]:
         connection.close()
 
 
-def check_registry(registry: Path, planned: set[str]) -> dict[str, tuple]:
+def cells(rows) -> list[tuple]:
+    """The cell key (innovation, arm, budget, width, seed) of each ``COMPLETE`` row."""
+    return [row[1:6] for row in rows]
+
+
+def check_registry(registry: Path, planned: set[tuple]) -> dict[str, tuple]:
     """Integrity ok, each planned run exactly once and complete; run id → (started, finished)."""
     assert query(registry, "PRAGMA integrity_check") == [("ok",)]
     assert query(registry, "PRAGMA foreign_key_check") == []
     rows = query(registry, f"select {', '.join(COMPLETE)} from runs")
-    assert sorted(row[0] for row in rows) == sorted(planned)  # none lost, none twice
+    assert sorted(cells(rows)) == sorted(planned)  # none lost, none twice
     for row in rows:
         assert row[COMPLETE.index("status")] == "ok"
         missing = [name for name, value in zip(COMPLETE, row) if value is None]
@@ -67,7 +73,7 @@ def check_registry(registry: Path, planned: set[str]) -> dict[str, tuple]:
 
 def test_sweep_killed_with_sigkill_resumes_redoing_only_the_run_in_flight(tmp_path, planned):
     registry = tmp_path / "r.db"
-    process = subprocess.Popen(sweep(registry, "--no-analyze"), stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(sweep(registry, "--no-analyze", "--jobs", "1"), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env=ONE_THREAD)
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
@@ -79,12 +85,12 @@ def test_sweep_killed_with_sigkill_resumes_redoing_only_the_run_in_flight(tmp_pa
     assert process.returncode == -signal.SIGKILL, "the sweep ended before it could be killed"
 
     assert query(registry, "PRAGMA integrity_check") == [("ok",)]
-    before = {row[0]: row[1:] for row in query(
-        registry, "select run_id, started_at, finished_at from runs")}
+    recorded = query(registry, f"select {', '.join(COMPLETE)} from runs")
+    before = {row[0]: row[-2:] for row in recorded}
     assert 2 <= len(before) < len(planned)
-    assert set(before) <= planned
+    assert set(cells(recorded)) <= planned
 
-    resumed = subprocess.run(sweep(registry, "--no-analyze"), capture_output=True, text=True,
+    resumed = subprocess.run(sweep(registry, "--no-analyze", "--jobs", "1"), capture_output=True, text=True,
                              timeout=600, env=ONE_THREAD)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     # --jobs 1 keeps one run in flight: the killed one is the only one redone

@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from cegbench.cli import cli
 from cegbench.provenance import cpu_model
+from cegbench.tiers import TIERS
 
 PLUGIN = str(Path(__file__).parent / "plugin_files" / "tiny_sweep.py")
 
@@ -89,7 +90,8 @@ def test_status_counts_planned_done_failed_and_flops(failed_then_retried):
     assert lines["tiny-sweep baseline"][2:6] == ["4", "4", "0", "0"]
     assert lines["tiny-sweep modern"][2:6] == ["4", "0", "4", "0"]
     assert lines["all"][1:5] == ["8", "4", "4", "0"]
-    assert float(lines["tiny-sweep baseline"][6]) == pytest.approx(2 * (5e8 + 1e9), rel=0.2)
+    two_smallest = sorted(TIERS.get("smoke").budgets)[:2]  # tiny-sweep's budgets, 2 seeds each
+    assert float(lines["tiny-sweep baseline"][6]) == pytest.approx(2 * sum(two_smallest), rel=0.2)
     assert float(lines["tiny-sweep baseline"][7]) == 0
 
 

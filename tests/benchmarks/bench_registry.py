@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cegbench.plan import plan_runs
+from cegbench.plan import TunedRate, plan_runs
 from cegbench.plugin_manager import load_catalog
 from cegbench.registry.db import (
     fits,
@@ -51,7 +51,8 @@ def synthetic(n_runs: int, n_innovations: int):
     catalog = load_catalog()
     base = catalog.innovations.get("gelu-to-swiglu")
     tier = TIERS.get("smoke")
-    specs = plan_runs([base], tier, catalog.components)
+    rate = TunedRate(learning_rate=4e-3, width=32)  # the rate changes nothing measured here
+    specs = plan_runs([base], tier, catalog.components, {base.baseline: rate, base.modern: rate})
     info = catalog.plugin_info(base.plugin)
     innovation_rows, rows = [], []
     per_innovation = n_runs // n_innovations
