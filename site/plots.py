@@ -34,13 +34,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import LogFormatter  # noqa: E402
 from markupsafe import Markup, escape  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import LogFormatter, NullFormatter  # noqa: E402
 
 ARM_COLOURS = {"baseline": "#d9822b", "modern": "#3a8fd6"}
 # Series colours of the overview charts: mid-tones that read on white and on near-black.
 SERIES = ("#3a8fd6", "#d9822b", "#2fa36b", "#c4509a", "#8f76d6", "#c9a227", "#3fb0b8",
           "#d65f5f", "#7f9a3a", "#a0785a")
+# Bars of the overview, by label: the badges' hues at mid-tone.
+LABEL_COLOURS = {"scale-invariant": "#2fa36b", "scale-dependent": "#9a6fd6", "inconclusive": "#8d939c"}
 INK = "#8a8a8a"  # axes, ticks and labels; replaced by currentColor in the SVG
 STYLE = {
     "axes.edgecolor": INK, "axes.labelcolor": INK, "xtick.color": INK, "ytick.color": INK,
@@ -54,19 +57,20 @@ def _finite(*values) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
-def _plain_log_ticks(ax) -> None:
+def _plain_log_ticks(ax, minor_labels: bool) -> None:
     """Label log axes in plain text ('1e+12', '3') instead of slow mathtext."""
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "log":
             axis.set_major_formatter(LogFormatter())
-            axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+            axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5))
+                                     if minor_labels else NullFormatter())
 
 
-def _to_svg(fig, alt: str, salt: str, desc: str = "") -> Markup:
+def _to_svg(fig, alt: str, salt: str, desc: str = "", *, minor_labels: bool = True) -> Markup:
     """Render ``fig`` as an inline, accessible, deterministic ``<svg>`` element."""
     salt = re.sub(r"[^A-Za-z0-9_-]", "-", salt)
     for ax in fig.axes:
-        _plain_log_ticks(ax)
+        _plain_log_ticks(ax, minor_labels)
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": salt}):
         fig.savefig(buf, format="svg", transparent=True, bbox_inches="tight",
@@ -74,7 +78,7 @@ def _to_svg(fig, alt: str, salt: str, desc: str = "") -> Markup:
     plt.close(fig)
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE
-    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, count=1, flags=re.S)
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, count=1, flags=re.DOTALL)
     svg = svg.replace(INK, "currentColor")
     # ids must be unique in the page that holds several figures: prefix them with the salt
     svg = re.sub(r'id="([^"]+)"', rf'id="{salt}-\1"', svg)
@@ -90,6 +94,10 @@ def _line_with_extrapolation(ax, x, y, low, high, *, split: float, colour: str, 
                              width: float = 1.8) -> None:
     """Draw y(x) with its band: solid up to ``split`` (the largest measured compute), dashed beyond."""
     x, y, low, high = (np.asarray(v, dtype=float) for v in (x, y, low, high))
+    if x[0] < split < x[-1] and split not in x:  # both parts meet at the split (x ascending)
+        at = np.searchsorted(x, split)
+        y, low, high = (np.insert(v, at, np.interp(np.log(split), np.log(x), v)) for v in (y, low, high))
+        x = np.insert(x, at, split)
     inside, beyond = x <= split * (1 + 1e-9), x >= split * (1 - 1e-9)
     has_band = np.isfinite(low) & np.isfinite(high)
     for sel, style, alpha in ((inside, "-", 0.22), (beyond, "--", 0.12)):
@@ -238,7 +246,8 @@ def isoflop_plot(runs: list[dict], frontier: list[dict], *, title: str, salt: st
                    ncol=min(len(budgets), 5))
         alt = (f"{title}: IsoFLOP curves — mean final loss against model size at each compute "
                "budget, one panel per arm; dashed curves are the fitted parabolas")
-        return _to_svg(fig, alt, salt, f"{len(budgets)} budgets, {len(cells)} (arm, budget, size) cells")
+        return _to_svg(fig, alt, salt, f"{len(budgets)} budgets, {len(cells)} (arm, budget, size) cells",
+                       minor_labels=False)  # narrow panels: minor labels would overlap
 
 
 def overview_ceg_plot(series: list[tuple[str, list[dict]]], *, salt: str) -> Markup | None:
@@ -270,19 +279,24 @@ def overview_ceg_plot(series: list[tuple[str, list[dict]]], *, salt: str) -> Mar
         return _to_svg(fig, alt, salt, "; ".join(label for label, _ in series))
 
 
-def overview_bar_plot(bars: list[tuple[str, float, float | None, float | None]], *,
+def overview_bar_plot(bars: list[tuple[str, str, float, float | None, float | None]], *,
                       salt: str) -> Markup | None:
-    """Horizontal bars of (label, CEG, low, high) at the reference budget. None if empty."""
-    bars = [b for b in bars if _finite(b[1]) and b[1] > 0]
+    """Horizontal bars of (name, label, CEG, low, high) at the reference budget, coloured by
+    label. None if empty."""
+    bars = [b for b in bars if _finite(b[2]) and b[2] > 0]
     if not bars:
         return None
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(7.2, 0.8 + 0.32 * len(bars)))
         y = np.arange(len(bars))[::-1]
-        values = np.array([b[1] for b in bars])
-        low = np.array([b[2] if _finite(b[2]) else b[1] for b in bars])
-        high = np.array([b[3] if _finite(b[3]) else b[1] for b in bars])
-        ax.barh(y, values, color=SERIES[0], alpha=0.75, height=0.6)
+        values = np.array([b[2] for b in bars])
+        low = np.array([b[3] if _finite(b[3]) else b[2] for b in bars])
+        high = np.array([b[4] if _finite(b[4]) else b[2] for b in bars])
+        colours = [LABEL_COLOURS.get(b[1], INK) for b in bars]
+        ax.barh(y, values, color=colours, alpha=0.8, height=0.6)
+        ax.legend(handles=[Patch(color=colour, alpha=0.8, label=label)
+                           for label, colour in LABEL_COLOURS.items() if any(b[1] == label for b in bars)],
+                  fontsize=7, loc="lower right")
         ax.errorbar(values, y, xerr=np.clip(np.vstack([values - low, high - values]), 0, None),
                     fmt="none", ecolor=INK, capsize=3, linewidth=1)
         ax.axvline(1.0, color=INK, linewidth=0.8, linestyle=":")
@@ -292,5 +306,5 @@ def overview_bar_plot(bars: list[tuple[str, float, float | None, float | None]],
         ax.set_xlabel("CEG at the reference budget (×), 95 % interval")
         ax.grid(True, which="major", axis="x")
         alt = "Compute-equivalent gain of each innovation at its tier's reference budget, with 95 % intervals"
-        desc = "; ".join(f"{label}: {value:.3g}×" for label, value, *_ in bars)
+        desc = "; ".join(f"{name}: {value:.3g}× ({label})" for name, label, value, *_ in bars)
         return _to_svg(fig, alt, salt, desc)

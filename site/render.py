@@ -18,17 +18,26 @@ import shlex
 import shutil
 from pathlib import Path
 
-import sqlite_utils
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 import cegbench
+import sqlite_utils
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry
 from cegbench.site import downloads, plots
 from cegbench.site.context import (
-    CegRow, Composition, Decision, Download, IndexContext, InnovationContext, LeaderboardRow,
-    LossCegRow, RecipeRow, RunRow, SensitivityRow, TierSection,
+    CegRow,
+    Composition,
+    Decision,
+    Download,
+    IndexContext,
+    InnovationContext,
+    LeaderboardRow,
+    LossCegRow,
+    RecipeRow,
+    RunRow,
+    SensitivityRow,
+    TierSection,
 )
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 HERE = Path(__file__).parent
 STATIC_FILES = ("app.css", "app.js")
@@ -414,7 +423,7 @@ def overview_plots(records: list[dict], verdicts: list[dict]) -> tuple:
         return r["title"] + (f" ({r['tier']} v{r['tier_version']})" if len(tiers) > 1 else "")
 
     series = [(name(r), ceg[(r["innovation"], r["tier"], r["tier_version"])]) for r in with_verdict]
-    bars = [(name(r), r["ceg"], r["ceg_low"], r["ceg_high"]) for r in with_verdict]
+    bars = [(name(r), r["label"], r["ceg"], r["ceg_low"], r["ceg_high"]) for r in with_verdict]
     return (plots.overview_ceg_plot(series, salt="overview-ceg"),
             plots.overview_bar_plot(bars, salt="overview-bars"))
 

@@ -13,11 +13,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlite_utils
-from site_fixtures import INNOVATIONS, XSS, built_site, sample_db  # noqa: F401 (fixtures)
-
 from cegbench.registry.db import open_registry, save_run, save_verdict
 from cegbench.site import context, render
 from cegbench.site.render import build_site
+from site_fixtures import INNOVATIONS, XSS, built_site, sample_db  # noqa: F401 (fixtures)
 
 
 class Links(HTMLParser):
@@ -63,9 +62,9 @@ def test_index_lists_every_innovation_with_label_and_ceg(built_site):  # noqa: F
     assert "scale-invariant" in html
     assert "scale-dependent" in html and "grows with scale" in html
     assert "no results yet" in html  # layernorm-to-rmsnorm has no verdict
-    assert "1.47× [1.32, 1.62]" in html  # CEG at the largest measured budget, 1e+13
-    assert "at 1e+13 FLOPs" in html
-    assert "21.4× [19.2, 23.5]" in html
+    # CEG at the largest measured budget, 1e+13, the interval on a second line
+    assert "1.47×<br><small>[1.32, 1.62] at 1e+13 FLOPs</small>" in html
+    assert "21.4×<br><small>[19.2, 23.5] at 1e+13 FLOPs</small>" in html
     assert "36 runs · 2 seeds · 1 failed" in html
     assert "54 runs · 3 seeds" in html
     assert "smoke v1" in html and "small v2" in html
@@ -74,12 +73,13 @@ def test_index_lists_every_innovation_with_label_and_ceg(built_site):  # noqa: F
 
 def test_index_shows_frontier_scale_wall_clock_and_fragile(built_site):  # noqa: F811
     html = (built_site[0] / "index.html").read_text()
-    row = re.search(r'<tr data-name="lstm-to-transformer".*?</tr>', html, re.S).group(0)
+    row = re.search(r'<tr data-name="lstm-to-transformer".*?</tr>', html, re.DOTALL).group(0)
     assert 'data-category="architecture" data-label="scale-dependent" data-tier="smoke"' in row
     assert "badge-fragile" in row  # the label changes under a sensitivity refit
-    assert "5.73e+04×<br><small>extrapolated to 1e+21 FLOPs" in row  # interval failed: value only
-    assert "17.1× [14.9, 19.2]" in row  # wall-clock CEG at the reference budget
-    small = re.search(r'<tr data-name="gelu-to-swiglu"[^>]*data-tier="small".*?</tr>', html, re.S).group(0)
+    assert "5.73e+04×<br><small>extrapolated to 1e+21</small>" in row  # interval failed: value only
+    assert "17.1×<br><small>[14.9, 19.2]</small>" in row  # wall-clock CEG at the reference budget
+    assert "+0.030<br><small>[+0.026, +0.034]</small>" in row
+    small = re.search(r'<tr data-name="gelu-to-swiglu"[^>]*data-tier="small".*?</tr>', html, re.DOTALL).group(0)
     assert "badge-fragile" not in small and re.search(r'data-sort="">—</td>', small)  # no wall_ceg
     # the filters offer the values present
     assert re.search(r'<select data-facet="tier"[^>]*>\s*<option value="">all</option>\s*'
@@ -90,7 +90,7 @@ def test_index_shows_frontier_scale_wall_clock_and_fragile(built_site):  # noqa:
 def test_index_has_overview_charts_with_every_verdict(built_site):  # noqa: F811
     html = (built_site[0] / "index.html").read_text()
     assert html.count('<svg ') == 2 and html.count("<desc>") == 2
-    overview = re.search(r'<svg .*?</svg>', html, re.S).group(0)
+    overview = re.search(r'<svg .*?</svg>', html, re.DOTALL).group(0)
     # one series per verdict, named with its tier because two tiers are shown
     for name in ("LSTM → Transformer (smoke v1)", "GeLU → SwiGLU (small v2)",
                  "Transformer 2017 → modern (smoke v1)"):
@@ -102,8 +102,8 @@ def test_index_has_overview_charts_with_every_verdict(built_site):  # noqa: F811
 def test_downloads_hold_the_registry_leaderboard_and_runs(built_site, sample_db):  # noqa: F811
     folder = built_site[0] / "downloads"
     board = json.loads((folder / "leaderboard.json").read_text())
-    assert [r["innovation"] for r in board][0] == "lstm-to-transformer"
     lstm = board[0]
+    assert lstm["innovation"] == "lstm-to-transformer"
     assert lstm["ceg"] == pytest.approx(21.352, rel=1e-3) and lstm["fragile"] is True
     assert lstm["frontier_ceg_low"] is None  # NaN in the registry → null
     with (folder / "leaderboard.csv").open() as f:
@@ -154,7 +154,7 @@ BAND = "fill-opacity: 0.22"  # how plots.py shades an interval band over the mea
 
 def test_plots_draw_bands_extrapolation_and_isoflop_parabolas(built_site):  # noqa: F811
     html = (built_site[0] / "innovation" / "lstm-to-transformer.html").read_text()
-    loss, ceg_svg, isoflop = re.findall(r'<svg .*?</svg>', html, re.S)
+    loss, ceg_svg, isoflop = re.findall(r'<svg .*?</svg>', html, re.DOTALL)
     for svg in (loss, ceg_svg):  # a shaded band and a dashed extrapolated line
         assert BAND in svg and "stroke-dasharray" in svg
     assert "extrapolated" in ceg_svg
@@ -180,7 +180,7 @@ def test_verdict_without_detail_columns_renders(built_site):  # noqa: F811
     assert "Not computed for this verdict." in small and "badge-fragile" not in small
     assert small.count("<svg ") == 3
     assert "GeLU → SwiGLU (small v2)" not in small
-    loss = re.search(r'<svg .*?</svg>', small, re.S).group(0)
+    loss = re.search(r'<svg .*?</svg>', small, re.DOTALL).group(0)
     assert "baseline fit, α = 0.1" in loss and BAND not in loss  # from the fits table, no band
 
 
@@ -248,21 +248,17 @@ def test_empty_registry_renders_a_friendly_page(tmp_path):
     assert {p.name for p in written if p.suffix == ".html"} == {"index.html"}
 
 
-def test_rebuild_removes_stale_files(sample_db, tmp_path):  # noqa: F811
+def test_a_rebuild_is_deterministic_and_removes_stale_files(sample_db, tmp_path):  # noqa: F811
+    """Built over an old build, the folder holds exactly the new files, byte for byte as a fresh build."""
     out = tmp_path / "out"
-    (out / "static").mkdir(parents=True)
-    (out / "static" / "app.000000000000.css").write_text("old")
-    (out / "innovation").mkdir()
-    (out / "innovation" / "gone.html").write_text("old")
+    for stale in ("static/app.000000000000.css", "innovation/gone.html", "downloads/old.csv"):
+        (out / stale).parent.mkdir(parents=True, exist_ok=True)
+        (out / stale).write_text("old")
     written = build_site(sample_db, out)
-    on_disk = {p for p in out.rglob("*") if p.is_file()}
-    assert on_disk == set(written)
-
-
-def test_build_is_deterministic(sample_db, tmp_path):  # noqa: F811
-    first = {p.name: p.read_bytes() for p in build_site(sample_db, tmp_path / "a")}
-    second = {p.name: p.read_bytes() for p in build_site(sample_db, tmp_path / "b")}
-    assert first == second
+    assert {p for p in out.rglob("*") if p.is_file()} == set(written)
+    fresh = build_site(sample_db, tmp_path / "fresh")
+    assert {p.relative_to(tmp_path / "fresh"): p.read_bytes() for p in fresh} == \
+        {p.relative_to(out): p.read_bytes() for p in written}
 
 
 @pytest.mark.parametrize("name", ["../evil", "Bad Name", ""])
