@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 import sqlite_utils
 from cegbench.registry.db import open_registry, save_run, save_verdict
-from cegbench.site import context, render
+from cegbench.site import context, plots, render
 from cegbench.site.render import build_site
 from site_fixtures import INNOVATIONS, XSS, built_site, sample_db  # noqa: F401 (fixtures)
 
@@ -345,3 +345,15 @@ def test_an_innovation_whose_runs_all_failed_renders(tmp_path):
     page = (tmp_path / "out" / "innovation" / "broken.html").read_text()
     assert "No verdict yet" in page and page.count("loss is NaN") == 2
     assert "cegbench run --tier smoke --innovation broken --plugins my_idea.py" in page
+
+def test_plot_text_from_plugins_is_escaped_and_never_tex():
+    """Titles reach the SVG as legend and tick text: '$' stays literal, markup is escaped."""
+    name = "Cheap $5 or $6 trick <script>alert(4)</script>"
+    points = [{"compute": 1e12, "ceg": 1.5, "low": 1.4, "high": 1.6, "extrapolated": False},
+              {"compute": 1e15, "ceg": 1.7, "low": None, "high": None, "extrapolated": True}]
+    svgs = [plots.overview_ceg_plot([(name, points)], salt="t"),
+            plots.overview_bar_plot([(name, "inconclusive", 1.5, 1.4, 1.6)], salt="t")]
+    for svg in [*svgs, plots.ceg_plot(points, title=name, salt="t")]:
+        assert "<script>" not in svg and "&lt;script&gt;alert(4)" in svg
+    for svg in svgs:  # drawn as one text element (legend, tick label), not as TeX
+        assert re.search(r"<text [^>]*>Cheap \$5 or \$6 trick &lt;script&gt;", svg)
