@@ -18,26 +18,17 @@ import shlex
 import shutil
 from pathlib import Path
 
-import cegbench
 import sqlite_utils
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+import cegbench
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry
 from cegbench.site import downloads, plots
 from cegbench.site.context import (
-    CegRow,
-    Composition,
-    Decision,
-    Download,
-    IndexContext,
-    InnovationContext,
-    LeaderboardRow,
-    LossCegRow,
-    RecipeRow,
-    RunRow,
-    SensitivityRow,
-    TierSection,
+    CegRow, Composition, Decision, Download, IndexContext, InnovationContext, LeaderboardRow,
+    LossCegRow, RecipeRow, RunRow, SensitivityRow, TierSection,
 )
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 HERE = Path(__file__).parent
 STATIC_FILES = ("app.css", "app.js")
