@@ -57,12 +57,19 @@ def _finite(*values) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
+class PlainLogFormatter(LogFormatter):
+    """Log-axis labels in plain text, as Python's ``g`` format writes them: '1e+12', '0.9', '3'."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return f"{x:g}"
+
+
 def _plain_log_ticks(ax, minor_labels: bool) -> None:
-    """Label log axes in plain text ('1e+12', '3') instead of slow mathtext."""
+    """Label log axes in plain text instead of slow mathtext."""
     for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
         if scale == "log":
-            axis.set_major_formatter(LogFormatter())
-            axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5))
+            axis.set_major_formatter(PlainLogFormatter())
+            axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5))
                                      if minor_labels else NullFormatter())
 
 
