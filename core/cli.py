@@ -395,10 +395,11 @@ def site(registry_path, out_dir, serve, port):
 
     Example: cegbench site --out _site --serve
     """
-    from cegbench.site.render import build_site
+    from cegbench.site.render import build_site, fmt_bytes
 
     written = build_site(open_db(registry_path), Path(out_dir))
-    click.echo(f"wrote {len(written)} files to {out_dir}/ (open {out_dir}/index.html)")
+    size = fmt_bytes(sum(p.stat().st_size for p in written))
+    click.echo(f"wrote {len(written)} files, {size}, to {out_dir}/ (open {out_dir}/index.html)")
     if serve:
         serve_folder(Path(out_dir), port)
 

@@ -39,15 +39,31 @@ class LeaderboardRow:
     has_verdict: bool = doc("False for an innovation with no verdict yet")
     label: str = doc("scale-invariant / scale-dependent / inconclusive, or '' without a verdict")
     direction: str = doc("'grows with scale' / 'shrinks with scale', or ''")
-    ceg: str = doc("CEG with its interval at the largest measured budget, e.g. '1.23× [1.10, 1.40]'")
+    fragile: bool = doc("True when the label changes under a sensitivity refit")
+    ceg: str = doc("CEG with its interval at the reference (largest measured) budget, e.g. '1.23× [1.10, 1.40]'")
     ceg_compute: str = doc("The compute that CEG is measured at, e.g. '1e+13'")
     ceg_sort: str = doc("Sort key of the CEG column (a number, or '' when missing)")
+    frontier_ceg: str = doc("CEG with its interval at the largest extrapolated compute, or '—'")
+    frontier_compute: str = doc("The frontier-scale compute that CEG is extrapolated to, or ''")
+    frontier_sort: str = doc("Sort key of the frontier-scale CEG column")
+    wall_ceg: str = doc("Wall-clock CEG with its interval at the reference budget, or '—'")
+    wall_sort: str = doc("Sort key of the wall-clock CEG column")
     delta_alpha: str = doc("Δα = α_modern − α_baseline with its interval")
     delta_alpha_sort: str = doc("Sort key of the Δα column")
     runs: str = doc("Counts of ok runs, seeds and failed runs, e.g. '36 runs · 2 seeds · 1 failed'")
     runs_sort: str = doc("Sort key of the runs column: number of ok runs")
     tier: str = doc("Tier name and version, e.g. 'smoke v1'")
+    tier_name: str = doc("Tier name alone, for the tier filter, or '' without runs")
     hardware: str = doc("Distinct hardware the runs used, comma-separated")
+
+
+@dataclass
+class Download:
+    """One file offered for download."""
+
+    href: str = doc("Path relative to the site root, e.g. 'downloads/runs.csv'")
+    title: str = doc("What the file holds")
+    size: str = doc("File size for people, e.g. '1.2 MB'")
 
 
 @dataclass
@@ -56,6 +72,10 @@ class IndexContext(Page):
 
     rows: list[LeaderboardRow] = doc("Leaderboard rows, largest CEG first, no-result rows last")
     n_innovations: int = doc("Number of registered innovations")
+    facets: dict[str, list[str]] = doc("Filter name (category, label, tier) → the values present")
+    overview_plot: Markup | None = doc("Inline SVG: CEG vs compute of every row, or None")
+    bar_plot: Markup | None = doc("Inline SVG: CEG at the reference budget with intervals, or None")
+    downloads: list[Download] = doc("The registry database and the leaderboard and runs as JSON/CSV")
 
 
 @dataclass
@@ -74,7 +94,48 @@ class CegRow:
 
     compute: str = doc("Compute in FLOPs, e.g. '1e+13'")
     ceg: str = doc("CEG with its 95 % interval")
+    wall_ceg: str = doc("Wall-clock CEG with its interval at this compute, or '—'")
     extrapolated: bool = doc("True outside the range of measured budgets")
+
+
+@dataclass
+class SensitivityRow:
+    """The verdict refitted under one variation of the method."""
+
+    variant: str = doc("What was varied, e.g. 'drop largest budget'")
+    label: str = doc("The label under that variant")
+    direction: str = doc("Its direction, or ''")
+    delta_alpha: str = doc("Δα with its interval under that variant")
+    changed: bool = doc("True where the label differs from the verdict's")
+
+
+@dataclass
+class LossCegRow:
+    """CEG read at one target loss (the reference work's way)."""
+
+    target_loss: str = doc("The modern arm's loss the baseline must reach")
+    ceg: str = doc("CEG with its interval at that loss")
+
+
+@dataclass
+class Composition:
+    """A bundle's measured CEG against the product of its parts' CEGs."""
+
+    compute: str = doc("Compute the comparison is made at")
+    measured: str = doc("The bundle's measured CEG with its interval")
+    parts: list[dict] = doc("Parts as {'name', 'title', 'url', 'ceg'}")
+    missing: list[str] = doc("Parts without a CEG at that compute")
+    product: str = doc("Product of the parts' CEGs")
+    ratio: str = doc("measured / product: above 1 the parts compound, below 1 they overlap")
+
+
+@dataclass
+class Decision:
+    """For an inconclusive verdict: how much more data would decide it."""
+
+    text: str = doc("The estimate in words")
+    more_seeds: str = doc("Extra seeds per cell that would decide, or '—'")
+    budget_factor: str = doc("How many times further the budgets must reach, or '—'")
 
 
 @dataclass
@@ -92,6 +153,7 @@ class RunRow:
     error: str = doc("Why the run failed, or ''")
     wall_time: str = doc("Wall-clock time of the run")
     hardware: str = doc("Hardware the run used")
+    provenance: str = doc("cegbench version and commit, torch, Python, dataset hash, finish time")
     sort: dict[str, str] = doc("Column name → numeric sort key, for the sortable table")
 
 
@@ -105,18 +167,25 @@ class TierSection:
     has_verdict: bool = doc("False where runs exist but no verdict yet")
     label: str = doc("Verdict label, or ''")
     direction: str = doc("'grows with scale' / 'shrinks with scale', or ''")
+    fragile: bool = doc("True when the label changes under a sensitivity refit")
     delta_alpha: str = doc("Δα with its interval")
     margin: str = doc("Equivalence margin on Δα for 'scale-invariant'")
     method: str = doc("Method parameters of the analysis, 'key=value, …'")
     created_at: str = doc("When the verdict was computed")
     ceg_rows: list[CegRow] = doc("CEG per compute, ascending")
+    loss_ceg_rows: list[LossCegRow] = doc("CEG per target loss, or [] when not computed")
+    sensitivity: list[SensitivityRow] = doc("The verdict under method variations, or []")
+    composition: Composition | None = doc("For a bundle: measured vs product of parts, or None")
+    decision: Decision | None = doc("For an inconclusive verdict: what would decide it, or None")
     loss_plot: Markup | None = doc("Inline SVG: final loss vs compute with fits, or None")
     ceg_plot: Markup | None = doc("Inline SVG: CEG vs compute, or None")
+    isoflop_plot: Markup | None = doc("Inline SVG: IsoFLOP curves per arm, or None")
     warnings: list[str] = doc("Warnings from the analysis")
     runs: list[RunRow] = doc("Every recorded run in this tier version")
     n_ok: int = doc("Number of ok runs")
     n_failed: int = doc("Number of failed runs")
     reproduce: str = doc("Command that reproduces these runs")
+    recorded_commands: list[str] = doc("The distinct commands the runs were recorded with")
 
 
 @dataclass

@@ -5,18 +5,27 @@
 * ``gelu-to-swiglu``: a scale-invariant verdict in two tiers (smoke v1, small v2);
 * ``lstm-to-transformer``: scale-dependent, grows with scale, one failed run, and a
   description, warning and error that carry HTML (they must render as text);
-* ``layernorm-to-rmsnorm``: registered, no runs and no verdict yet.
+* ``layernorm-to-rmsnorm``: registered, no runs and no verdict yet;
+* ``transformer-2017-to-modern``: a bundle (parts above, some unregistered) with an
+  inconclusive verdict, its composition and a decision estimate.
+
+The verdict detail columns of migration ``m002_analysis_detail`` (fragile, sensitivity,
+ceg_at_loss, wall_ceg, composition, decision, fit_bands, frontier parabolas) are filled
+for the smoke tier and left out (NULL, or absent columns) for ``small``, as in an older
+registry.
 
 Losses follow L(C, N) = E + A·C^−α plus a valley in log N, so the plots look real.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from cegbench import Innovation, Recipe
@@ -52,12 +61,22 @@ INNOVATIONS = [
         baseline=Recipe(norm="layernorm"), modern=Recipe(norm="rmsnorm"),
         plugin="cegbench.plugins.rmsnorm",
     ),
+    Innovation(
+        name="transformer-2017-to-modern", title="Transformer 2017 → modern", category="architecture",
+        year=2023, paper="https://arxiv.org/abs/2302.13971",
+        description="Every change from the 2017 Transformer to a modern decoder, at once.",
+        baseline=Recipe(norm="layernorm", activation="gelu"),
+        modern=Recipe(norm="rmsnorm", activation="swiglu"),
+        parts=("gelu-to-swiglu", "layernorm-to-rmsnorm", "sinusoidal-to-rope"),
+        plugin="cegbench.plugins.bundles",
+    ),
 ]
 
 # (E, A, alpha) per arm, with compute in FLOPs.
 LAWS = {
     "gelu-to-swiglu": {"baseline": (1.8, 31.7, 0.10), "modern": (1.8, 30.5, 0.10)},
     "lstm-to-transformer": {"baseline": (1.8, 16.0, 0.07), "modern": (1.8, 31.7, 0.10)},
+    "transformer-2017-to-modern": {"baseline": (1.8, 31.7, 0.10), "modern": (1.8, 29.0, 0.101)},
 }
 
 
@@ -92,8 +111,12 @@ def add_runs(db, name: str, tier: str, version: int, *, seeds=(0, 1), hardware="
                         "tokens": tokens, "wall_time_s": 3.0 + budget / 1e11,
                         "hardware": hardware, "finished_at": "2025-06-01T12:00:00+00:00",
                     })
+            # the valley 0.04·x² − 0.08·ln(n_opt)·x + …, x = ln N, as the analysis would fit it
+            x_opt = math.log(n_opt)
             frontier.append({"arm": arm, "budget": budget, "loss": law_loss(law, budget),
-                             "n_params_opt": n_opt, "bracketed": budget != BUDGETS[-1]})
+                             "n_params_opt": n_opt, "bracketed": budget != BUDGETS[-1],
+                             "parabola": [law_loss(law, budget) + 0.04 * x_opt**2,
+                                          -0.08 * x_opt, 0.04]})
     return frontier
 
 
@@ -121,6 +144,34 @@ def add_verdict(db, name: str, tier: str, version: int, frontier, *, label, dire
     )
 
 
+def add_detail(db, name: str, tier: str, version: int, *, label: str, fragile: bool, **extra):
+    """Fill the verdict detail columns of m002 (added with alter=True where still missing)."""
+    laws = LAWS[name]
+    computes = [*BUDGETS, *EXTRAPOLATED]
+    grid = np.geomspace(BUDGETS[0], EXTRAPOLATED[-1], 12)
+    delta = laws["modern"][2] - laws["baseline"][2]
+    other = "inconclusive" if fragile else label
+    detail = {
+        "fragile": int(fragile),
+        "sensitivity": [
+            {"variant": variant, "label": variant_label, "direction": None,
+             "delta_alpha": delta + shift, "low": delta + shift - 0.005, "high": delta + shift + 0.005}
+            for variant, variant_label, shift in (("drop smallest budget", label, 0.001),
+                                                  ("drop largest budget", other, -0.004),
+                                                  ("E fixed", label, 0.0), ("E per arm", label, 0.002))],
+        "ceg_at_loss": [{"target_loss": law_loss(laws["modern"], c), "ceg": ceg(laws, c),
+                         "low": 0.9 * ceg(laws, c), "high": 1.1 * ceg(laws, c)} for c in BUDGETS],
+        "wall_ceg": [{"compute": c, "ceg": 0.8 * ceg(laws, c), "low": 0.7 * ceg(laws, c),
+                      "high": 0.9 * ceg(laws, c), "extrapolated": c not in BUDGETS} for c in computes],
+        "fit_bands": {arm: [{"compute": c, "loss": law_loss(law, c), "low": law_loss(law, c) * 0.98,
+                             "high": law_loss(law, c) * 1.02} for c in grid]
+                      for arm, law in laws.items()},
+        "composition": None, "decision": None, **extra,
+    }
+    detail = {k: v if v is None or isinstance(v, int) else json.dumps(v) for k, v in detail.items()}
+    db["verdicts"].update((name, tier, version), detail, alter=True)
+
+
 def sample_registry(path: str | Path):
     """The three-innovation registry described in the module docstring."""
     db = open_registry(path)
@@ -143,6 +194,21 @@ def sample_registry(path: str | Path):
         add_verdict(db, "lstm-to-transformer", "smoke", 1, frontier, label="scale-dependent",
                     direction="grows with scale", n_failed=1,
                     warnings=["ladder does not bracket the optimum at 1e+13 <b>FLOPs</b>"])
+        add_detail(db, "gelu-to-swiglu", "smoke", 1, label="scale-invariant", fragile=False)
+        add_detail(db, "lstm-to-transformer", "smoke", 1, label="scale-dependent", fragile=True)
+
+        frontier = add_runs(db, "transformer-2017-to-modern", "smoke", 1, seeds=(0,))
+        add_verdict(db, "transformer-2017-to-modern", "smoke", 1, frontier, label="inconclusive")
+        bundle_ceg = ceg(LAWS["transformer-2017-to-modern"], BUDGETS[-1])
+        add_detail(db, "transformer-2017-to-modern", "smoke", 1, label="inconclusive", fragile=False,
+                   composition={"compute": BUDGETS[-1], "measured": bundle_ceg,
+                                "measured_low": 0.9 * bundle_ceg, "measured_high": 1.1 * bundle_ceg,
+                                "parts": [{"name": "gelu-to-swiglu", "ceg": 1.05},
+                                          {"name": "layernorm-to-rmsnorm", "ceg": None}],
+                                "missing": ["layernorm-to-rmsnorm", "sinusoidal-to-rope"],
+                                "product": 1.05, "ratio": bundle_ceg / 1.05},
+                   decision={"more_seeds": 4, "budget_factor": 10.0,
+                             "text": "About 4 more seeds, or budgets reaching 10× further, would decide."})
     return db
 
 

@@ -1,7 +1,9 @@
 """The static leaderboard: pages, links, assets, escaping and formatting."""
 
+import csv
 import dataclasses
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -10,10 +12,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import sqlite_utils
 from site_fixtures import INNOVATIONS, XSS, built_site, sample_db  # noqa: F401 (fixtures)
 
-from cegbench.registry.db import open_registry, save_verdict
-from cegbench.site import context, render
+from cegbench.registry.db import open_registry, save_run, save_verdict
+from cegbench.site import context, plots, render
 from cegbench.site.render import build_site
 
 
@@ -47,6 +50,9 @@ def test_build_site_writes_index_pages_and_assets(built_site):  # noqa: F811
     for inn in INNOVATIONS:
         assert f"innovation/{inn.name}.html" in names
     assert len([n for n in names if n.startswith("static/")]) == 2
+    assert {n for n in names if n.startswith("downloads/")} == {
+        "downloads/cegbench.db", "downloads/leaderboard.json", "downloads/leaderboard.csv",
+        "downloads/runs.json", "downloads/runs.csv"}
 
 
 def test_index_lists_every_innovation_with_label_and_ceg(built_site):  # noqa: F811
@@ -57,13 +63,61 @@ def test_index_lists_every_innovation_with_label_and_ceg(built_site):  # noqa: F
     assert "scale-invariant" in html
     assert "scale-dependent" in html and "grows with scale" in html
     assert "no results yet" in html  # layernorm-to-rmsnorm has no verdict
-    assert "1.47× [1.32, 1.62]" in html  # CEG at the largest measured budget, 1e+13
-    assert "at 1e+13 FLOPs" in html
-    assert "21.4× [19.2, 23.5]" in html
+    # CEG at the largest measured budget, 1e+13, the interval on a second line
+    assert "1.47×<br><small>[1.32, 1.62] at 1e+13 FLOPs</small>" in html
+    assert "21.4×<br><small>[19.2, 23.5] at 1e+13 FLOPs</small>" in html
     assert "36 runs · 2 seeds · 1 failed" in html
     assert "54 runs · 3 seeds" in html
     assert "smoke v1" in html and "small v2" in html
     assert "1× NVIDIA H100 80GB" in html
+
+
+def test_index_shows_frontier_scale_wall_clock_and_fragile(built_site):  # noqa: F811
+    html = (built_site[0] / "index.html").read_text()
+    row = re.search(r'<tr data-name="lstm-to-transformer".*?</tr>', html, re.DOTALL).group(0)
+    assert 'data-category="architecture" data-label="scale-dependent" data-tier="smoke"' in row
+    assert "badge-fragile" in row  # the label changes under a sensitivity refit
+    assert "5.73e+04×<br><small>extrapolated to 1e+21</small>" in row  # interval failed: value only
+    assert "17.1×<br><small>[14.9, 19.2]</small>" in row  # wall-clock CEG at the reference budget
+    assert "+0.030<br><small>[+0.026, +0.034]</small>" in row
+    small = re.search(r'<tr data-name="gelu-to-swiglu"[^>]*data-tier="small".*?</tr>', html, re.DOTALL).group(0)
+    assert "badge-fragile" not in small and re.search(r'data-sort="">—</td>', small)  # no wall_ceg
+    # the filters offer the values present
+    assert re.search(r'<select data-facet="tier"[^>]*>\s*<option value="">all</option>\s*'
+                     r'<option value="small">small</option>\s*<option value="smoke">smoke</option>', html)
+    assert '<option value="no results yet">' in html
+
+
+def test_index_has_overview_charts_with_every_verdict(built_site):  # noqa: F811
+    html = (built_site[0] / "index.html").read_text()
+    assert html.count('<svg ') == 2 and html.count("<desc>") == 2
+    overview = re.search(r'<svg .*?</svg>', html, re.DOTALL).group(0)
+    # one series per verdict, named with its tier because two tiers are shown
+    for name in ("LSTM → Transformer (smoke v1)", "GeLU → SwiGLU (small v2)",
+                 "Transformer 2017 → modern (smoke v1)"):
+        assert name in overview
+    assert "stroke-dasharray" in overview  # the extrapolated part
+    assert "currentColor" in overview and "#8a8a8a" not in overview
+
+
+def test_downloads_hold_the_registry_leaderboard_and_runs(built_site, sample_db):  # noqa: F811
+    folder = built_site[0] / "downloads"
+    board = json.loads((folder / "leaderboard.json").read_text())
+    lstm = board[0]
+    assert lstm["innovation"] == "lstm-to-transformer"
+    assert lstm["ceg"] == pytest.approx(21.352, rel=1e-3) and lstm["fragile"] is True
+    assert lstm["frontier_ceg_low"] is None  # NaN in the registry → null
+    with (folder / "leaderboard.csv").open() as f:
+        assert [r["innovation"] for r in csv.DictReader(f)] == [r["innovation"] for r in board]
+    runs = json.loads((folder / "runs.json").read_text())
+    assert len(runs) == sample_db["runs"].count
+    assert "curve" not in runs[0] and {"run_id", "final_loss", "hardware", "command"} <= set(runs[0])
+    with (folder / "runs.csv").open() as f:
+        assert len(list(csv.DictReader(f))) == len(runs)
+    copy = sqlite_utils.Database(folder / "cegbench.db")
+    assert copy["runs"].count == len(runs) and copy["verdicts"].count == sample_db["verdicts"].count
+    assert copy.execute("pragma journal_mode").fetchone()[0] == "delete"
+    copy.close()
 
 
 def test_leaderboard_puts_largest_ceg_first_and_pending_last(built_site):  # noqa: F811
@@ -82,16 +136,59 @@ def test_innovation_page_shows_recipes_verdicts_ceg_plots_runs(built_site):  # n
     assert re.search(r'<tr>\s*<th scope="row">optimizer', html)
     assert "+0.030 [+0.026, +0.034]" in html
     assert "extrapolated" in html and "1e+21" in html
-    assert html.count('<svg ') == 2 and html.count('role="img"') == 2
-    assert html.count("<title>LSTM → Transformer: ") == 2
+    assert html.count('<svg ') == 3 and html.count('role="img"') == 3  # loss, CEG, IsoFLOP
+    assert html.count("<title>LSTM → Transformer: ") == 3
     assert "CUDA out of memory" in html and 'class="status-failed"' in html
     assert "cegbench run --tier smoke --innovation lstm-to-transformer" in html
     assert "fit=huber-log" in html
+    # fragile, with the sensitivity variant that changes the label highlighted
+    assert "badge-fragile" in html and "Fragile: the label changes" in html
+    assert re.search(r'<tr class="differs"><td>drop largest budget</td><td><span class="badge '
+                     r'badge-inconclusive">inconclusive', html)
+    assert "<td>E fixed</td>" in html
+    assert "CEG by target loss" in html
+    assert "17.1× [14.9, 19.2]" in html  # wall-clock CEG at 1e+13
+
+
+BAND = "fill-opacity: 0.22"  # how plots.py shades an interval band over the measured range
+
+
+def test_plots_draw_bands_extrapolation_and_isoflop_parabolas(built_site):  # noqa: F811
+    html = (built_site[0] / "innovation" / "lstm-to-transformer.html").read_text()
+    loss, ceg_svg, isoflop = re.findall(r'<svg .*?</svg>', html, re.DOTALL)
+    for svg in (loss, ceg_svg):  # a shaded band and a dashed extrapolated line
+        assert BAND in svg and "stroke-dasharray" in svg
+    assert "extrapolated" in ceg_svg
+    assert ">baseline<" in isoflop and ">modern<" in isoflop  # one panel per arm
+    assert "stroke-dasharray" in isoflop  # the fitted parabolas
+    # axes and labels follow the page's text colour
+    assert all("currentColor" in svg and "#8a8a8a" not in svg for svg in (loss, ceg_svg, isoflop))
+
+
+def test_bundle_page_shows_composition_and_decision(built_site):  # noqa: F811
+    html = (built_site[0] / "innovation" / "transformer-2017-to-modern.html").read_text()
+    assert "badge-inconclusive" in html and "What would decide it" in html
+    assert "About 4 more seeds" in html and "10.0×" in html
+    assert "Composition" in html and "a ratio of 3.13" in html
+    assert '<a href="gelu-to-swiglu.html">GeLU → SwiGLU</a></td><td class="num">1.05×' in html
+    assert "Without a CEG at that compute: LayerNorm → RMSNorm, sinusoidal-to-rope." in html
+
+
+def test_verdict_without_detail_columns_renders(built_site):  # noqa: F811
+    """small v2 has NULL detail columns, as a registry from before m002_analysis_detail."""
+    html = (built_site[0] / "innovation" / "gelu-to-swiglu.html").read_text()
+    small = html[html.index('id="tier-gelu-to-swiglu-small-2"'):html.index('id="tier-gelu-to-swiglu-smoke-1"')]
+    assert "Not computed for this verdict." in small and "badge-fragile" not in small
+    assert small.count("<svg ") == 3
+    assert "GeLU → SwiGLU (small v2)" not in small
+    loss = re.search(r'<svg .*?</svg>', small, re.DOTALL).group(0)
+    assert "baseline fit, α = 0.1" in loss and BAND not in loss  # from the fits table, no band
 
 
 def test_innovation_page_with_two_tiers_has_a_section_each(built_site):  # noqa: F811
     html = (built_site[0] / "innovation" / "gelu-to-swiglu.html").read_text()
     assert 'id="tier-gelu-to-swiglu-smoke-1"' in html and 'id="tier-gelu-to-swiglu-small-2"' in html
+    assert html.count("<svg ") == 6
     assert "cegbench run --tier small --innovation gelu-to-swiglu" in html
     ids = re.findall(r' id="([^"]+)"', html)
     assert len(ids) == len(set(ids)), "element ids repeat across the inline figures"
@@ -152,21 +249,17 @@ def test_empty_registry_renders_a_friendly_page(tmp_path):
     assert {p.name for p in written if p.suffix == ".html"} == {"index.html"}
 
 
-def test_rebuild_removes_stale_files(sample_db, tmp_path):  # noqa: F811
+def test_a_rebuild_is_deterministic_and_removes_stale_files(sample_db, tmp_path):  # noqa: F811
+    """Built over an old build, the folder holds exactly the new files, byte for byte as a fresh build."""
     out = tmp_path / "out"
-    (out / "static").mkdir(parents=True)
-    (out / "static" / "app.000000000000.css").write_text("old")
-    (out / "innovation").mkdir()
-    (out / "innovation" / "gone.html").write_text("old")
+    for stale in ("static/app.000000000000.css", "innovation/gone.html", "downloads/old.csv"):
+        (out / stale).parent.mkdir(parents=True, exist_ok=True)
+        (out / stale).write_text("old")
     written = build_site(sample_db, out)
-    on_disk = {p for p in out.rglob("*") if p.is_file()}
-    assert on_disk == set(written)
-
-
-def test_build_is_deterministic(sample_db, tmp_path):  # noqa: F811
-    first = {p.name: p.read_bytes() for p in build_site(sample_db, tmp_path / "a")}
-    second = {p.name: p.read_bytes() for p in build_site(sample_db, tmp_path / "b")}
-    assert first == second
+    assert {p for p in out.rglob("*") if p.is_file()} == set(written)
+    fresh = build_site(sample_db, tmp_path / "fresh")
+    assert {p.relative_to(tmp_path / "fresh"): p.read_bytes() for p in fresh} == \
+        {p.relative_to(out): p.read_bytes() for p in written}
 
 
 @pytest.mark.parametrize("name", ["../evil", "Bad Name", ""])
@@ -190,6 +283,8 @@ def test_a_name_that_is_not_a_slug_is_refused(sample_db, tmp_path, name):  # noq
     (render.fmt_int, (12713984.0,), "12,713,984"),
     (render.fmt_int, (float("nan"),), "—"),
     (render.fmt_seconds, (3725,), "62.1 min"),
+    (render.fmt_bytes, (999,), "999 B"),
+    (render.fmt_bytes, (1_234_567,), "1.2 MB"),
 ])
 def test_numbers_are_formatted_for_people(fmt, value, expected):
     assert fmt(*value) == expected
@@ -233,3 +328,33 @@ def test_a_sparse_verdict_and_an_odd_paper_url_render(tmp_path):
     page = (tmp_path / "out" / "innovation" / "odd.html").read_text()
     assert "javascript:" not in page
     assert "No losses to plot" in page and "No CEG to plot" in page
+
+
+def test_an_innovation_whose_runs_all_failed_renders(tmp_path):
+    db = open_registry(tmp_path / "failed.db")
+    db["innovations"].insert({"name": "broken", "title": "Broken", "category": "architecture",
+                              "year": 2024, "baseline": "{}", "modern": "{}"})
+    for seed in (0, 1):
+        save_run(db, {"run_id": f"r{seed}", "innovation": "broken", "arm": "modern", "tier": "smoke",
+                      "tier_version": 1, "budget": 1e12, "width": 64, "n_params": 1000, "seed": seed,
+                      "status": "failed", "error": "loss is NaN", "command": "cegbench run --tier smoke "
+                      "--plugins my_idea.py"})
+    build_site(db, tmp_path / "out")
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "0 runs · 0 seeds · 2 failed" in index and "badge-none" in index
+    assert "<svg" not in index  # nothing to chart yet
+    page = (tmp_path / "out" / "innovation" / "broken.html").read_text()
+    assert "No verdict yet" in page and page.count("loss is NaN") == 2
+    assert "cegbench run --tier smoke --innovation broken --plugins my_idea.py" in page
+
+def test_plot_text_from_plugins_is_escaped_and_never_tex():
+    """Titles reach the SVG as legend and tick text: '$' stays literal, markup is escaped."""
+    name = "Cheap $5 or $6 trick <script>alert(4)</script>"
+    points = [{"compute": 1e12, "ceg": 1.5, "low": 1.4, "high": 1.6, "extrapolated": False},
+              {"compute": 1e15, "ceg": 1.7, "low": None, "high": None, "extrapolated": True}]
+    svgs = [plots.overview_ceg_plot([(name, points)], salt="t"),
+            plots.overview_bar_plot([(name, "inconclusive", 1.5, 1.4, 1.6)], salt="t")]
+    for svg in [*svgs, plots.ceg_plot(points, title=name, salt="t")]:
+        assert "<script>" not in svg and "&lt;script&gt;alert(4)" in svg
+    for svg in svgs:  # drawn as one text element (legend, tick label), not as TeX
+        assert re.search(r"<text [^>]*>Cheap \$5 or \$6 trick &lt;script&gt;", svg)

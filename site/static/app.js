@@ -28,18 +28,23 @@
     th.setAttribute("aria-sort", sign === 1 ? "ascending" : "descending");
   }
 
-  // Show the rows whose text holds every word typed; say how many are shown.
-  function filter(input) {
-    var table = document.getElementById(input.getAttribute("data-filter"));
-    var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+  // Show the rows that hold every word typed (in their text or name) and match every
+  // chosen facet (select[data-facet] against the row's data-<facet>); say how many are shown.
+  function filter(table) {
+    var input = document.querySelector('input[data-filter="' + table.id + '"]');
+    var words = input ? input.value.toLowerCase().split(/\s+/).filter(Boolean) : [];
+    var facets = Array.prototype.filter.call(
+      document.querySelectorAll('select[data-table="' + table.id + '"]'),
+      function (s) { return s.value !== ""; });
     var rows = table.tBodies[0].rows, shown = 0;
     each(rows, function (row) {
-      var text = row.textContent.toLowerCase();
-      row.hidden = !words.every(function (w) { return text.indexOf(w) !== -1; });
-      shown += row.hidden ? 0 : 1;
+      var text = (row.textContent + " " + (row.getAttribute("data-name") || "")).toLowerCase();
+      row.hidden = !(words.every(function (w) { return text.indexOf(w) !== -1; }) &&
+        facets.every(function (s) { return row.getAttribute("data-" + s.getAttribute("data-facet")) === s.value; }));
+      if (!row.hidden) shown++;
     });
     var count = document.querySelector('output[data-count="' + table.id + '"]');
-    if (count) count.textContent = words.length ? shown + " of " + rows.length + " shown" : "";
+    if (count) count.textContent = words.length || facets.length ? shown + " of " + rows.length + " shown" : "";
   }
 
   each(document.querySelectorAll("table.sortable"), function (table) {
@@ -52,7 +57,12 @@
     });
   });
   each(document.querySelectorAll("input[data-filter]"), function (input) {
-    input.addEventListener("input", function () { filter(input); });
+    var table = document.getElementById(input.getAttribute("data-filter"));
+    input.addEventListener("input", function () { filter(table); });
+  });
+  each(document.querySelectorAll("select[data-facet]"), function (select) {
+    var table = document.getElementById(select.getAttribute("data-table"));
+    select.addEventListener("change", function () { filter(table); });
   });
   each(document.querySelectorAll(".table-tools[hidden]"), function (el) { el.hidden = false; });
 })();
