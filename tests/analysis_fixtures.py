@@ -59,6 +59,6 @@ def add_planted_innovation(db, innovation: Innovation, tier, rng: np.random.Gene
                         "n_params": n_params, "seed": seed, "status": "failed" if fail else "ok",
                         "error": "diverged: planted failure" if fail else None,
                         "final_loss": None if fail else loss,
-                        "wall_time_s": budget * speed * (1 + 0.02 * rng.standard_normal()),
+                        "train_time_s": budget * speed * (1 + 0.02 * rng.standard_normal()),
                         "declaration_hash": innovation.declaration_hash(),
                     })

@@ -143,7 +143,7 @@ def test_ceg_at_losses_targets_and_intervals_on_known_frontiers():
 
 def _timed(runs: pd.DataFrame, seconds_per_flop: dict[str, float]) -> pd.DataFrame:
     runs = runs.copy()
-    runs["wall_time_s"] = runs["budget"] * runs["arm"].map(seconds_per_flop)
+    runs["train_time_s"] = runs["budget"] * runs["arm"].map(seconds_per_flop)
     return runs
 
 
@@ -162,7 +162,7 @@ def test_wall_clock_ceg_scales_the_ceg_by_the_seconds_per_flop_ratio():
 def test_wall_clock_ceg_interval_carries_the_timing_noise():
     runs = _timed(planted_runs(np.random.default_rng(26), laws=laws_with(0.15, 0.2), noise=0.01),
                   {"baseline": 1e-9, "modern": 1e-9})
-    runs["wall_time_s"] *= np.exp(0.3 * np.random.default_rng(0).standard_normal(len(runs)))
+    runs["train_time_s"] *= np.exp(0.3 * np.random.default_rng(0).standard_normal(len(runs)))
     analysis = analyze_innovation(runs, margin=0.02, n_boot=100)
     measured = [(w, c) for w, c in zip(analysis.wall_ceg, analysis.ceg) if not c.extrapolated]
     assert all(w.high / w.low > c.high / c.low for w, c in measured)
@@ -172,10 +172,10 @@ def test_wall_clock_ceg_needs_every_timing():
     runs = planted_runs(np.random.default_rng(27), noise=0.01)
     assert analyze_innovation(runs, margin=0.02, n_boot=10).wall_ceg is None  # no column: nothing said
     runs = _timed(runs, {"baseline": 1e-9, "modern": 1e-9})
-    runs.loc[runs.index[:3], "wall_time_s"] = 0.0
+    runs.loc[runs.index[:3], "train_time_s"] = 0.0
     analysis = analyze_innovation(runs, margin=0.02, n_boot=10)
     assert analysis.wall_ceg is None
-    assert "wall-clock CEG left out: 3 run(s) have no positive wall_time_s" in analysis.warnings
+    assert "wall-clock CEG left out: 3 run(s) have no positive train_time_s" in analysis.warnings
 
 
 # ---------------------------------------------------------------------------

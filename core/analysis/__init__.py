@@ -208,7 +208,7 @@ def analyze_innovation(
 
     ``runs``: columns arm ("baseline" | "modern"), budget (FLOPs), n_params, seed,
     final_loss; optionally status (runs not "ok" are left out and counted) and
-    wall_time_s (for the wall-clock CEG). ``margin``: the equivalence margin on Δα for
+    train_time_s (for the wall-clock CEG). ``margin``: the equivalence margin on Δα for
     a ``scale-invariant`` verdict. Intervals are 95 % bootstrap percentiles from
     ``n_boot`` replicates drawn with ``numpy.random.default_rng(seed)``; the same input
     and seed give the same result. ``shared_E=False`` fits an irreducible loss per arm;
@@ -293,6 +293,6 @@ def analyze_innovation(
             "decision": {"seed_factors": list(SEED_FACTORS), "budget_factors": list(BUDGET_FACTORS),
                          "decided_share": DECIDED_SHARE, "n_sims": N_SIMS},
             "ceg_at_loss_targets": "baseline frontier losses within the modern frontier's range",
-            "wall_ceg": "CEG × median over budgets of (median baseline / median modern wall_time_s)",
+            "wall_ceg": "CEG × median over budgets of (median baseline / median modern train_time_s)",
         },
     )

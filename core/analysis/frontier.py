@@ -32,7 +32,7 @@ import pandas as pd
 
 ARMS = ("baseline", "modern")
 REQUIRED_COLUMNS = ("arm", "budget", "n_params", "seed", "final_loss")
-OPTIONAL_COLUMNS = ("wall_time_s",)  # kept when present, for the wall-clock CEG
+OPTIONAL_COLUMNS = ("train_time_s",)  # kept when present, for the wall-clock CEG
 MIN_BUDGETS = 3
 MIN_SIZES_FOR_PARABOLA = 3
 

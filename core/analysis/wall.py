@@ -1,12 +1,13 @@
 """Wall-clock CEG: the gain in seconds rather than FLOPs.
 
-A run's ``wall_time_s`` is measured by the trainer around the whole run: loading the
-dataset, the FLOP count check, building the model, the training steps and the
-held-out evaluations along the way. Both arms of a budget train the same compute on
-comparable sizes, so the ratio of their wall times is the ratio of their seconds per
-FLOP there:
+A run's ``train_time_s`` is measured by the trainer around its training steps only
+(not loading data, the FLOP check, building the model or the held-out evaluations,
+whose cost differs between runs for reasons that are not the innovation's, e.g. the
+per-process FLOP cache). Both arms of a budget train the same compute on comparable
+sizes, so the ratio of their training times is the ratio of their seconds per FLOP
+there:
 
-    r(C)    = median wall time of the baseline's runs at C / the modern arm's
+    r(C)    = median training time of the baseline's runs at C / the modern arm's
     r       = median of r(C) over the budgets both arms measured
     wall CEG(C) = CEG(C) · r
 
@@ -22,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-MISSING_TIMES = "wall-clock CEG left out: {n} run(s) have no positive wall_time_s"
+TIME_COLUMN = "train_time_s"
+MISSING_TIMES = f"wall-clock CEG left out: {{n}} run(s) have no positive {TIME_COLUMN}"
 
 
 def _ratio(times: dict, budgets) -> float:
@@ -32,11 +34,11 @@ def _ratio(times: dict, budgets) -> float:
 def wall_time_ratio(runs: pd.DataFrame, rng: np.random.Generator, n_boot: int):
     """(r, bootstrap replicates of r, warning or None); r is None without usable timings.
 
-    ``runs``: validated runs; timings are read from the optional ``wall_time_s`` column.
+    ``runs``: validated runs; timings are read from the optional ``train_time_s`` column.
     """
-    if "wall_time_s" not in runs.columns:
+    if TIME_COLUMN not in runs.columns:
         return None, np.empty(0), None
-    seconds = pd.to_numeric(runs["wall_time_s"], errors="coerce")
+    seconds = pd.to_numeric(runs[TIME_COLUMN], errors="coerce")
     bad = int((~(seconds > 0)).sum())
     if bad:
         return None, np.empty(0), MISSING_TIMES.format(n=bad)
