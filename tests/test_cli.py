@@ -18,6 +18,7 @@ from cegbench.plan import plan_runs
 from cegbench.registry.learning_rates import tuned_rates
 from cegbench.tiers import TIERS
 
+CPU_VERSION = TIERS.get("cpu").version
 EXAMPLE_PLUGIN = Path(__file__).parent / "example_plugin"
 
 
@@ -99,7 +100,7 @@ def test_analyze_puts_parts_before_bundles(planted_registry):
 def test_show_prints_every_part_of_a_verdict(planted_registry):
     path, _ = planted_registry
     output = invoke("show", "bundle", "--registry", str(path)).output
-    for text in ("tier cpu v1: scale-dependent (grows with scale)",
+    for text in (f"tier cpu v{CPU_VERSION}: scale-dependent (grows with scale)",
                  "runs: 70 ok, 2 failed (left out)",
                  "fits L*(C) = E + A·C^−α (E shared by both arms), 95% CI:",
                  "bracketed (parabola vertex)",
@@ -131,7 +132,7 @@ def test_show_prints_a_decision_estimate_for_an_inconclusive_verdict(tmp_path):
                            noise=0.05)
     assert invoke("analyze", "--tier", "cpu", "--registry", str(path)).exit_code == 0
     output = invoke("show", "noisy", "--registry", str(path)).output
-    assert "tier cpu v1: inconclusive" in output
+    assert f"tier cpu v{CPU_VERSION}: inconclusive" in output
     assert "  to decide: " in output and "simulations from the fitted laws and noise" in output
 
 
