@@ -100,15 +100,22 @@ def cli():
 @click.option("--innovation", "innovation_names", multiple=True,
               help="Only this innovation (repeatable). Default: all loaded.")
 @registry_option
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Runs in parallel (processes).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Runs in parallel (processes) with the local executor.  [default: 1]")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "ray", "slurm"]),
+              default=None, help="Where runs train.  [default: the settings file's, else local]")
+@click.option("--ray-address", default=None,
+              help="Ray cluster to join (e.g. auto); default: start a local one.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Settings file with an [executor] table (default ./cegbench.toml, or "
+                   "env CEGBENCH_CONFIG).")
 @click.option("--device", default=None, help="torch device; default cuda when available, else cpu.")
 @click.option("--retry-failed", is_flag=True, help="Run again the runs recorded as failed.")
 @click.option("--analyze/--no-analyze", default=True, show_default=True,
               help="Fit and label each innovation after the sweep.")
 @plugins_option
-def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, analyze,
-        plugin_paths):
+def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_address, config_path,
+        device, retry_failed, analyze, plugin_paths):
     """Train every planned run of a tier, record it, then analyse.
 
     Runs already in the registry are skipped, so an interrupted sweep resumes
@@ -119,8 +126,8 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     import torch
     from tqdm import tqdm
 
-    from cegbench.execute import results
-    from cegbench.execute.local import LocalExecutor
+    from cegbench.config import ConfigError
+    from cegbench.execute import ExecutorUnavailable, configured_executor, results
     from cegbench.plan import plan_runs
     from cegbench.registry.db import innovation_row, recorded_run_ids, save_innovations
     from cegbench.registry.ingest import ingest
@@ -135,18 +142,22 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     specs = plan_runs(chosen, tier, catalog.components)
     done = recorded_run_ids(db, [s.run_id for s in specs], include_failed=not retry_failed)
     todo = [s for s in specs if s.run_id not in done]
+    try:
+        executor_name, executor = configured_executor(
+            catalog.components, name=executor_name, jobs=jobs, ray_address=ray_address,
+            config=config_path, plugin_paths=catalog.plugin_paths, device=device)
+    except (ConfigError, ExecutorUnavailable, ValueError, ConnectionError) as error:
+        raise click.ClickException(str(error)) from error
     click.echo(
         f"tier {tier.name} v{tier.version}: {len(chosen)} innovations, {len(specs)} runs planned, "
         f"{len(specs) - len(todo)} already recorded, {len(todo)} to run on {device} "
-        f"with {jobs} job(s); registry {registry_path}"
+        f"with the {executor_name} executor; registry {registry_path}"
     )
     command = shlex.join([
         "cegbench", "run", "--tier", tier.name,
         *[arg for name in innovation_names for arg in ("--innovation", name)],
         *[arg for path in plugin_paths for arg in ("--plugins", path)],
     ])
-    executor = LocalExecutor(catalog.components, jobs=jobs, plugin_paths=catalog.plugin_paths,
-                             device=device)
     failed = 0
     try:
         with tqdm(total=len(todo), unit="run", mininterval=2) as bar:

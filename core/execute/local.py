@@ -59,6 +59,9 @@ class LocalExecutor:
         future.set_result(run(spec, self.components, self.device))
         return future
 
+    def flush(self) -> None:
+        """Nothing is buffered: ``submit`` starts the run."""
+
     def shutdown(self, cancel: bool = False) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=cancel)
