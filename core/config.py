@@ -45,6 +45,7 @@ ENGINE_KEYS = {
               "cpus_per_job": (int,), "runs_per_job": (int,), "array_parallelism": (int,),
               "max_requeues": (int,), "cluster": (str,)},
 }
+AT_LEAST_ONE = {"jobs", "time_min", "runs_per_job", "array_parallelism"}
 
 
 class ConfigError(ValueError):
@@ -100,6 +101,8 @@ def checked(path: Path, dotted: str, value, accepted: dict):
         names = " or ".join("a number" if t is float else f"an {t.__name__}" if t is int
                             else "a string" for t in types if not (float in types and t is int))
         raise ConfigError(f"{path}: key {dotted!r} must be {names}, got {value!r}")
+    if key in AT_LEAST_ONE and value < 1:
+        raise ConfigError(f"{path}: key {dotted!r} must be at least 1, got {value!r}")
     if types != (str,) and value < 0:
         raise ConfigError(f"{path}: key {dotted!r} must not be negative, got {value!r}")
     return value

@@ -95,6 +95,9 @@ def configured_executor(components, *, name: str | None = None, jobs: int | None
 
     settings = executor_settings(config)
     name = name or settings.get("name", "local")
+    if jobs is not None and name != "local":
+        raise ValueError(f"--jobs is for the local executor, not {name!r}: set the {name} "
+                         f"executor's resources in the settings file's [executor.{name}] table")
     jobs = jobs or settings.get("jobs", 1)
     engine_settings = dict(settings.get(name, {}))
     if ray_address is not None:

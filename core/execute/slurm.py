@@ -96,8 +96,8 @@ class SlurmExecutor:
                                             local_max_num_timeout=max_requeues)
         if gpus_per_job is None:
             gpus_per_job = 1 if device.startswith("cuda") else 0
-        parameters = dict(name="cegbench", timeout_min=time_min, cpus_per_task=cpus_per_job,
-                          gpus_per_node=gpus_per_job, slurm_array_parallelism=array_parallelism)
+        parameters = {"name": "cegbench", "timeout_min": time_min, "cpus_per_task": cpus_per_job,
+                      "gpus_per_node": gpus_per_job, "slurm_array_parallelism": array_parallelism}
         if partition:
             parameters["slurm_partition"] = partition
         self.engine.update_parameters(**parameters)
