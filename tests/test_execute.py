@@ -11,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import ray
 from click.testing import CliRunner
@@ -18,6 +19,7 @@ from sqlite_utils import Database
 
 from cegbench.cli import cli
 from cegbench.config import ConfigError, executor_settings
+from cegbench.data import cached
 from cegbench.execute import make_executor, results
 from cegbench.execute.ray import RayExecutor
 from cegbench.execute.slurm import RunBatch, read_result, result_path, write_result
@@ -265,3 +267,15 @@ def test_settings_file_and_flags(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["run", "--tier", "smoke", "--jobs", "2",
                                       "--registry", "r.db"])
     assert result.exit_code == 1 and "--jobs is for the local executor, not 'ray'" in result.output
+
+
+def test_dataset_cache_is_made_once_and_read_by_later_processes(tmp_path, monkeypatch):
+    monkeypatch.setenv("CEGBENCH_DATA_CACHE", str(tmp_path / "cache"))
+    tokens = np.frombuffer(b"made once", dtype=np.uint8)
+    assert cached("synthetic:7", lambda: tokens).tobytes() == b"made once"
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["synthetic-7.npy"]
+
+    def make_again():
+        raise AssertionError("the cache was not used")
+
+    assert cached("synthetic:7", make_again).tobytes() == b"made once"

@@ -14,16 +14,18 @@ Needs ``pip install 'cegbench[ray]'`` on the driver and every node.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from concurrent.futures import Future
-from pathlib import Path
 
 import ray
 
-from cegbench import data
-from cegbench.execute.worker import failed_result, ship_plugins, worker_components
+from cegbench.execute.worker import (
+    data_cache_name,
+    failed_result,
+    ship_plugins,
+    worker_components,
+)
 from cegbench.plan import RunSpec
 from cegbench.train import RunResult, run
 
@@ -53,9 +55,7 @@ class RayExecutor:
                      configure_logging=False)
         # the CEGBENCH_* variables decide which plugins load: workers see the driver's;
         # each node makes a dataset once, in its own temporary folder, for all its workers
-        # (named after the data code, so a changed generator never reads an old cache)
-        env_vars = {"CEGBENCH_DATA_CACHE": os.path.join(
-            tempfile.gettempdir(), f"cegbench-data-{data_code_hash()}")}
+        env_vars = {"CEGBENCH_DATA_CACHE": os.path.join(tempfile.gettempdir(), data_cache_name())}
         env_vars.update({k: v for k, v in os.environ.items() if k.startswith("CEGBENCH_")})
         self.task = ray.remote(_run_task).options(
             num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries,
@@ -103,7 +103,3 @@ def runs_at_once(resources: dict, num_cpus: float, num_gpus: float) -> int:
     if num_gpus > 0:
         fits.append(resources.get("GPU", 0) / num_gpus)
     return max(1, int(min(fits)))
-
-
-def data_code_hash() -> str:
-    return hashlib.sha256(Path(data.__file__).read_bytes()).hexdigest()[:12]

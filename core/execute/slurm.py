@@ -28,7 +28,12 @@ from pathlib import Path
 
 import submitit
 
-from cegbench.execute.worker import failed_result, ship_plugins, worker_components
+from cegbench.execute.worker import (
+    data_cache_name,
+    failed_result,
+    ship_plugins,
+    worker_components,
+)
 from cegbench.plan import RunSpec
 from cegbench.train import run
 
@@ -90,7 +95,7 @@ class SlurmExecutor:
         self.results_dir.mkdir(parents=True, exist_ok=True)
         # what every job gets besides its specs; datasets are made once, into the shared folder
         self.job_args = (ship_plugins(plugin_paths), device, str(self.results_dir), cpus_per_job,
-                         str(Path(folder, "data").resolve()))
+                         str(Path(folder, data_cache_name()).resolve()))
         self.engine = submitit.AutoExecutor(folder=Path(folder) / "logs" / "%j", cluster=cluster,
                                             slurm_max_num_timeout=max_requeues,
                                             local_max_num_timeout=max_requeues)

@@ -5,14 +5,18 @@ another machine loads the same plugins even where the path does not exist
 there; installed plugins (entry points) must be installed on every node.
 Datasets need no shipping: ``synthetic`` is generated, ``enwiki-sample`` is
 embedded in the package, and ``text:PATH`` is read from PATH, which must be on
-a filesystem every node sees.
+a filesystem every node sees. Making one takes seconds, so engines point
+``CEGBENCH_DATA_CACHE`` at a folder named by ``data_cache_name()`` where the
+first worker saves it for the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 
+from cegbench import data
 from cegbench.plan import RunSpec
 from cegbench.provenance import environment, utc_now
 from cegbench.train import RunResult
@@ -47,6 +51,11 @@ def local_copies(shipped: ShippedPlugins) -> list[str]:
             here.write_text(source)
         paths.append(str(here))
     return paths
+
+
+def data_cache_name() -> str:
+    """A dataset cache folder's name, after the data code: a changed generator never reads an old cache."""
+    return "cegbench-data-" + hashlib.sha256(Path(data.__file__).read_bytes()).hexdigest()[:12]
 
 
 def failed_result(spec: RunSpec, reason: str, device: str = "cpu") -> RunResult:
