@@ -100,14 +100,22 @@ def cli():
               help="Only this innovation (repeatable). Default: all loaded.")
 @registry_option
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Runs in parallel (processes). Default: the CPUs this process may use.")
+              help="Runs in parallel (processes) with the local executor.  [default: the "
+                   "settings file's, else the CPUs this process may use]")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "ray", "slurm"]),
+              default=None, help="Where runs train.  [default: the settings file's, else local]")
+@click.option("--ray-address", default=None,
+              help="Ray cluster to join (e.g. auto); default: start a local one.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Settings file with an [executor] table (default ./cegbench.toml, or "
+                   "env CEGBENCH_CONFIG).")
 @click.option("--device", default=None, help="torch device; default cuda when available, else cpu.")
 @click.option("--retry-failed", is_flag=True, help="Run again the runs recorded as failed.")
 @click.option("--analyze/--no-analyze", default=True, show_default=True,
               help="Fit and label each innovation after the sweep.")
 @plugins_option
-def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, analyze,
-        plugin_paths):
+def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_address, config_path,
+        device, retry_failed, analyze, plugin_paths):
     """Tune each recipe's learning rate, train every planned run of a tier, record
     them, then analyse.
 
@@ -118,7 +126,8 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     """
     import torch
 
-    from cegbench.execute.local import LocalExecutor
+    from cegbench.config import ConfigError
+    from cegbench.execute import ExecutorUnavailable, executor_choice, make_executor
     from cegbench.plan import plan_runs
     from cegbench.registry.db import (
         innovation_row,
@@ -132,7 +141,6 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    jobs = jobs or len(os.sched_getaffinity(0))
     db = open_db(registry_path, must_exist=False)
     save_innovations(db, [innovation_row(i, catalog.plugin_info(i.plugin)) for i in chosen])
     command = shlex.join([
@@ -141,9 +149,19 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
         *[arg for path in plugin_paths for arg in ("--plugins", path)],
     ])
 
+    try:
+        executor_name, jobs, settings = executor_choice(
+            name=executor_name, jobs=jobs, ray_address=ray_address, config=config_path)
+    except (ConfigError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+
     def executor():
-        return LocalExecutor(catalog.components, jobs=jobs, plugin_paths=catalog.plugin_paths,
-                             device=device)
+        """A new executor for each phase (tuning, then runs): ``results()`` shuts it down."""
+        try:
+            return make_executor(executor_name, catalog.components, jobs=jobs, settings=settings,
+                                 plugin_paths=catalog.plugin_paths, device=device)
+        except (ExecutorUnavailable, ValueError, ConnectionError) as error:
+            raise click.ClickException(str(error)) from error
 
     rates = tune_learning_rates(db, chosen, tier, catalog.components, executor, command,
                                 retry_failed=retry_failed)
@@ -158,7 +176,7 @@ def run(tier_name, innovation_names, registry_path, jobs, device, retry_failed, 
     click.echo(
         f"tier {tier.name} v{tier.version}: {len(tuned)} innovations, {len(specs)} runs planned, "
         f"{len(specs) - len(todo)} already recorded, {len(todo)} to run on {device} "
-        f"with {jobs} job(s); registry {registry_path}"
+        f"with the {executor_name} executor; registry {registry_path}"
     )
     # checked again just before each run starts: another process may share the registry
     pending = unrecorded(db, todo, include_failed=not retry_failed)

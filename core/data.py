@@ -12,6 +12,10 @@ Sources, named by a string:
 
 Every dataset has a fixed held-out validation split (its last 5 %, at least
 4096 tokens) and a content hash of its tokens, recorded with each run.
+
+Making ``synthetic`` or ``enwiki-sample`` takes seconds; with
+``CEGBENCH_DATA_CACHE=DIR`` their tokens are saved once to ``DIR`` and every
+later process (e.g. each Ray or Slurm worker) loads them from there instead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import bz2
 import functools
 import hashlib
 import io
+import os
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from importlib import resources
@@ -73,9 +78,9 @@ def load_dataset(name: str) -> TokenDataset:
     """Load a dataset by name (cached per process)."""
     if name == "synthetic" or name.startswith("synthetic:"):
         seed = int(name.partition(":")[2] or 0)
-        tokens = synthetic_tokens(seed)
+        tokens = cached(name, lambda: synthetic_tokens(seed))
     elif name == "enwiki-sample":
-        tokens = enwiki_sample_tokens()
+        tokens = cached(name, enwiki_sample_tokens)
     elif name.startswith("text:"):
         tokens = text_tokens(Path(name[len("text:") :]))
     else:
@@ -84,6 +89,22 @@ def load_dataset(name: str) -> TokenDataset:
             "enwiki-sample, text:PATH"
         )
     return split(name, tokens)
+
+
+def cached(name: str, make) -> np.ndarray:
+    """``make()``, or its tokens saved under ``$CEGBENCH_DATA_CACHE`` by an earlier process."""
+    folder = os.environ.get("CEGBENCH_DATA_CACHE")
+    if not folder:
+        return make()
+    path = Path(folder) / f"{name.replace(':', '-')}.npy"
+    if path.is_file():
+        return np.load(path)
+    tokens = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial.npy")
+    np.save(partial, tokens)
+    os.replace(partial, path)  # whole or not at all: workers may race to write it
+    return tokens
 
 
 def split(name: str, tokens: np.ndarray) -> TokenDataset:

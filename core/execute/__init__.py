@@ -1,34 +1,47 @@
-"""Executors run ``RunSpec``s and hand back ``RunResult``s; they never write the registry.
+"""Executors run ``TrainSpec``s (measurement runs and tuning runs) and hand back ``RunResult``s;
+they never write the registry.
 
 An executor has the ``concurrent.futures`` shape: ``submit(spec) -> Future`` of a
-``RunResult``, plus ``capacity`` (how many runs it keeps in flight) and
-``shutdown(cancel)``. ``results(specs, executor)`` drives any of them, keeping
-at most ``capacity`` runs in flight and yielding results as they complete, so
-the driver records each one as soon as it exists.
+``RunResult``, plus ``capacity`` (how many runs it keeps in flight),
+``flush()`` (send what ``submit`` may have buffered, e.g. into one Slurm job
+array) and ``shutdown(cancel)``. A future always resolves to a ``RunResult``:
+a worker or job that dies becomes a failed result with its reason, never an
+exception. ``results(specs, executor)`` drives any of them, keeping at most
+``capacity`` runs in flight and yielding results as they complete, so the
+driver records each one as soon as it exists.
+
+``make_executor(name, ...)`` builds one by name: ``local`` (this machine),
+``ray`` (``execute/ray.py``) or ``slurm`` (``execute/slurm.py``); the engines
+are imported only when chosen, so the default install needs neither.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Protocol
 
-from cegbench.plan import RunSpec
+from cegbench.plan import TrainSpec
 from cegbench.train import RunResult
 
 
 class Executor(Protocol):
     capacity: int
 
-    def submit(self, spec: RunSpec) -> Future: ...
+    def submit(self, spec: TrainSpec) -> Future: ...
+
+    def flush(self) -> None: ...
 
     def shutdown(self, cancel: bool = False) -> None: ...
 
 
-def results(specs: Iterable[RunSpec], executor: Executor) -> Iterator[RunResult]:
+def results(specs: Iterable[TrainSpec], executor: Executor) -> Iterator[RunResult]:
     """Run every spec on ``executor``; yield results in completion order."""
     pending = iter(specs)
     in_flight: set[Future] = set()
+    finished = False
     try:
         while True:
             while len(in_flight) < executor.capacity:
@@ -36,10 +49,66 @@ def results(specs: Iterable[RunSpec], executor: Executor) -> Iterator[RunResult]
                 if spec is None:
                     break
                 in_flight.add(executor.submit(spec))
+            executor.flush()
             if not in_flight:
+                finished = True
                 return
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 yield future.result()
-    finally:
-        executor.shutdown(cancel=True)
+    finally:  # stopped early (Ctrl-C, an error): cancel what is still queued or running
+        executor.shutdown(cancel=not finished)
+
+
+class ExecutorUnavailable(RuntimeError):
+    """The chosen executor's engine is not installed."""
+
+
+EXTRAS = {"ray": "ray", "slurm": "submitit"}  # executor -> the module its extra installs
+
+
+def make_executor(name: str, components, *, plugin_paths=(), device: str = "cpu", jobs: int = 1,
+                  settings: dict | None = None) -> Executor:
+    """The executor called ``name`` (local, ray or slurm), with that engine's ``settings``."""
+    settings = settings or {}
+    if name == "local":
+        from cegbench.execute.local import LocalExecutor
+
+        return LocalExecutor(components, jobs=jobs, plugin_paths=plugin_paths, device=device)
+    if name not in EXTRAS:
+        raise ValueError(f"unknown executor {name!r}; expected local, ray or slurm")
+    try:
+        engine = importlib.import_module(f"cegbench.execute.{name}")
+    except ModuleNotFoundError as error:
+        if error.name != EXTRAS[name]:
+            raise
+        raise ExecutorUnavailable(f"the {name} executor needs {EXTRAS[name]}: "
+                                  f"pip install 'cegbench[{name}]'") from None
+    make = engine.RayExecutor if name == "ray" else engine.SlurmExecutor
+    return make(components, plugin_paths=plugin_paths, device=device, **settings)
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
+    return len(os.sched_getaffinity(0))
+
+
+def executor_choice(*, name: str | None = None, jobs: int | None = None,
+                    ray_address: str | None = None, config: str | None = None):
+    """(name, jobs, engine settings) that the settings file (``cegbench.config``) asks for,
+    with command-line values (those not None) taking precedence. Local ``jobs`` defaults
+    to the CPUs this process may use."""
+    from cegbench.config import executor_settings
+
+    settings = executor_settings(config)
+    name = name or settings.get("name", "local")
+    if jobs is not None and name != "local":
+        raise ValueError(f"--jobs is for the local executor, not {name!r}: set the {name} "
+                         f"executor's resources in the settings file's [executor.{name}] table")
+    jobs = jobs or settings.get("jobs") or available_cpus()
+    engine_settings = dict(settings.get(name, {}))
+    if ray_address is not None:
+        if name != "ray":
+            raise ValueError(f"--ray-address is for the ray executor, not {name!r}")
+        engine_settings["address"] = ray_address
+    return name, jobs, engine_settings

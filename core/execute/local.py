@@ -2,18 +2,22 @@
 
 Worker processes are started fresh (``spawn``) and load the same plugins as the
 driver, so components a ``--plugins`` file registers work in them too. Each
-worker gets an equal share of the CPU threads.
+worker gets an equal share of the CPU threads. A worker that dies (killed, out of
+memory, a crash in native code) fails the runs it held with that reason, and the
+pool is started again for the rest of the sweep.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
-from cegbench.plan import RunSpec
+from cegbench.execute import available_cpus
+from cegbench.execute.worker import failed_result
+from cegbench.plan import TrainSpec
 from cegbench.train import RunResult, run
 
 _worker_components = None
@@ -29,7 +33,7 @@ def _start_worker(plugin_paths: tuple[str, ...], threads: int, device: str) -> N
     _worker_device = device
 
 
-def _run_in_worker(spec: RunSpec) -> RunResult:
+def _run_in_worker(spec: TrainSpec) -> RunResult:
     return run(spec, _worker_components, _worker_device)
 
 
@@ -42,22 +46,43 @@ class LocalExecutor:
         self.capacity = jobs
         self.components = components
         self.device = device
-        self.pool = None
-        if jobs > 1:
-            threads = max(1, (os.cpu_count() or 1) // jobs)
-            self.pool = ProcessPoolExecutor(
-                max_workers=jobs,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(tuple(plugin_paths), threads, device),
-            )
+        self.plugin_paths = tuple(plugin_paths)
+        self.pool = self._new_pool() if jobs > 1 else None
 
-    def submit(self, spec: RunSpec) -> Future:
-        if self.pool is not None:
-            return self.pool.submit(_run_in_worker, spec)
-        future: Future = Future()
-        future.set_result(run(spec, self.components, self.device))
-        return future
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.capacity,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self.plugin_paths, max(1, available_cpus() // self.capacity), self.device),
+        )
+
+    def submit(self, spec: TrainSpec) -> Future:
+        if self.pool is None:
+            future: Future = Future()
+            future.set_result(run(spec, self.components, self.device))
+            return future
+        try:
+            in_worker = self.pool.submit(_run_in_worker, spec)
+        except BrokenProcessPool:  # a worker died since the last submit
+            self.pool.shutdown(wait=False)
+            self.pool = self._new_pool()
+            in_worker = self.pool.submit(_run_in_worker, spec)
+        result: Future = Future()
+        in_worker.add_done_callback(lambda done: self._resolve(result, done, spec))
+        return result
+
+    def _resolve(self, result: Future, done: Future, spec: TrainSpec) -> None:
+        if done.cancelled():
+            result.cancel()
+        elif done.exception() is not None:
+            result.set_result(failed_result(
+                spec, f"local worker process died: {done.exception()!r}", self.device))
+        else:
+            result.set_result(done.result())
+
+    def flush(self) -> None:
+        """Nothing is buffered: ``submit`` starts the run."""
 
     def shutdown(self, cancel: bool = False) -> None:
         if self.pool is not None:
