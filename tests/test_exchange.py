@@ -6,22 +6,14 @@ import pytest
 from click.testing import CliRunner
 
 from cegbench.cli import cli
-from cegbench.plan import TunedRate, plan_runs
 from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
 from cegbench.registry.exchange import ImportRejected, export_runs, import_runs, spec_hash
 from cegbench.registry.ingest import run_row
 from cegbench.tiers import TIERS
 from cegbench.train import RunResult
+from plan_fixtures import plan_untuned
 
 NAME = "gelu-to-swiglu"
-
-
-def smoke_specs(catalog):
-    """The smoke-tier specs of ``NAME`` at a fixed (untuned) learning rate."""
-    innovation = catalog.innovations.get(NAME)
-    rate = TunedRate(learning_rate=4e-3, width=32)
-    rates = {innovation.baseline: rate, innovation.modern: rate}
-    return plan_runs([innovation], TIERS.get("smoke"), catalog.components, rates)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +27,7 @@ def declared(catalog):
 @pytest.fixture(scope="module")
 def rows(catalog, declared):
     """Ten runs rows of real smoke-tier specs with made-up results."""
-    specs = smoke_specs(catalog)
+    specs = plan_untuned([catalog.innovations.get(NAME)], TIERS.get("smoke"), catalog.components)
     made = []
     for k, spec in enumerate(specs[:10]):
         result = RunResult(
@@ -70,7 +62,7 @@ def dump(db) -> dict:
 
 
 def test_run_id_is_the_hash_of_the_spec(rows, catalog):
-    specs = smoke_specs(catalog)
+    specs = plan_untuned([catalog.innovations.get(NAME)], TIERS.get("smoke"), catalog.components)
     assert spec_hash(specs[0].to_dict()) == specs[0].run_id == rows[0]["run_id"]
 
 

@@ -24,10 +24,10 @@ from cegbench.execute import make_executor, results
 from cegbench.execute.ray import RayExecutor
 from cegbench.execute.slurm import RunBatch, read_result, result_path, write_result
 from cegbench.execute.worker import failed_result
-from cegbench.plan import plan_runs
 from cegbench.plugin_manager import load_catalog
 from cegbench.tiers import TIERS
 from cegbench.train import RunResult
+from plan_fixtures import plan_untuned
 
 INNOVATION = "layernorm-to-rmsnorm"
 
@@ -164,7 +164,7 @@ def test_killed_ray_worker_is_retried_and_nothing_is_lost(ray_cluster, tmp_path)
     marker = Path(os.environ["CEGBENCH_TEST_MARKER"])
     catalog = load_catalog([plugin])
     smoke = TIERS.get("smoke")
-    once, always = (plan_runs([catalog.innovations.get(f"gelu-to-gelu-dies-{n}")], smoke,
+    once, always = (plan_untuned([catalog.innovations.get(f"gelu-to-gelu-dies-{n}")], smoke,
                               catalog.components) for n in ("once", "always"))
     specs = [s for s in once if s.budget == smoke.budgets[0] and s.seed == 0][:4]
     doomed = next(s for s in always if s.arm == "modern")
@@ -179,6 +179,31 @@ def test_killed_ray_worker_is_retried_and_nothing_is_lost(ray_cluster, tmp_path)
     lost = by_id[doomed.run_id]
     assert lost.status == "failed"
     assert lost.error.startswith("ray: ") and "after up to 1 retries" in lost.error
+
+
+def test_dead_local_worker_fails_only_the_runs_it_held(tmp_path, monkeypatch):
+    plugin = tmp_path / "killer.py"
+    plugin.write_text(KILLER_PLUGIN)
+    marker = tmp_path / "a-worker-died"
+    monkeypatch.setenv("CEGBENCH_TEST_MARKER", str(marker))
+    monkeypatch.setenv("CEGBENCH_TEST_DRIVER_PID", str(os.getpid()))
+    catalog = load_catalog([plugin])
+    smoke = TIERS.get("smoke")
+    specs = [s for s in plan_untuned([catalog.innovations.get("gelu-to-gelu-dies-once")], smoke,
+                                     catalog.components)
+             if s.budget == smoke.budgets[0] and s.seed == 0]
+    executor = make_executor("local", catalog.components, jobs=2,
+                             plugin_paths=catalog.plugin_paths)
+
+    finished = list(results(specs, executor))
+
+    assert marker.exists()  # a worker process really died mid-sweep
+    assert sorted(r.run_id for r in finished) == sorted(s.run_id for s in specs)
+    died = [r for r in finished if r.status == "failed"]
+    # the runs in flight when the pool broke fail with the reason; the pool restarts for the rest
+    assert 1 <= len(died) <= executor.capacity
+    assert all(r.error.startswith("local worker process died") for r in died)
+    assert len(finished) - len(died) >= len(specs) - executor.capacity
 
 
 def test_slurm_sweep_with_submitit_local_equals_local(local_registry, tmp_path):
@@ -197,8 +222,10 @@ def test_slurm_sweep_with_submitit_local_equals_local(local_registry, tmp_path):
     assert "with the slurm executor" in output
     assert_same_runs(path, local_registry)
     n_runs = len(recorded(local_registry))
-    assert len(list((tmp_path / "slurm" / "results").glob("*.pkl"))) == n_runs
-    assert len(job_folders(tmp_path / "slurm")) == n_runs // 24
+    n_tuning = Database(local_registry)["tuning_runs"].count
+    assert len(list((tmp_path / "slurm" / "results").glob("*.pkl"))) == n_tuning + n_runs
+    # one job array per phase: learning-rate tuning, then the measurement runs
+    assert len(job_folders(tmp_path / "slurm")) == -(-n_tuning // 24) + n_runs // 24
 
 
 def job_folders(folder):
@@ -208,7 +235,7 @@ def job_folders(folder):
 
 
 def test_requeued_slurm_job_skips_the_runs_it_finished(catalog, tmp_path):
-    specs = plan_runs([catalog.innovations.get(INNOVATION)], TIERS.get("smoke"),
+    specs = plan_untuned([catalog.innovations.get(INNOVATION)], TIERS.get("smoke"),
                       catalog.components)[:2]
     finished = failed_result(specs[0], "finished before the preemption")
     write_result(result_path(tmp_path, specs[0]), finished)
@@ -222,7 +249,7 @@ def test_requeued_slurm_job_skips_the_runs_it_finished(catalog, tmp_path):
 
 
 def test_slurm_driver_restart_takes_finished_result_files(catalog, tmp_path):
-    [spec] = plan_runs([catalog.innovations.get(INNOVATION)], TIERS.get("smoke"),
+    [spec] = plan_untuned([catalog.innovations.get(INNOVATION)], TIERS.get("smoke"),
                        catalog.components)[:1]
     folder = tmp_path / "slurm"
     executor = make_executor("slurm", catalog.components,

@@ -9,10 +9,7 @@ from cegbench.optim import cosine, inverse_sqrt, linear
 from cegbench.plan import RunSpec, TunedRate, plan_runs, widths_at
 from cegbench.plugins.warmup import cosine_no_warmup
 from cegbench.tiers import TIERS
-
-
-def rates_for(*innovations, rate=TunedRate(4e-3, 32)):
-    return {i.recipe(arm): rate for i in innovations for arm in ("baseline", "modern")}
+from plan_fixtures import fixed_rates
 
 
 def test_every_tier_has_a_ladder_of_three_sizes_and_enough_seeds(components):
@@ -33,7 +30,7 @@ def test_every_tier_has_a_ladder_of_three_sizes_and_enough_seeds(components):
 def test_plan_covers_arms_budgets_sizes_seeds(catalog):
     tier = TIERS.get("smoke")
     innovation = catalog.innovations.get("gelu-to-swiglu")
-    specs = plan_runs([innovation], tier, catalog.components, rates_for(innovation))
+    specs = plan_runs([innovation], tier, catalog.components, fixed_rates(innovation))
     assert len(specs) == 2 * len(tier.budgets) * tier.sizes_per_budget * len(tier.seeds)
     assert len({s.run_id for s in specs}) == len(specs)
     assert {s.arm for s in specs} == {"baseline", "modern"}
@@ -43,7 +40,7 @@ def test_plan_covers_arms_budgets_sizes_seeds(catalog):
 
 def test_run_id_is_a_hash_of_the_whole_spec(catalog):
     innovation = catalog.innovations.get("gelu-to-swiglu")
-    spec = plan_runs([innovation], TIERS.get("smoke"), catalog.components, rates_for(innovation))[0]
+    spec = plan_runs([innovation], TIERS.get("smoke"), catalog.components, fixed_rates(innovation))[0]
     assert spec.run_id == RunSpec.from_dict(spec.to_dict()).run_id
     for field in dataclasses.fields(spec):
         value = getattr(spec, field.name)

@@ -25,7 +25,7 @@ import torch
 
 from cegbench.data import load_dataset
 from cegbench.execute import make_executor, results
-from cegbench.plan import plan_runs
+from cegbench.plan import TunedRate, plan_runs
 from cegbench.plugin_manager import load_catalog
 from cegbench.tiers import TIERS
 
@@ -71,7 +71,10 @@ def main():
 
     catalog = load_catalog()
     tier = TIERS.get("smoke")
-    specs = plan_runs([catalog.innovations.get(args.innovation)], tier, catalog.components)
+    innovation = catalog.innovations.get(args.innovation)
+    rate = TunedRate(learning_rate=4e-3, width=32)  # scheduling overhead does not depend on it
+    specs = plan_runs([innovation], tier, catalog.components,
+                      {innovation.baseline: rate, innovation.modern: rate})
     with tempfile.TemporaryDirectory() as folder:
         os.environ["CEGBENCH_DATA_CACHE"] = os.path.join(folder, "data")
         load_dataset(tier.dataset)  # fills the cache every worker reads
