@@ -72,7 +72,8 @@ for _tier in (
         version=2,
         description=(
             "A laptop: the embedded English Wikipedia sample, 1e11 to 1.5e12 FLOPs "
-            "(about 14 minutes per innovation on 2 CPU cores with --jobs 2)."
+            "(about 14 minutes of measurement runs per innovation on 2 CPU cores, measured "
+            "at v1, plus 5 tuning runs at 1e11 FLOPs per new recipe)."
         ),
         dataset="enwiki-sample",
         context=64,
