@@ -26,8 +26,18 @@ from cegbench.innovations import SLUG
 from cegbench.registry import db as registry
 from cegbench.site import downloads, plots
 from cegbench.site.context import (
-    CegRow, Composition, Decision, Download, IndexContext, InnovationContext, LeaderboardRow,
-    LossCegRow, RecipeRow, RunRow, SensitivityRow, TierSection,
+    CegRow,
+    Composition,
+    Decision,
+    Download,
+    IndexContext,
+    InnovationContext,
+    LeaderboardRow,
+    LossCegRow,
+    RecipeRow,
+    RunRow,
+    SensitivityRow,
+    TierSection,
 )
 
 HERE = Path(__file__).parent

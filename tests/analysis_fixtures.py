@@ -13,6 +13,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+
 from cegbench import Innovation, Recipe
 from cegbench.registry.db import innovation_row, save_innovations, save_run
 

@@ -29,7 +29,13 @@ import numpy as np
 import pytest
 
 from cegbench import Innovation, Recipe
-from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run, save_verdict
+from cegbench.registry.db import (
+    innovation_row,
+    open_registry,
+    save_innovations,
+    save_run,
+    save_verdict,
+)
 from cegbench.site.render import build_site
 
 XSS = "<script>alert(1)</script>"

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from cegbench.analysis import (
     Analysis,
     AnalysisError,

@@ -12,13 +12,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_analysis import BUDGETS, E_TRUE, KNOWN_FRONTIER, laws_with, planted_runs
+
 from cegbench.analysis import analyze_innovation, compose, parts_first
 from cegbench.analysis.ceg import LossCEGPoint, ceg_at_losses, loss_targets
 from cegbench.analysis.estimate import percentile_interval
 from cegbench.analysis.fit import ScalingLawFitter
 from cegbench.analysis.frontier import ARMS
 from cegbench.registry.db import open_registry, save_verdict, verdicts
-from test_analysis import BUDGETS, E_TRUE, KNOWN_FRONTIER, laws_with, planted_runs
 
 # ---------------------------------------------------------------------------
 # Sensitivity

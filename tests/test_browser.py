@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
+
 from site_fixtures import built_site  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser

@@ -27,10 +27,10 @@ from click.testing import CliRunner
 
 from cegbench import catalogue
 from cegbench.cli import cli
+from cegbench.data import VOCAB_SIZE
 from cegbench.flops import measure_flops_per_token
 from cegbench.innovations import Recipe
 from cegbench.models.gpt import MoE
-from cegbench.data import VOCAB_SIZE
 from cegbench.plan import RunSpec
 from cegbench.plugin_manager import load_catalog
 from cegbench.train import run

@@ -9,8 +9,15 @@ from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from cegbench import Recipe
-from cegbench.flops import (FlopMismatchError, FlopReport, MeasuredFlops, UnsupportedOpError,
-                            check_flops, is_heavy, measure_flops_per_token)
+from cegbench.flops import (
+    FlopMismatchError,
+    FlopReport,
+    MeasuredFlops,
+    UnsupportedOpError,
+    check_flops,
+    is_heavy,
+    measure_flops_per_token,
+)
 from cegbench.models import gpt
 
 VOCAB, CONTEXT = 97, 32

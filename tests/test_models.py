@@ -9,9 +9,8 @@ import torch.nn as nn
 
 from cegbench import Recipe
 from cegbench.components import Components
-from cegbench.models import ModelFamily
+from cegbench.models import ModelFamily, gpt, lstm
 from cegbench.models import components as builtin
-from cegbench.models import gpt, lstm
 
 ACTIVATIONS = ("relu", "gelu", "swiglu")
 NORMS = ("layernorm", "rmsnorm")

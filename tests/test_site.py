@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlite_utils
-from site_fixtures import INNOVATIONS, XSS, built_site, sample_db  # noqa: F401 (fixtures)
 
 from cegbench.registry.db import open_registry, save_run, save_verdict
 from cegbench.site import context, plots, render
 from cegbench.site.render import build_site
+from site_fixtures import INNOVATIONS, XSS, built_site, sample_db  # noqa: F401 (fixtures)
 
 
 class Links(HTMLParser):
