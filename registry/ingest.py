@@ -2,49 +2,47 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from sqlite_utils import Database
 
 from cegbench.registry.db import get_innovation, save_run
 
+# what a trained run reports, copied as is into its row
+RESULT_COLUMNS = ("n_params", "status", "error", "final_loss", "flops_per_token",
+                  "flops_per_token_analytic", "tokens", "steps", "wall_time_s", "train_time_s",
+                  "dataset_hash", "started_at", "finished_at")
+
+
+def trained_row(result, command: str) -> dict:
+    """The columns every trained run has, a measurement or a tuning run: its spec, its
+    result and its provenance."""
+    spec = result.spec
+    return {
+        "run_id": result.run_id,
+        **{name: getattr(spec, name) for name in ("tier", "tier_version", "budget", "width",
+                                                   "seed", "learning_rate", "dataset")},
+        "recipe": json.dumps(dataclasses.asdict(spec.recipe)),
+        "spec": json.dumps(spec.to_dict(), sort_keys=True),
+        **{name: getattr(result, name) for name in RESULT_COLUMNS},
+        "curve": json.dumps(result.curve),
+        **result.environment,
+        "command": command,
+    }
+
 
 def run_row(result, innovation: dict, command: str) -> dict:
     """One ``runs`` row: the result, its spec and its full provenance."""
     spec = result.spec
     return {
-        "run_id": result.run_id,
+        **trained_row(result, command),
         "innovation": spec.innovation,
         "arm": spec.arm,
-        "tier": spec.tier,
-        "tier_version": spec.tier_version,
-        "budget": spec.budget,
-        "width": spec.width,
-        "n_params": result.n_params,
-        "seed": spec.seed,
-        "learning_rate": spec.learning_rate,
-        "recipe": json.dumps(spec.to_dict()["recipe"]),
-        "spec": json.dumps(spec.to_dict(), sort_keys=True),
-        "status": result.status,
-        "error": result.error,
-        "final_loss": result.final_loss,
-        "flops_per_token": result.flops_per_token,
-        "flops_per_token_analytic": result.flops_per_token_analytic,
-        "tokens": result.tokens,
-        "steps": result.steps,
-        "curve": json.dumps(result.curve),
-        "wall_time_s": result.wall_time_s,
-        "train_time_s": result.train_time_s,
-        "dataset": spec.dataset,
-        "dataset_hash": result.dataset_hash,
         "declaration_hash": spec.declaration_hash,
         "plugin": innovation["plugin"],
         "distribution": innovation["distribution"],
         "plugin_version": innovation["plugin_version"],
-        **result.environment,
-        "command": command,
-        "started_at": result.started_at,
-        "finished_at": result.finished_at,
     }
 
 

@@ -14,26 +14,13 @@ from sqlite_utils import Database
 from cegbench.innovations import Recipe
 from cegbench.plan import TunedRate
 from cegbench.registry.db import now, write_transaction
+from cegbench.registry.ingest import trained_row
 from cegbench.tuning import Choice, recipe_key
 
 
 def tuning_run_row(result, command: str) -> dict:
-    spec = result.spec
-    return {
-        "run_id": result.run_id,
-        "recipe_key": recipe_key(spec.recipe),
-        "recipe": json.dumps(dataclasses.asdict(spec.recipe)),
-        **{name: getattr(spec, name) for name in ("tier", "tier_version", "budget", "width",
-                                                   "seed", "learning_rate", "dataset")},
-        "spec": json.dumps(spec.to_dict(), sort_keys=True),
-        **{name: getattr(result, name) for name in (
-            "status", "error", "final_loss", "n_params", "flops_per_token",
-            "flops_per_token_analytic", "tokens", "steps", "wall_time_s", "train_time_s",
-            "dataset_hash", "started_at", "finished_at")},
-        "curve": json.dumps(result.curve),
-        **result.environment,
-        "command": command,
-    }
+    """One ``tuning_runs`` row: a trained run's columns, keyed also by its recipe."""
+    return {**trained_row(result, command), "recipe_key": recipe_key(result.spec.recipe)}
 
 
 def save_tuning_run(db: Database, result, command: str) -> bool:
