@@ -25,6 +25,11 @@ from cegbench.tiers import Tier
 ARMS = ("baseline", "modern")
 
 
+def spec_id(spec: dict) -> str:
+    """The run id of a spec given as a dict (``TrainSpec.to_dict()``): a hash of all of it."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """Everything that decides one training run's result."""
@@ -45,8 +50,7 @@ class TrainSpec:
 
     @property
     def run_id(self) -> str:
-        blob = json.dumps(dataclasses.asdict(self), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:20]
+        return spec_id(self.to_dict())
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

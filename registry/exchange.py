@@ -23,7 +23,6 @@ missing from the registry are registered from the plugins' declarations.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from cegbench.plan import ARMS
+from cegbench.plan import ARMS, spec_id
 from cegbench.registry.db import write_transaction
 from cegbench.tiers import TIERS
 
@@ -233,16 +232,11 @@ def _range_errors(row: dict, known_innovations: set[str]) -> list[str]:
     return errors
 
 
-def spec_hash(spec: dict) -> str:
-    """The run id of a spec, as ``cegbench.plan.RunSpec.run_id`` computes it."""
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
-
-
 def _spec_errors(row: dict) -> list[str]:
     spec = json.loads(row["spec"])
     if not isinstance(spec, dict):
         return ["spec: must be a JSON object"]
-    if spec_hash(spec) != row["run_id"]:
+    if spec_id(spec) != row["run_id"]:
         return [f"run_id: {_show(row['run_id'])} is not the hash of the row's spec"]
     errors = [f"{name}: {_show(row[name])} differs from the spec's {_show(spec.get(name))}"
               for name in SPEC_COLUMNS if row[name] is not None and row[name] != spec.get(name)]

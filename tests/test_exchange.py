@@ -6,8 +6,9 @@ import pytest
 from click.testing import CliRunner
 
 from cegbench.cli import cli
+from cegbench.plan import spec_id
 from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
-from cegbench.registry.exchange import ImportRejected, export_runs, import_runs, spec_hash
+from cegbench.registry.exchange import ImportRejected, export_runs, import_runs
 from cegbench.registry.ingest import run_row
 from cegbench.tiers import TIERS
 from cegbench.train import RunResult
@@ -63,7 +64,7 @@ def dump(db) -> dict:
 
 def test_run_id_is_the_hash_of_the_spec(rows, catalog):
     specs = plan_untuned([catalog.innovations.get(NAME)], TIERS.get("smoke"), catalog.components)
-    assert spec_hash(specs[0].to_dict()) == specs[0].run_id == rows[0]["run_id"]
+    assert spec_id(specs[0].to_dict()) == specs[0].run_id == rows[0]["run_id"]
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
