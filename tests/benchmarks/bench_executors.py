@@ -18,16 +18,20 @@ from a cache filled beforehand, so no executor is charged for making them.
 
 import argparse
 import os
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from cegbench.data import load_dataset
 from cegbench.execute import make_executor, results
-from cegbench.plan import TunedRate, plan_runs
 from cegbench.plugin_manager import load_catalog
 from cegbench.tiers import TIERS
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for plan_fixtures
+from plan_fixtures import plan_untuned  # noqa: E402
 
 
 def settings_for(name: str, parallel: int, n_runs: int, folder: str) -> dict:
@@ -71,10 +75,8 @@ def main():
 
     catalog = load_catalog()
     tier = TIERS.get("smoke")
-    innovation = catalog.innovations.get(args.innovation)
-    rate = TunedRate(learning_rate=4e-3, width=32)  # scheduling overhead does not depend on it
-    specs = plan_runs([innovation], tier, catalog.components,
-                      {innovation.baseline: rate, innovation.modern: rate})
+    # scheduling overhead does not depend on the learning rate
+    specs = plan_untuned([catalog.innovations.get(args.innovation)], tier, catalog.components)
     with tempfile.TemporaryDirectory() as folder:
         os.environ["CEGBENCH_DATA_CACHE"] = os.path.join(folder, "data")
         load_dataset(tier.dataset)  # fills the cache every worker reads

@@ -20,11 +20,11 @@ import argparse
 import dataclasses
 import os
 import sqlite3
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from cegbench.plan import TunedRate, plan_runs
 from cegbench.plugin_manager import load_catalog
 from cegbench.registry.db import (
     fits,
@@ -42,6 +42,9 @@ from cegbench.registry.status import recorded_cells
 from cegbench.tiers import TIERS
 from cegbench.train import RunResult
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for plan_fixtures
+from plan_fixtures import plan_untuned  # noqa: E402
+
 ENVIRONMENT = {"cegbench_version": "0.1.0", "git_commit": "0" * 40, "torch_version": "2.13.0",
                "python_version": "3.11.2", "hardware": "Some CPU (2 threads)", "device": "cpu"}
 
@@ -51,8 +54,7 @@ def synthetic(n_runs: int, n_innovations: int):
     catalog = load_catalog()
     base = catalog.innovations.get("gelu-to-swiglu")
     tier = TIERS.get("smoke")
-    rate = TunedRate(learning_rate=4e-3, width=32)  # the rate changes nothing measured here
-    specs = plan_runs([base], tier, catalog.components, {base.baseline: rate, base.modern: rate})
+    specs = plan_untuned([base], tier, catalog.components)  # the rate changes nothing measured
     info = catalog.plugin_info(base.plugin)
     innovation_rows, rows = [], []
     per_innovation = n_runs // n_innovations
