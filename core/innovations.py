@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+ARMS = ("baseline", "modern")  # the two sides of every innovation, in this order
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 CATEGORIES = ("architecture", "optimizer", "schedule", "allocation", "systems", "data")
 LABELS = ("scale-invariant", "scale-dependent", "inconclusive")
@@ -91,7 +92,7 @@ class Innovation:
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def recipe(self, arm: str) -> Recipe:
-        if arm not in ("baseline", "modern"):
+        if arm not in ARMS:
             raise ValueError(f"arm must be 'baseline' or 'modern', not {arm!r}")
         return getattr(self, arm)
 

@@ -19,10 +19,8 @@ from dataclasses import dataclass
 
 from cegbench.components import Components
 from cegbench.data import VOCAB_SIZE
-from cegbench.innovations import Innovation, Recipe
+from cegbench.innovations import ARMS, Innovation, Recipe
 from cegbench.tiers import Tier
-
-ARMS = ("baseline", "modern")
 
 
 def spec_id(spec: dict) -> str:

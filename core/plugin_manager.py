@@ -27,6 +27,7 @@ import pluggy
 from cegbench import __version__, hookspecs
 from cegbench.components import KINDS, Components, Registry
 from cegbench.innovations import (
+    ARMS,
     Component,
     DeclarationError,
     Innovation,
@@ -211,7 +212,7 @@ def _add_component(components: Components, plugin_name: str, component) -> None:
 
 def _check_innovation(components: Components, plugin_name: str, innovation) -> Innovation:
     validate_innovation(plugin_name, innovation)
-    for arm in ("baseline", "modern"):
+    for arm in ARMS:
         for kind, name in innovation.recipe(arm).component_fields().items():
             if name not in components[kind]:
                 raise DeclarationError(

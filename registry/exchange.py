@@ -31,7 +31,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from cegbench.plan import ARMS, spec_id
+from cegbench.innovations import ARMS
+from cegbench.plan import spec_id
 from cegbench.registry.db import write_transaction
 from cegbench.tiers import TIERS
 
