@@ -3,8 +3,9 @@
     build_site(db, out_dir) ─▶ index.html, innovation/<name>.html, static/app.<hash>.{css,js},
                                downloads/ (the registry, leaderboard and runs as JSON and CSV)
 
-Every number shown comes from the registry (rule 4 of the benchmark's contract);
-nothing here imports plugins or torch. Pages use relative links only, so the site
+Every number shown is computed from the registry, read only through
+``cegbench.registry.db``'s functions (nothing is hand-entered); nothing here imports
+plugins or torch. Pages use relative links only, so the site
 works from ``file://`` as well as from any web server.
 """
 
@@ -23,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import cegbench
 from cegbench.innovations import SLUG
-from cegbench.registry import db as registry
+from cegbench.registry import db as registry_db
 from cegbench.site import downloads, plots
 from cegbench.site.context import (
     CegRow,
@@ -139,24 +140,6 @@ def _json(text, default):
 
 
 # -------------------------------------------------------------------------
-# small reads of the registry beyond registry.db's named functions
-
-
-def _run_tiers(db: sqlite_utils.Database, innovation: str) -> list[tuple[str, int]]:
-    """(tier, tier_version) pairs that hold runs of ``innovation``."""
-    rows = db["runs"].rows_where("innovation = ?", [innovation],
-                                 select="distinct tier, tier_version", order_by="tier, tier_version")
-    return [(r["tier"], r["tier_version"]) for r in rows]
-
-
-def _data_as_of(db: sqlite_utils.Database) -> str:
-    stamps = [row[0] for table, column in (("verdicts", "created_at"), ("runs", "finished_at"),
-                                           ("innovations", "updated_at"))
-              for row in db.execute(f"select max([{column}]) from [{table}]").fetchall() if row[0]]
-    return max(stamps) if stamps else MISSING
-
-
-# -------------------------------------------------------------------------
 # contexts
 
 
@@ -194,7 +177,7 @@ def leaderboard_record(db, inn: dict, tier: str | None, version: int | None,
               "year": inn["year"], "tier": tier, "tier_version": version}
     v = verdict or {}
     if tier is not None:
-        runs = registry.runs(db, inn["name"], tier, version)
+        runs = registry_db.runs(db, inn["name"], tier, version)
         n_ok, n_seeds, n_failed = _run_counts(runs)
         hardware = _hardware(runs)
     else:
@@ -333,7 +316,7 @@ def _reproduce(name: str, tier: str, commands: list[str]) -> str:
 
 def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
                  names: dict[str, str]) -> TierSection:
-    runs = registry.runs(db, inn["name"], tier, version)
+    runs = registry_db.runs(db, inn["name"], tier, version)
     n_ok, _, n_failed = _run_counts(runs)
     records = runs.to_dict("records")
     ok = [r for r in records if r["status"] == "ok"]
@@ -358,7 +341,7 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
         sensitivity=_sensitivity_rows(_json(v.get("sensitivity"), []), label),
         composition=_composition(_json(v.get("composition"), None), names),
         decision=_decision(_json(v.get("decision"), None)),
-        loss_plot=plots.loss_plot(ok, frontier, registry.fits(db, inn["name"], tier, version),
+        loss_plot=plots.loss_plot(ok, frontier, registry_db.fits(db, inn["name"], tier, version),
                                   _json(v.get("fit_bands"), None),
                                   title=inn["title"], salt=f"{salt}-loss"),
         ceg_plot=plots.ceg_plot(ceg, title=inn["title"], salt=f"{salt}-ceg"),
@@ -372,7 +355,7 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
 def innovation_context(db, inn: dict, verdicts: list[dict], names: dict[str, str],
                        page: dict) -> InnovationContext:
     by_tier = {(v["tier"], v["tier_version"]): v for v in verdicts}
-    keys = list(by_tier) + [k for k in _run_tiers(db, inn["name"]) if k not in by_tier]
+    keys = list(by_tier) + [k for k in registry_db.run_tiers(db, inn["name"]) if k not in by_tier]
     paper = inn["paper"] or ""
     parts = _json(inn["parts"], [])
     return InnovationContext(
@@ -394,7 +377,7 @@ def leaderboard_records(db, inns: list[dict], verdicts: list[dict]) -> list[dict
     records = []
     for inn in inns:
         by_tier = {(v["tier"], v["tier_version"]): v for v in verdicts if v["innovation"] == inn["name"]}
-        keys = list(by_tier) + [k for k in _run_tiers(db, inn["name"]) if k not in by_tier]
+        keys = list(by_tier) + [k for k in registry_db.run_tiers(db, inn["name"]) if k not in by_tier]
         records += [leaderboard_record(db, inn, tier, version, by_tier.get((tier, version)))
                     for tier, version in keys or [(None, None)]]
     return _sort_records(records)
@@ -461,7 +444,7 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
     so the folder holds exactly one build.
     """
     out_dir = Path(out_dir)
-    inns = registry.innovations(db)
+    inns = registry_db.innovations(db)
     for inn in inns:
         if not SLUG.match(inn["name"] or ""):
             raise ValueError(f"innovation name {inn['name']!r} is not a slug [a-z0-9-]; "
@@ -472,10 +455,10 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
     assets = copy_static(out_dir)
     written = list(assets.values())
     urls = {name: f"static/{path.name}" for name, path in assets.items()}
-    shared = dict(assets=urls, version=cegbench.__version__, data_as_of=_data_as_of(db))
+    shared = dict(assets=urls, version=cegbench.__version__, data_as_of=registry_db.data_as_of(db) or MISSING)
     env = environment()
 
-    verdicts = registry.verdicts(db)
+    verdicts = registry_db.verdicts(db)
     records = leaderboard_records(db, inns, verdicts)
     files = downloads.write_downloads(db, records, out_dir)
     written += [path for path, _ in files]
