@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -75,6 +76,15 @@ class UnknownInnovation(ValueError):
     """An innovation asked for by name is not in the registry."""
 
 
+def run_command(tier, innovation_names=(), plugin_paths=()) -> str:
+    """The ``cegbench run`` command line that reproduces a sweep, recorded with its runs."""
+    return shlex.join([
+        "cegbench", "run", "--tier", tier.name,
+        *[arg for name in innovation_names for arg in ("--innovation", name)],
+        *[arg for path in plugin_paths for arg in ("--plugins", path)],
+    ])
+
+
 def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: str,
               retry_failed: bool = False, analyze: bool = True,
               progress: Progress | None = None) -> Executed:
@@ -109,7 +119,7 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
     progress.planned(Planned("runs", tier, len(tuned), len(specs), len(specs) - len(todo)))
     # checked again just before each run starts: another process may share the registry
     pending = unrecorded(db, todo, include_failed=not retry_failed)
-    executed = execute(pending, len(todo), executor(), lambda result: ingest(db, result, command),
+    executed = run_phase(pending, len(todo), executor(), lambda result: ingest(db, result, command),
                        "runs", progress)
     if analyze:
         analyze_innovations(db, [i.name for i in tuned], tier, progress=progress)
@@ -130,7 +140,7 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, *,
     done = tuning_losses(db, [s.run_id for s in specs], include_failed=not retry_failed)
     todo = [s for s in specs if s.run_id not in done]
     progress.planned(Planned("tuning", tier, len(sweeps), len(specs), len(specs) - len(todo)))
-    execute(todo, len(todo), executor(), lambda result: save_tuning_run(db, result, command),
+    run_phase(todo, len(todo), executor(), lambda result: save_tuning_run(db, result, command),
             "tuning", progress)
     losses = tuning_losses(db, [s.run_id for s in specs])
     rates, at_edge = {}, []
@@ -151,7 +161,7 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, *,
     return rates
 
 
-def execute(specs, total: int, executor, record: Callable, phase: str,
+def run_phase(specs, total: int, executor, record: Callable, phase: str,
             progress: Progress | None = None) -> Executed:
     """Run ``specs`` (``total`` of them at most) on ``executor``, recording each result
     as it arrives with ``record(result)``, which returns False when the run was
