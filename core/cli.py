@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -132,18 +131,14 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
 
     from cegbench.config import ConfigError
     from cegbench.execute import ExecutorUnavailable, executor_choice, make_executor
-    from cegbench.sweep import run_sweep
+    from cegbench.sweep import run_command, run_sweep
 
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     db = open_db(registry_path, must_exist=False)
-    command = shlex.join([
-        "cegbench", "run", "--tier", tier.name,
-        *[arg for name in innovation_names for arg in ("--innovation", name)],
-        *[arg for path in plugin_paths for arg in ("--plugins", path)],
-    ])
+    command = run_command(tier, innovation_names, plugin_paths)
     try:
         executor_name, jobs, settings = executor_choice(
             name=executor_name, jobs=jobs, ray_address=ray_address, config=config_path)
@@ -202,7 +197,7 @@ def show(name, tier_name, registry_path):
     Example: cegbench show gelu-to-swiglu --tier smoke
     """
     from cegbench.registry.db import fits, get_innovation, verdicts
-    from cegbench.report import verdict_lines
+    from cegbench.report import innovation_lines
 
     db = open_db(registry_path)
     innovation = get_innovation(db, name)
@@ -210,14 +205,10 @@ def show(name, tier_name, registry_path):
         raise click.BadParameter(
             f"innovation {name!r} is not in registry {registry_path}; "
             "run `cegbench run --tier smoke` first, or see `cegbench list`", param_hint="NAME")
-    click.echo(f"{innovation['title']}  ({innovation['name']}, {innovation['category']}, "
-               f"{innovation['year']})\n{innovation['paper']}\n")
     rows = verdicts(db, tier_name, name)
-    if not rows:
-        click.echo("no verdict yet: run `cegbench run --tier smoke --innovation " + name + "`")
-    for verdict in rows:
-        click.echo("\n".join(verdict_lines(verdict, fits(db, name, verdict["tier"], verdict["tier_version"]))))
-        click.echo()
+    fits_of = {(v["tier"], v["tier_version"]): fits(db, name, v["tier"], v["tier_version"])
+               for v in rows}
+    click.echo("\n".join(innovation_lines(innovation, rows, fits_of)))
 
 
 @cli.command(name="list")
@@ -231,18 +222,16 @@ def list_(as_json, as_markdown, plugin_paths):
 
     Example: cegbench list --markdown > docs/catalogue.md
     """
-    from cegbench import catalogue
+    from cegbench import listing
 
     catalog = catalog_or_exit(plugin_paths)
     items = [catalog.innovations.get(name) for name in catalog.innovations]
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(i) for i in items], indent=2))
     elif as_markdown:
-        click.echo(catalogue.markdown(items), nl=False)
+        click.echo(listing.markdown(items), nl=False)
     else:
-        width = max((len(i.name) for i in items), default=4)
-        for i in items:
-            click.echo(catalogue.list_line(i, width))
+        click.echo("\n".join(listing.list_lines(items)))
 
 
 @cli.command()
@@ -269,7 +258,8 @@ def site(registry_path, out_dir, serve, port):
 
     Example: cegbench site --out _site --serve
     """
-    from cegbench.site.render import build_site, fmt_bytes
+    from cegbench.site.formatting import fmt_bytes
+    from cegbench.site.render import build_site
     from cegbench.site.serve import serve
 
     written = build_site(open_db(registry_path), Path(out_dir))
@@ -286,7 +276,8 @@ def site(registry_path, out_dir, serve, port):
 @registry_option
 @plugins_option
 def status(tier_name, innovation_names, registry_path, plugin_paths):
-    """Per innovation and arm: runs planned, done and failed; FLOPs spent and still needed.
+    """Per innovation and arm: runs planned, done and failed; FLOPs spent and still needed;
+    the learning rate tuned for the arm's recipe.
 
     Planned runs come from the loaded plugins' current declarations; runs of an
     older declaration or tier version are counted apart (they are never fitted).
@@ -295,23 +286,20 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
     from cegbench.plan import plan_cells
-    from cegbench.registry.status import older_runs, recorded_tiers, sweep_status, totals
+    from cegbench.registry.learning_rates import tuned_rates
+    from cegbench.registry.status import older_runs, recorded_tiers, sweep_status
+    from cegbench.terminal import status_table
 
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
     db = open_db(registry_path)
     recorded = recorded_tiers(db)
     tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(n) for n in TIERS if n in recorded]
-    width = max((len(i.name) for i in chosen), default=10)
     for tier in tiers:
         statuses = sweep_status(db, plan_cells(chosen, tier, catalog.components))
-        click.echo(f"tier {tier.name} v{tier.version}\n{'innovation':<{width}}  {'arm':<8} "
-                   f"{'planned':>7} {'done':>6} {'failed':>6} {'to run':>6} "
-                   f"{'FLOPs spent':>11} {'still needed':>12}")
-        for row in [*statuses, totals(statuses)]:
-            click.echo(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
-                       f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
-                       f"{row.flops_needed:>12.3g}")
+        click.echo(f"tier {tier.name} v{tier.version}")
+        for line in status_table(statuses, chosen, tuned_rates(db, tier.name, tier.version)):
+            click.echo(line)
         for innovation in chosen:
             older = older_runs(db, innovation.name, tier.name, tier.version,
                                innovation.declaration_hash())

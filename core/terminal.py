@@ -1,4 +1,5 @@
-"""How the CLI shows a sweep on the terminal (``cegbench.sweep.Progress`` for people)."""
+"""What the CLI shows on the terminal: a sweep's progress (``ClickProgress``, the
+``cegbench.sweep.Progress`` for people) and the ``cegbench status`` table."""
 
 from __future__ import annotations
 
@@ -62,3 +63,25 @@ class ClickProgress(Progress):
                                 analysis.delta_alpha_high, "+.3f")
         click.echo(f"{name} [{tier.name}]: "
                    f"{describe_verdict(analysis.label, analysis.direction)}{fragile}, Δα = {delta}")
+
+
+def status_table(statuses, innovations, rates) -> list[str]:
+    """The ``cegbench status`` table: a line per innovation and arm (``ArmStatus``), their
+    total, and the learning rate tuned for each arm's recipe (``rates``: {Recipe: TunedRate},
+    "—" while not tuned yet)."""
+    from cegbench.registry.status import totals
+
+    by_name = {i.name: i for i in innovations}
+    width = max((len(i.name) for i in innovations), default=10)
+
+    def tuned(row):
+        rate = rates.get(by_name[row.innovation].recipe(row.arm)) if row.arm else None
+        return f"{rate.learning_rate:.3g}" if rate else "—" if row.arm else ""
+
+    lines = [f"{'innovation':<{width}}  {'arm':<8} {'planned':>7} {'done':>6} {'failed':>6} "
+             f"{'to run':>6} {'FLOPs spent':>11} {'still needed':>12} {'tuned lr':>8}"]
+    for row in [*statuses, totals(statuses)]:
+        lines.append(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
+                     f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
+                     f"{row.flops_needed:>12.3g} {tuned(row):>8}".rstrip())
+    return lines
