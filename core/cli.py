@@ -40,6 +40,13 @@ def plugins_option(command):
     )(command)
 
 
+def innovation_option(command):
+    return click.option(
+        "--innovation", "innovation_names", multiple=True,
+        help="Only this innovation (repeatable). Default: all.",
+    )(command)
+
+
 def tier_option(required: bool):
     return click.option(
         "--tier", "tier_name", required=required,
@@ -99,8 +106,7 @@ def cli():
 
 @cli.command()
 @tier_option(required=True)
-@click.option("--innovation", "innovation_names", multiple=True,
-              help="Only this innovation (repeatable). Default: all loaded.")
+@innovation_option
 @registry_option
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Runs in parallel (processes) with the local executor.  [default: the "
@@ -165,7 +171,7 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
 
 @cli.command()
 @tier_option(required=False)
-@click.option("--innovation", "innovation_names", multiple=True, help="Only this innovation.")
+@innovation_option
 @registry_option
 def analyze(tier_name, innovation_names, registry_path):
     """Fit scaling laws and label every innovation from the recorded runs.
@@ -271,8 +277,7 @@ def site(registry_path, out_dir, serve, port):
 
 @cli.command()
 @tier_option(required=False)
-@click.option("--innovation", "innovation_names", multiple=True,
-              help="Only this innovation (repeatable). Default: all loaded.")
+@innovation_option
 @registry_option
 @plugins_option
 def status(tier_name, innovation_names, registry_path, plugin_paths):
@@ -298,14 +303,10 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     for tier in tiers:
         statuses = sweep_status(db, plan_cells(chosen, tier, catalog.components))
         click.echo(f"tier {tier.name} v{tier.version}")
-        for line in status_table(statuses, chosen, tuned_rates(db, tier.name, tier.version)):
-            click.echo(line)
-        for innovation in chosen:
-            older = older_runs(db, innovation.name, tier.name, tier.version,
-                               innovation.declaration_hash())
-            if older:
-                click.echo(f"note: {innovation.name} has {older} run(s) of an older declaration "
-                           "or tier version, kept but never fitted")
+        older = {i.name: older_runs(db, i.name, tier.name, tier.version, i.declaration_hash())
+                 for i in chosen}
+        rates = tuned_rates(db, tier.name, tier.version)
+        click.echo("\n".join(status_table(statuses, chosen, rates, older)))
 
 
 @cli.command()
@@ -314,7 +315,7 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               show_default=True, help="File to write; - for standard output.")
 @tier_option(required=False)
-@click.option("--innovation", "innovation_names", multiple=True, help="Only this innovation.")
+@innovation_option
 @registry_option
 def export(fmt, out_path, tier_name, innovation_names, registry_path):
     """Export recorded runs, with their provenance, as JSON lines or CSV.

@@ -65,10 +65,11 @@ class ClickProgress(Progress):
                    f"{describe_verdict(analysis.label, analysis.direction)}{fragile}, Δα = {delta}")
 
 
-def status_table(statuses, innovations, rates) -> list[str]:
+def status_table(statuses, innovations, rates, older) -> list[str]:
     """The ``cegbench status`` table: a line per innovation and arm (``ArmStatus``), their
     total, and the learning rate tuned for each arm's recipe (``rates``: {Recipe: TunedRate},
-    "—" while not tuned yet)."""
+    "—" while not tuned yet); then a note per innovation with runs of an older declaration
+    or tier version (``older``: {name: count})."""
     from cegbench.registry.status import totals
 
     by_name = {i.name: i for i in innovations}
@@ -84,4 +85,5 @@ def status_table(statuses, innovations, rates) -> list[str]:
         lines.append(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
                      f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
                      f"{row.flops_needed:>12.3g} {tuned(row):>8}".rstrip())
-    return lines
+    return lines + [f"note: {name} has {n} run(s) of an older declaration or tier version, "
+                    "kept but never fitted" for name, n in older.items() if n]

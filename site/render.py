@@ -7,6 +7,10 @@ Every number shown is computed from the registry, read only through
 ``cegbench.registry.db``'s functions (nothing is hand-entered); nothing here imports
 plugins or torch. Pages use relative links only, so the site
 works from ``file://`` as well as from any web server.
+
+About 400 lines: the builders of the two pages' contexts (``formatting`` holds the number
+formats, ``plots`` the charts, ``downloads`` the files); splitting the page builders
+apart would only split what one page shows.
 """
 
 from __future__ import annotations
