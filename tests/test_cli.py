@@ -262,5 +262,6 @@ def test_every_command_has_help_and_is_documented():
     for name, command in cli.commands.items():
         assert command.help and command.help.strip(), f"`cegbench {name}` has no help text"
         result = CliRunner().invoke(cli, [name, "--help"])
-        assert result.exit_code == 0 and command.help.split("\n")[0] in result.output
+        first_words = " ".join(command.help.split()[:6])
+        assert result.exit_code == 0 and first_words in " ".join(result.output.split())
         assert f"cegbench {name}" in documents, f"`cegbench {name}` is in neither README nor docs/"
