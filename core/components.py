@@ -1,7 +1,10 @@
-"""Named building blocks, looked up through typed registries.
+"""Named building blocks, looked up by name, one ``Lookup`` per kind.
+
+(A ``Lookup`` is an in-memory table of names; "registry" in cegbench means only the
+SQLite database, ``cegbench.registry``.)
 
 Every string in a ``Recipe`` names a component of one kind. Built-in
-components are registered by default plugins (``cegbench.models.components``,
+components are registered by default plugins (``cegbench.models.layers``,
 ``cegbench.models.gpt``, ``cegbench.optim`` …) through the same hook a
 third-party plugin uses. The contract of each kind:
 
@@ -36,13 +39,13 @@ T = TypeVar("T")
 
 
 class UnknownName(KeyError):
-    """A name that no registry entry has; ``str()`` suggests close matches."""
+    """A name that no ``Lookup`` holds; ``str()`` suggests close matches."""
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return self.args[0]
 
 
-class Registry(Generic[T]):
+class Lookup(Generic[T]):
     """Names → objects for one kind, remembering which plugin registered each."""
 
     def __init__(self, kind: str):
@@ -57,7 +60,7 @@ class Registry(Generic[T]):
                 f"and by plugin {origin!r}"
             )
         if isinstance(self._items, MappingProxyType):
-            raise RuntimeError(f"the {self.kind} registry is frozen")
+            raise RuntimeError(f"the {self.kind} names are frozen")
         self._items[name] = item
         self._origins[name] = origin
 
@@ -96,17 +99,17 @@ class Registry(Generic[T]):
 
 
 class Components:
-    """One registry per component kind."""
+    """One ``Lookup`` per component kind."""
 
     def __init__(self):
-        self.registries = {kind: Registry(kind) for kind in KINDS}
+        self.lookups = {kind: Lookup(kind) for kind in KINDS}
 
     def get(self, kind: str, name: str):
-        return self.registries[kind].get(name)
+        return self.lookups[kind].get(name)
 
-    def __getitem__(self, kind: str) -> Registry:
-        return self.registries[kind]
+    def __getitem__(self, kind: str) -> Lookup:
+        return self.lookups[kind]
 
     def freeze(self) -> None:
-        for registry in self.registries.values():
-            registry.freeze()
+        for lookup in self.lookups.values():
+            lookup.freeze()

@@ -33,8 +33,9 @@ import os
 import tomllib
 from pathlib import Path
 
+from cegbench.execute import EXECUTORS
+
 DEFAULT_CONFIG = "cegbench.toml"
-EXECUTORS = ("local", "ray", "slurm")
 
 # key -> accepted types, per table; anything else is an error naming file and key
 EXECUTOR_KEYS = {"name": (str,), "jobs": (int,)}

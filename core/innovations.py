@@ -8,11 +8,12 @@ an error names the plugin, the declaration and the field at fault.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 
+from cegbench.hashing import content_hash
+
+ARMS = ("baseline", "modern")  # the two sides of every innovation, in this order
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 CATEGORIES = ("architecture", "optimizer", "schedule", "allocation", "systems", "data")
 LABELS = ("scale-invariant", "scale-dependent", "inconclusive")
@@ -87,11 +88,10 @@ class Innovation:
         """A stable hash of everything declared, so changed declarations never mix."""
         data = dataclasses.asdict(self)
         data.pop("plugin")
-        blob = json.dumps(data, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        return content_hash(data, 16)
 
     def recipe(self, arm: str) -> Recipe:
-        if arm not in ("baseline", "modern"):
+        if arm not in ARMS:
             raise ValueError(f"arm must be 'baseline' or 'modern', not {arm!r}")
         return getattr(self, arm)
 

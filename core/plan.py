@@ -12,22 +12,19 @@ that uses it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cegbench.components import Components
 from cegbench.data import VOCAB_SIZE
-from cegbench.innovations import Innovation, Recipe
+from cegbench.hashing import content_hash
+from cegbench.innovations import ARMS, Innovation, Recipe
 from cegbench.tiers import Tier
-
-ARMS = ("baseline", "modern")
 
 
 def spec_id(spec: dict) -> str:
     """The run id of a spec given as a dict (``TrainSpec.to_dict()``): a hash of all of it."""
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+    return content_hash(spec, 20)
 
 
 @dataclass(frozen=True)

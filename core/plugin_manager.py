@@ -25,8 +25,9 @@ from pathlib import Path
 import pluggy
 
 from cegbench import __version__, hookspecs
-from cegbench.components import KINDS, Components, Registry
+from cegbench.components import KINDS, Components, Lookup
 from cegbench.innovations import (
+    ARMS,
     Component,
     DeclarationError,
     Innovation,
@@ -36,7 +37,7 @@ from cegbench.innovations import (
 ENTRY_POINT_GROUP = "cegbench"
 
 DEFAULT_PLUGINS = (
-    "cegbench.models.components",
+    "cegbench.models.layers",
     "cegbench.models.gpt",
     "cegbench.models.lstm",
     "cegbench.optim",
@@ -84,7 +85,7 @@ class PluginInfo:
 class Catalog:
     """Everything the loaded plugins declared, validated and frozen."""
 
-    innovations: Registry[Innovation]
+    innovations: Lookup[Innovation]
     components: Components
     plugins: list[PluginInfo]
     problems: list[str]  # plugins reported and skipped, one line each
@@ -145,7 +146,7 @@ def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
             continue
         infos[plugin_name].components.append(f"{component.kind}:{component.name}")
 
-    innovations: Registry[Innovation] = Registry("innovation")
+    innovations: Lookup[Innovation] = Lookup("innovation")
     for plugin_name, innovation in _declarations(pm, "cegbench_register_innovations"):
         try:
             innovation = _check_innovation(components, plugin_name, innovation)
@@ -211,7 +212,7 @@ def _add_component(components: Components, plugin_name: str, component) -> None:
 
 def _check_innovation(components: Components, plugin_name: str, innovation) -> Innovation:
     validate_innovation(plugin_name, innovation)
-    for arm in ("baseline", "modern"):
+    for arm in ARMS:
         for kind, name in innovation.recipe(arm).component_fields().items():
             if name not in components[kind]:
                 raise DeclarationError(

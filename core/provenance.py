@@ -1,4 +1,8 @@
-"""Where a result came from: code and library versions, hardware, time."""
+"""Where a result came from: code and library versions, hardware, time.
+
+Imports torch only when asked about the hardware or library versions, so the registry
+can stamp its rows with ``utc_now`` without loading it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,11 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-import torch
-
 from cegbench import __version__
 
 
 def utc_now() -> str:
+    """This moment in UTC, to the second, ISO 8601: the stamp of every recorded row."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -42,12 +45,16 @@ def cpu_model() -> str:
 
 
 def hardware(device: str) -> str:
+    import torch
+
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(torch.device(device))
     return f"{cpu_model()} ({torch.get_num_threads()} threads)"
 
 
 def environment(device: str) -> dict:
+    import torch
+
     return {
         "cegbench_version": __version__,
         "git_commit": git_commit(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cegbench.components import Registry
+from cegbench.components import Lookup
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Tier:
         return tuned_lr * (tuned_width / width) ** self.lr_width_exponent
 
 
-TIERS: Registry[Tier] = Registry("tier")
+TIERS: Lookup[Tier] = Lookup("tier")
 
 for _tier in (
     Tier(

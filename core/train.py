@@ -141,7 +141,7 @@ _flop_reports: WeakKeyDictionary = WeakKeyDictionary()  # Components → {(recip
 def measured_flops(family, recipe, width, vocab_size, context, components) -> FlopReport:
     """``check_flops``, measured once per process for each recipe and shape.
 
-    The cache is per ``Components`` object: a catalog's registries are frozen, so
+    The cache is per ``Components`` object: a catalog's component lookups are frozen, so
     the same object always means the same implementations behind each name,
     while another catalog (e.g. a test registering other code under the same
     names) gets its own measurements.

@@ -23,13 +23,12 @@ as measurement runs and stores them, and the choice, in the registry.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from cegbench.components import Components
+from cegbench.hashing import content_hash
 from cegbench.innovations import Recipe
 from cegbench.plan import TrainSpec, TunedRate, widths_at
 from cegbench.tiers import Tier
@@ -43,8 +42,7 @@ class TuningError(RuntimeError):
 
 def recipe_key(recipe: Recipe) -> str:
     """A stable hash of a recipe, the registry's key for its tuning."""
-    blob = json.dumps(dataclasses.asdict(recipe), sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
+    return content_hash(dataclasses.asdict(recipe), 16)
 
 
 def recipe_label(recipe: Recipe) -> str:

@@ -11,21 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 from sqlite_utils import Database
 
+from cegbench.provenance import utc_now
+from cegbench.registry import DEFAULT_REGISTRY
 from cegbench.registry.migrations import migrations
 
-DEFAULT_REGISTRY = "cegbench.db"
 BUSY_TIMEOUT_MS = 60_000
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+IN_CHUNK = 500  # values bound in one ``in (…)`` query, well below SQLite's limit on parameters
 
 
 def open_registry(path: str | Path = DEFAULT_REGISTRY) -> Database:
@@ -45,6 +43,12 @@ def open_registry(path: str | Path = DEFAULT_REGISTRY) -> Database:
     return db
 
 
+def remove_registry(path: str | Path) -> None:
+    """Delete a registry file with its ``-wal`` and ``-shm`` companions (close it first)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 @contextmanager
 def write_transaction(db: Database):
     """One write transaction holding the write lock from its start; nests."""
@@ -59,6 +63,17 @@ def write_transaction(db: Database):
         db.conn.rollback()
         raise
     db.conn.commit()
+
+
+def select_in(db: Database, sql: str, values) -> list[tuple]:
+    """The rows of ``sql`` for all of ``values``, where ``sql`` holds ``in ({marks})``:
+    run ``IN_CHUNK`` values at a time."""
+    values = list(values)
+    rows = []
+    for start in range(0, len(values), IN_CHUNK):
+        chunk = values[start : start + IN_CHUNK]
+        rows += db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
 
 
 # -------------------------------------------------------------------------
@@ -81,7 +96,7 @@ def innovation_row(innovation, plugin_info) -> dict:
         "distribution": plugin_info.distribution,
         "plugin_version": plugin_info.version,
         "declaration_hash": innovation.declaration_hash(),
-        "updated_at": now(),
+        "updated_at": utc_now(),
     }
 
 
@@ -120,15 +135,9 @@ def save_run(db: Database, row: dict) -> bool:
 
 def recorded_run_ids(db: Database, run_ids, *, include_failed: bool = True) -> set[str]:
     """Which of ``run_ids`` the registry already holds (failed ones too, unless asked)."""
-    run_ids = list(run_ids)
-    found: set[str] = set()
-    status = "" if include_failed else "and status = 'ok'"
-    for start in range(0, len(run_ids), 500):
-        chunk = run_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        sql = f"select run_id from runs where run_id in ({marks}) {status}"
-        found.update(row[0] for row in db.execute(sql, chunk).fetchall())
-    return found
+    status = "" if include_failed else " and status = 'ok'"
+    return {row[0] for row in select_in(db, "select run_id from runs where run_id in ({marks})"
+                                        + status, run_ids)}
 
 
 def unrecorded(db: Database, specs, *, include_failed: bool = True):
@@ -155,6 +164,42 @@ def runs(db: Database, innovation: str, tier: str, tier_version: int, *,
     return pd.DataFrame(rows, columns=columns)
 
 
+def all_runs(db: Database, *, leave_out=()) -> tuple[list[str], list[dict]]:
+    """Every recorded run, as (column names, rows), without the columns ``leave_out``."""
+    columns = [c.name for c in db["runs"].columns if c.name not in leave_out]
+    rows = db["runs"].rows_where(select=", ".join(f"[{c}]" for c in columns),
+                                 order_by="innovation, tier, tier_version, arm, budget, width, seed")
+    return columns, list(rows)
+
+
+def run_tiers(db: Database, innovation: str) -> list[tuple[str, int]]:
+    """(tier, tier_version) pairs that hold runs of ``innovation``."""
+    rows = db["runs"].rows_where("innovation = ?", [innovation],
+                                 select="distinct tier, tier_version", order_by="tier, tier_version")
+    return [(r["tier"], r["tier_version"]) for r in rows]
+
+
+def data_as_of(db: Database) -> str | None:
+    """The latest time anything was recorded (a verdict, a run, an innovation), or None."""
+    stamps = [row[0] for table, column in (("verdicts", "created_at"), ("runs", "finished_at"),
+                                           ("innovations", "updated_at"))
+              for row in db.execute(f"select max([{column}]) from [{table}]").fetchall() if row[0]]
+    return max(stamps) if stamps else None
+
+
+def copy_registry(db: Database, path: Path) -> Path:
+    """A consistent single-file copy of ``db`` at ``path`` (SQLite's backup API, so the copy
+    is whole even while a driver writes; left in rollback-journal mode, one plain file)."""
+    path.unlink(missing_ok=True)
+    target = sqlite3.connect(path)
+    try:
+        db.conn.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        target.close()
+    return path
+
+
 # -------------------------------------------------------------------------
 # fits and verdicts
 
@@ -171,7 +216,7 @@ def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,
     Python lists/dicts; the detail columns stay NULL when None or absent); ``fits``
     one dict of fits columns per arm.
     """
-    created = now()
+    created = utc_now()
     key = {"innovation": innovation, "tier": tier, "tier_version": tier_version}
     verdict = {**key, **verdict, "created_at": created}
     for column in ("ceg", "frontier", "warnings", "method"):
@@ -196,6 +241,16 @@ def verdicts(db: Database, tier: str | None = None, innovation: str | None = Non
     where = " and ".join(f"{column} = ?" for column, _ in conditions) or None
     params = [value for _, value in conditions]
     return list(db["verdicts"].rows_where(where, params, order_by="innovation, tier"))
+
+
+def current_verdict(db: Database, innovation: str, tier: str, tier_version: int) -> dict | None:
+    """The stored verdict of ``innovation`` on a tier version, if it was made from the
+    innovation's current declaration; None otherwise."""
+    declared = get_innovation(db, innovation)
+    rows = [v for v in verdicts(db, tier, innovation) if v["tier_version"] == tier_version]
+    if rows and declared and rows[0]["declaration_hash"] == declared["declaration_hash"]:
+        return rows[0]
+    return None
 
 
 def fits(db: Database, innovation: str, tier: str, tier_version: int) -> list[dict]:

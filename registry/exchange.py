@@ -31,7 +31,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from cegbench.plan import ARMS, spec_id
+from cegbench.innovations import ARMS
+from cegbench.plan import spec_id
 from cegbench.registry.db import write_transaction
 from cegbench.tiers import TIERS
 
@@ -41,7 +42,7 @@ REQUIRED = ("run_id", "innovation", "arm", "tier", "tier_version", "budget", "wi
 REQUIRED_WHEN_OK = ("final_loss", "n_params", "flops_per_token", "tokens", "steps")
 JSON_COLUMNS = ("spec", "recipe", "curve")
 # What a run measured: rows with the same run id must agree on these, or they conflict.
-RESULT_COLUMNS = ("status", "final_loss", "n_params", "flops_per_token",
+MEASURED_COLUMNS = ("status", "final_loss", "n_params", "flops_per_token",
                   "flops_per_token_analytic", "tokens", "steps", "curve", "dataset_hash")
 # Columns also found in the spec, which must agree with it.
 SPEC_COLUMNS = ("innovation", "arm", "tier", "tier_version", "budget", "width", "seed",
@@ -289,15 +290,15 @@ def import_runs(db: Database, paths: Iterable[Path], catalog_innovations: dict[s
             report.registered = missing
         for where, row in rows:
             existing = db.execute(
-                f"select {', '.join(RESULT_COLUMNS)} from runs where run_id = ?", [row["run_id"]]
+                f"select {', '.join(MEASURED_COLUMNS)} from runs where run_id = ?", [row["run_id"]]
             ).fetchone()
             if existing is None:
                 db["runs"].insert(row)
                 report.imported += 1
-            elif tuple(existing) == tuple(row[name] for name in RESULT_COLUMNS):
+            elif tuple(existing) == tuple(row[name] for name in MEASURED_COLUMNS):
                 report.unchanged += 1
             else:
-                differ = [name for name, old in zip(RESULT_COLUMNS, existing) if old != row[name]]
+                differ = [name for name, old in zip(MEASURED_COLUMNS, existing) if old != row[name]]
                 report.conflicts.append(
                     f"{where}: run {row['run_id']} ({row['innovation']} {row['arm']} "
                     f"C={row['budget']:.3g} width={row['width']} seed={row['seed']}) is recorded "

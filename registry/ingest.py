@@ -32,8 +32,9 @@ def trained_row(result, command: str) -> dict:
     }
 
 
-def run_row(result, innovation: dict, command: str) -> dict:
-    """One ``runs`` row: the result, its spec and its full provenance."""
+def measurement_row(result, innovation: dict, command: str) -> dict:
+    """One ``runs`` row from a measurement run's result: the result, its spec and its full
+    provenance (``learning_rates.tuning_run_row`` is its tuning-run twin)."""
     spec = result.spec
     return {
         **trained_row(result, command),
@@ -54,4 +55,4 @@ def ingest(db: Database, result, command: str) -> bool:
     innovation = get_innovation(db, result.spec.innovation)
     if innovation is None:
         raise ValueError(f"innovation {result.spec.innovation!r} is not in the registry")
-    return save_run(db, run_row(result, innovation, command))
+    return save_run(db, measurement_row(result, innovation, command))

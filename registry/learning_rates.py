@@ -13,7 +13,8 @@ from sqlite_utils import Database
 
 from cegbench.innovations import Recipe
 from cegbench.plan import TunedRate
-from cegbench.registry.db import now, write_transaction
+from cegbench.provenance import utc_now
+from cegbench.registry.db import select_in, write_transaction
 from cegbench.registry.ingest import trained_row
 from cegbench.tuning import Choice, recipe_key
 
@@ -32,16 +33,10 @@ def save_tuning_run(db: Database, result, command: str) -> bool:
 
 def tuning_losses(db: Database, run_ids, *, include_failed: bool = True) -> dict[str, float | None]:
     """Final held-out loss of each recorded tuning run among ``run_ids`` (None: failed)."""
-    run_ids = list(run_ids)
-    status = "" if include_failed else "and status = 'ok'"
-    losses = {}
-    for start in range(0, len(run_ids), 500):
-        chunk = run_ids[start : start + 500]
-        sql = (f"select run_id, status, final_loss from tuning_runs "
-               f"where run_id in ({','.join('?' * len(chunk))}) {status}")
-        for run_id, run_status, loss in db.execute(sql, chunk).fetchall():
-            losses[run_id] = loss if run_status == "ok" else None
-    return losses
+    status = "" if include_failed else " and status = 'ok'"
+    sql = "select run_id, status, final_loss from tuning_runs where run_id in ({marks})" + status
+    return {run_id: loss if run_status == "ok" else None
+            for run_id, run_status, loss in select_in(db, sql, run_ids)}
 
 
 def save_learning_rate(db: Database, tier: str, tier_version: int, choice: Choice) -> None:
@@ -58,9 +53,9 @@ def save_learning_rate(db: Database, tier: str, tier_version: int, choice: Choic
         "at_edge": int(choice.at_edge),
         "run_ids": json.dumps(list(choice.run_ids)),
         "protocol": json.dumps(choice.protocol, sort_keys=True),
-        "created_at": now(),
+        "created_at": utc_now(),
     }
-    with db.atomic():
+    with write_transaction(db):
         db["learning_rates"].upsert(row, pk=("recipe_key", "tier", "tier_version"))
 
 

@@ -118,7 +118,7 @@ def m001_initial_schema(db: Database) -> None:
 
 @migrations()
 def m002_analysis_detail(db: Database) -> None:
-    """Verdict detail from the analysis (issue 3): sensitivity, decision, composition, …
+    """Verdict detail from the analysis: sensitivity, decision, composition, …
 
     All JSON text, NULL where not applicable, except ``fragile`` (0/1).
     """

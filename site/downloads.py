@@ -14,10 +14,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-import sqlite3
 from pathlib import Path
 
 import sqlite_utils
+
+from cegbench.registry.db import all_runs, copy_registry
 
 FOLDER = "downloads"
 DATABASE = "cegbench.db"
@@ -42,18 +43,6 @@ def write_table(rows: list[dict], columns: list[str], stem: Path) -> tuple[Path,
     return json_path, csv_path
 
 
-def copy_database(db: sqlite_utils.Database, path: Path) -> Path:
-    """A consistent single-file copy of ``db`` at ``path``."""
-    path.unlink(missing_ok=True)
-    target = sqlite3.connect(path)
-    try:
-        db.conn.backup(target)
-        target.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        target.close()
-    return path
-
-
 def write_downloads(db: sqlite_utils.Database, records: list[dict],
                     out_dir: Path) -> list[tuple[Path, str]]:
     """Write the downloads under ``out_dir/downloads``; (path, what it holds) each."""
@@ -61,12 +50,10 @@ def write_downloads(db: sqlite_utils.Database, records: list[dict],
     folder.mkdir(parents=True, exist_ok=True)
     columns = list(records[0]) if records else ["innovation"]
     board_json, board_csv = write_table(records, columns, folder / "leaderboard")
-    run_columns = [c.name for c in db["runs"].columns if c.name not in RUNS_LEFT_OUT]
-    runs = list(db["runs"].rows_where(select=", ".join(f"[{c}]" for c in run_columns),
-                                      order_by="innovation, tier, tier_version, arm, budget, width, seed"))
+    run_columns, runs = all_runs(db, leave_out=RUNS_LEFT_OUT)
     runs_json, runs_csv = write_table(runs, run_columns, folder / "runs")
     return [
-        (copy_database(db, folder / DATABASE), "The registry: every run, fit and verdict (SQLite)"),
+        (copy_registry(db, folder / DATABASE), "The registry: every run, fit and verdict (SQLite)"),
         (board_json, "Leaderboard (JSON)"), (board_csv, "Leaderboard (CSV)"),
         (runs_json, "Runs with provenance, without loss curves (JSON)"),
         (runs_csv, "Runs with provenance, without loss curves (CSV)"),

@@ -2,6 +2,9 @@ import os
 
 import pytest
 
+# fixtures shared by several test modules (tests/ is on sys.path: pytest's rootdir conftest mode)
+pytest_plugins = ["site_fixtures"]
+
 # Installed third-party plugins stay out of the tests unless a test loads them.
 os.environ["CEGBENCH_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 os.environ.pop("CEGBENCH_STRICT_PLUGINS", None)

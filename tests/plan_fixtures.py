@@ -1,5 +1,6 @@
 """Planning without a tuning phase, for tests that need real specs but not tuned rates."""
 
+from cegbench.innovations import ARMS
 from cegbench.plan import TunedRate, plan_runs
 
 FIXED_RATE = TunedRate(learning_rate=4e-3, width=32)
@@ -7,7 +8,7 @@ FIXED_RATE = TunedRate(learning_rate=4e-3, width=32)
 
 def fixed_rates(*innovations, rate=FIXED_RATE):
     """Every arm's recipe of ``innovations`` mapped to one untuned ``rate``."""
-    return {i.recipe(arm): rate for i in innovations for arm in ("baseline", "modern")}
+    return {i.recipe(arm): rate for i in innovations for arm in ARMS}
 
 
 def plan_untuned(innovations, tier, components, rate=FIXED_RATE):

@@ -3,6 +3,9 @@
 Every dataset comes from a known law: at budget C the compute-optimal loss is
 L*(C) = E + A·C^(−α), reached at N*(C) = √(C/120), and a ladder size N loses
 L*(C) + k·(log N − log N*)² (an IsoFLOP valley), plus Gaussian seed noise per run.
+
+One module over 400 lines: the tests share the planted datasets and their module-scoped
+analyses, which are costly to compute twice.
 """
 
 from __future__ import annotations

@@ -11,8 +11,6 @@ from urllib.request import url2pathname
 
 import pytest
 
-from site_fixtures import built_site  # noqa: F401 (fixture)
-
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -93,7 +91,7 @@ def plot_ink(page) -> str:
     return page.eval_on_selector("svg.plot", "s => getComputedStyle(s).color")
 
 
-def test_index_loads_without_errors_or_external_requests(page, built_site):  # noqa: F811
+def test_index_loads_without_errors_or_external_requests(page, built_site):
     out, _ = built_site
     page.goto((out / "index.html").as_uri())
     assert page.title() == "cegbench leaderboard"
@@ -110,7 +108,7 @@ def test_index_loads_without_errors_or_external_requests(page, built_site):  # n
     screenshots(page, "index")
 
 
-def test_clicking_headers_reorders_rows(page, built_site):  # noqa: F811
+def test_clicking_headers_reorders_rows(page, built_site):
     page.goto((built_site[0] / "index.html").as_uri())
     before = rows(page)
     page.click("#leaderboard th:has-text('Year')")
@@ -133,7 +131,7 @@ def test_clicking_headers_reorders_rows(page, built_site):  # noqa: F811
     assert page.errors == []
 
 
-def test_typing_in_the_filter_hides_rows(page, built_site):  # noqa: F811
+def test_typing_in_the_filter_hides_rows(page, built_site):
     page.goto((built_site[0] / "index.html").as_uri())
     box = page.locator("input[data-filter='leaderboard']")
     box.fill("lstm")
@@ -150,7 +148,7 @@ def test_typing_in_the_filter_hides_rows(page, built_site):  # noqa: F811
     assert page.errors == []
 
 
-def test_choosing_filters_hides_rows(page, built_site):  # noqa: F811
+def test_choosing_filters_hides_rows(page, built_site):
     page.goto((built_site[0] / "index.html").as_uri())
     page.select_option("select[data-facet='tier']", "small")
     assert rows(page) == ["GeLU → SwiGLU"]
@@ -171,7 +169,7 @@ def test_choosing_filters_hides_rows(page, built_site):  # noqa: F811
     assert page.errors == []
 
 
-def test_every_relative_link_resolves(page, built_site):  # noqa: F811
+def test_every_relative_link_resolves(page, built_site):
     out, _ = built_site
     to_visit, seen, downloaded = [(out / "index.html").as_uri()], set(), set()
     while to_visit:
@@ -199,7 +197,7 @@ def test_every_relative_link_resolves(page, built_site):  # noqa: F811
     assert page.external == []
 
 
-def test_innovation_page_renders_plots_and_escapes_text(page, built_site):  # noqa: F811
+def test_innovation_page_renders_plots_and_escapes_text(page, built_site):
     out, _ = built_site
     page.goto((out / "index.html").as_uri())
     page.click("text=LSTM → Transformer")

@@ -25,7 +25,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cegbench import catalogue
+from cegbench import listing
 from cegbench.cli import cli
 from cegbench.data import VOCAB_SIZE
 from cegbench.flops import measure_flops_per_token
@@ -169,7 +169,7 @@ def test_catalogue_page_is_up_to_date():
     result = CliRunner().invoke(cli, ["list", "--markdown"], catch_exceptions=False)
     assert result.exit_code == 0
     assert CATALOGUE_PAGE.read_text() == result.output, (
-        f"docs/catalogue.md is out of date: run `{catalogue.MARKDOWN_COMMAND}`")
+        f"docs/catalogue.md is out of date: run `{listing.MARKDOWN_COMMAND}`")
 
 
 def test_catalogue_page_shows_every_innovation_and_its_metadata():
@@ -189,5 +189,5 @@ def test_list_shows_complete_metadata():
     for innovation in map(CATALOG.innovations.get, NAMES):
         line = lines[innovation.name]
         for text in (innovation.category, str(innovation.year), innovation.expected or "—",
-                     innovation.title, innovation.paper, catalogue.changes(innovation)):
+                     innovation.title, innovation.paper, listing.changes(innovation)):
             assert text in line, (innovation.name, text)

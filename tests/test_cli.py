@@ -252,3 +252,16 @@ def test_third_party_package_installed_with_pip_is_listed_and_runs(tmp_path):
     row = next(db["runs"].rows)
     assert (row["distribution"], row["plugin_version"]) == ("cegbench-geglu", "0.1.0")
     assert db["verdicts"].count == 1
+
+
+def test_every_command_has_help_and_is_documented():
+    """Each command says what it does in --help and is shown in the README or docs/."""
+    root = Path(__file__).parent.parent
+    documents = "\n".join(p.read_text() for p in [root / "README.md", *(root / "docs").glob("*.md")])
+    assert len(cli.commands) >= 9
+    for name, command in cli.commands.items():
+        assert command.help and command.help.strip(), f"`cegbench {name}` has no help text"
+        result = CliRunner().invoke(cli, [name, "--help"])
+        first_words = " ".join(command.help.split()[:6])
+        assert result.exit_code == 0 and first_words in " ".join(result.output.split())
+        assert f"cegbench {name}" in documents, f"`cegbench {name}` is in neither README nor docs/"

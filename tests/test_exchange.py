@@ -9,7 +9,7 @@ from cegbench.cli import cli
 from cegbench.plan import spec_id
 from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
 from cegbench.registry.exchange import ImportRejected, export_runs, import_runs
-from cegbench.registry.ingest import run_row
+from cegbench.registry.ingest import measurement_row
 from cegbench.tiers import TIERS
 from cegbench.train import RunResult
 from plan_fixtures import plan_untuned
@@ -40,7 +40,7 @@ def rows(catalog, declared):
             environment={"cegbench_version": "0.1.0", "git_commit": None,
                          "torch_version": "2.13.0", "python_version": "3.11.2",
                          "hardware": "Some CPU (2 threads)", "device": "cpu"})
-        made.append(run_row(result, declared[NAME], "cegbench run --tier smoke"))
+        made.append(measurement_row(result, declared[NAME], "cegbench run --tier smoke"))
     return made
 
 

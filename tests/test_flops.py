@@ -200,7 +200,7 @@ def test_wrong_formula_raises_mismatch(components):
     with pytest.raises(FlopMismatchError) as error:
         check_flops(ForwardOnlyGPT(), recipe, 32, VOCAB, CONTEXT, components)
     message = str(error.value)
-    measured = gpt.GPTFamily().flops_per_token(recipe, 32, VOCAB, CONTEXT)
+    measured = gpt.GPTFamily().flops_per_token(recipe, 32, VOCAB, CONTEXT, components)
     for text in ("'forward-only-gpt'", "width 32", "activation='swiglu'", "position='rotary'",
                  f"{measured:.6g}", f"{measured / 3:.6g}"):
         assert text in message

@@ -10,7 +10,7 @@ import torch.nn as nn
 from cegbench import Recipe
 from cegbench.components import Components
 from cegbench.models import ModelFamily, gpt, lstm
-from cegbench.models import components as builtin
+from cegbench.models import layers as builtin
 
 ACTIVATIONS = ("relu", "gelu", "swiglu")
 NORMS = ("layernorm", "rmsnorm")
@@ -128,13 +128,13 @@ def test_norm_placement(components):
 
 
 @pytest.mark.parametrize("width,depth", [(16, 1), (32, 2), (64, 4), (256, 16)])
-def test_shape_follows_width(width, depth):
+def test_shape_follows_width(components, width, depth):
     family = gpt.GPTFamily()
-    config = family.config(Recipe(), width, VOCAB, CONTEXT)
+    config = family.config(Recipe(), width, VOCAB, CONTEXT, components)
     assert family.depth(width) == config.n_layer == depth
     assert config.n_head == width // 16 and config.n_embd // config.n_head == 16
     assert config.mlp_hidden == 4 * width
-    assert family.config(Recipe(activation="swiglu"), width, VOCAB, CONTEXT).mlp_hidden == round(8 * width / 3)
+    assert family.config(Recipe(activation="swiglu"), width, VOCAB, CONTEXT, components).mlp_hidden == round(8 * width / 3)
 
 
 @pytest.mark.parametrize("width", [0, 8, 24, 40, 100])
@@ -142,8 +142,8 @@ def test_width_must_be_a_multiple_of_16(components, width):
     family = components.get("family", "gpt")
     for call in (lambda: family.depth(width),
                  lambda: family.build(Recipe(), width, VOCAB, CONTEXT, components),
-                 lambda: family.n_params(Recipe(), width, VOCAB, CONTEXT),
-                 lambda: family.flops_per_token(Recipe(), width, VOCAB, CONTEXT)):
+                 lambda: family.n_params(Recipe(), width, VOCAB, CONTEXT, components),
+                 lambda: family.flops_per_token(Recipe(), width, VOCAB, CONTEXT, components)):
         with pytest.raises(ValueError, match=f"width={width}"):
             call()
 
@@ -158,7 +158,6 @@ def test_gpt_n_params_is_exact(components, activation, tied):
                         position=position, tied_embeddings=tied)
         model = family.build(recipe, width, VOCAB, CONTEXT, components)
         assert family.n_params(recipe, width, VOCAB, CONTEXT, components) == n_built(model), recipe
-        assert family.n_params(recipe, width, VOCAB, CONTEXT) == n_built(model)  # built-ins, no registry
 
 
 def test_tied_embeddings_share_one_matrix(components):
@@ -172,10 +171,10 @@ def test_tied_embeddings_share_one_matrix(components):
 
 @pytest.mark.parametrize("width", [16, 32, 64, 128, 256])
 @pytest.mark.parametrize("tied", [True, False])
-def test_swiglu_is_parameter_matched_to_gelu(width, tied):
+def test_swiglu_is_parameter_matched_to_gelu(components, width, tied):
     family = gpt.GPTFamily()
-    gelu = family.n_params(Recipe(activation="gelu", tied_embeddings=tied), width, VOCAB, CONTEXT)
-    swiglu = family.n_params(Recipe(activation="swiglu", tied_embeddings=tied), width, VOCAB, CONTEXT)
+    gelu = family.n_params(Recipe(activation="gelu", tied_embeddings=tied), width, VOCAB, CONTEXT, components)
+    swiglu = family.n_params(Recipe(activation="swiglu", tied_embeddings=tied), width, VOCAB, CONTEXT, components)
     assert abs(swiglu - gelu) / gelu < 0.02
 
 
@@ -288,10 +287,10 @@ def test_mixture_of_experts_balancing_loss_trains_but_is_not_evaluated(component
     torch.testing.assert_close(train_loss, eval_loss + gpt.MOE_AUX_WEIGHT * aux)
 
 
-def test_moe_has_the_active_parameters_of_the_dense_mlp():
+def test_moe_has_the_active_parameters_of_the_dense_mlp(components):
     family = gpt.GPTFamily()
-    dense = family.n_params(Recipe(), 64, VOCAB, CONTEXT)
-    moe = family.n_params(Recipe(mlp="moe"), 64, VOCAB, CONTEXT)
+    dense = family.n_params(Recipe(), 64, VOCAB, CONTEXT, components)
+    moe = family.n_params(Recipe(mlp="moe"), 64, VOCAB, CONTEXT, components)
     layers, mlp = 4, 2 * 64 * 256
     router, experts = 64 * 4, 4 * (2 * 64 * 128)
     assert moe - dense == layers * (router + experts - mlp)  # 2 of 4 half-size experts are active
@@ -333,7 +332,7 @@ def test_lstm_trains_and_counts_its_parameters(components, tied, width):
     torch.manual_seed(0)
     model = family.build(recipe, width, VOCAB, CONTEXT, components)
     assert family.depth(width) == 1 and model.lstm.num_layers == 1
-    assert family.n_params(recipe, width, VOCAB, CONTEXT) == n_built(model)
+    assert family.n_params(recipe, width, VOCAB, CONTEXT, components) == n_built(model)
     assert (model.lm_head.weight is model.wte.weight) == tied
     logits, loss = model(*random_batch())
     assert logits.shape == (2, CONTEXT, VOCAB)
@@ -355,8 +354,8 @@ def test_lstm_ignores_transformer_switches(components):
     plain = Recipe(family="lstm")
     switched = Recipe(family="lstm", activation="swiglu", norm="rmsnorm",
                       norm_placement="post", position="rotary")
-    assert family.n_params(plain, 32, VOCAB, CONTEXT) == family.n_params(switched, 32, VOCAB, CONTEXT)
-    assert family.flops_per_token(plain, 32, VOCAB, CONTEXT) == family.flops_per_token(switched, 32, VOCAB, CONTEXT)
+    assert family.n_params(plain, 32, VOCAB, CONTEXT, components) == family.n_params(switched, 32, VOCAB, CONTEXT, components)
+    assert family.flops_per_token(plain, 32, VOCAB, CONTEXT, components) == family.flops_per_token(switched, 32, VOCAB, CONTEXT, components)
     torch.manual_seed(0)
     a = family.build(plain, 32, VOCAB, CONTEXT, components)(random_batch()[0])[0]
     torch.manual_seed(0)

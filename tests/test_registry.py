@@ -131,3 +131,16 @@ def test_two_connections_opening_a_new_registry_migrate_it_once(tmp_path):
     first, second = open_registry(tmp_path / "r.db"), open_registry(tmp_path / "r.db")
     assert migrations.pending(first) == migrations.pending(second) == []
     assert first.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_select_in_reads_more_values_than_one_query_binds(tmp_path):
+    from cegbench.registry.db import IN_CHUNK, select_in
+
+    db = open_registry(tmp_path / "r.db")
+    save_innovations(db, [innovation()])
+    ids = [f"run-{i}" for i in range(2 * IN_CHUNK + 7)]
+    for run_id in ids[::3]:
+        save_run(db, run_row(run_id))
+    found = select_in(db, "select run_id from runs where run_id in ({marks})", ids)
+    assert sorted(r[0] for r in found) == sorted(ids[::3])
+    assert recorded_run_ids(db, ids) == set(ids[::3])

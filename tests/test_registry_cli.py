@@ -86,13 +86,14 @@ def test_retry_failed_runs_them_again(failed_then_retried):
 
 def test_status_counts_planned_done_failed_and_flops(failed_then_retried):
     lines = failed_then_retried["failed_status"]
-    # columns: innovation arm planned done failed to-run spent needed
+    # columns: innovation arm planned done failed to-run spent needed tuned-lr
     assert lines["tiny-sweep baseline"][2:6] == ["4", "4", "0", "0"]
     assert lines["tiny-sweep modern"][2:6] == ["4", "0", "4", "0"]
     assert lines["all"][1:5] == ["8", "4", "4", "0"]
     two_smallest = sorted(TIERS.get("smoke").budgets)[:2]  # tiny-sweep's budgets, 2 seeds each
     assert float(lines["tiny-sweep baseline"][6]) == pytest.approx(2 * sum(two_smallest), rel=0.2)
     assert float(lines["tiny-sweep baseline"][7]) == 0
+    assert float(lines["tiny-sweep baseline"][8]) > 0  # the learning rate tuned for the recipe
 
 
 def test_every_run_carries_its_provenance(failed_then_retried):

@@ -15,9 +15,9 @@ import pytest
 import sqlite_utils
 
 from cegbench.registry.db import open_registry, save_run, save_verdict
-from cegbench.site import context, plots, render
+from cegbench.site import context, formatting, plots, render
 from cegbench.site.render import build_site
-from site_fixtures import INNOVATIONS, XSS, built_site, sample_db  # noqa: F401 (fixtures)
+from site_fixtures import INNOVATIONS
 
 
 class Links(HTMLParser):
@@ -42,7 +42,7 @@ def is_relative(url: str) -> bool:
     return not parts.scheme and not parts.netloc and not url.startswith("#")
 
 
-def test_build_site_writes_index_pages_and_assets(built_site):  # noqa: F811
+def test_build_site_writes_index_pages_and_assets(built_site):
     out, written = built_site
     names = sorted(p.relative_to(out).as_posix() for p in written)
     assert all(p.exists() for p in written)
@@ -55,7 +55,7 @@ def test_build_site_writes_index_pages_and_assets(built_site):  # noqa: F811
         "downloads/runs.json", "downloads/runs.csv"}
 
 
-def test_index_lists_every_innovation_with_label_and_ceg(built_site):  # noqa: F811
+def test_index_lists_every_innovation_with_label_and_ceg(built_site):
     html = (built_site[0] / "index.html").read_text()
     for inn in INNOVATIONS:
         assert f'href="innovation/{inn.name}.html"' in html
@@ -72,7 +72,7 @@ def test_index_lists_every_innovation_with_label_and_ceg(built_site):  # noqa: F
     assert "1× NVIDIA H100 80GB" in html
 
 
-def test_index_shows_frontier_scale_wall_clock_and_fragile(built_site):  # noqa: F811
+def test_index_shows_frontier_scale_wall_clock_and_fragile(built_site):
     html = (built_site[0] / "index.html").read_text()
     row = re.search(r'<tr data-name="lstm-to-transformer".*?</tr>', html, re.DOTALL).group(0)
     assert 'data-category="architecture" data-label="scale-dependent" data-tier="smoke"' in row
@@ -88,7 +88,7 @@ def test_index_shows_frontier_scale_wall_clock_and_fragile(built_site):  # noqa:
     assert '<option value="no results yet">' in html
 
 
-def test_index_has_overview_charts_with_every_verdict(built_site):  # noqa: F811
+def test_index_has_overview_charts_with_every_verdict(built_site):
     html = (built_site[0] / "index.html").read_text()
     assert html.count('<svg ') == 2 and html.count("<desc>") == 2
     overview = re.search(r'<svg .*?</svg>', html, re.DOTALL).group(0)
@@ -100,7 +100,7 @@ def test_index_has_overview_charts_with_every_verdict(built_site):  # noqa: F811
     assert "currentColor" in overview and "#8a8a8a" not in overview
 
 
-def test_downloads_hold_the_registry_leaderboard_and_runs(built_site, sample_db):  # noqa: F811
+def test_downloads_hold_the_registry_leaderboard_and_runs(built_site, sample_db):
     folder = built_site[0] / "downloads"
     board = json.loads((folder / "leaderboard.json").read_text())
     lstm = board[0]
@@ -120,14 +120,14 @@ def test_downloads_hold_the_registry_leaderboard_and_runs(built_site, sample_db)
     copy.close()
 
 
-def test_leaderboard_puts_largest_ceg_first_and_pending_last(built_site):  # noqa: F811
+def test_leaderboard_puts_largest_ceg_first_and_pending_last(built_site):
     html = (built_site[0] / "index.html").read_text()
     order = re.findall(r'href="innovation/([a-z0-9-]+)\.html"', html)
     assert order[0] == "lstm-to-transformer"
     assert order[-1] == "layernorm-to-rmsnorm"
 
 
-def test_innovation_page_shows_recipes_verdicts_ceg_plots_runs(built_site):  # noqa: F811
+def test_innovation_page_shows_recipes_verdicts_ceg_plots_runs(built_site):
     html = (built_site[0] / "innovation" / "lstm-to-transformer.html").read_text()
     assert '<a href="https://arxiv.org/abs/1706.03762"' in html
     assert "display only" in html
@@ -153,7 +153,7 @@ def test_innovation_page_shows_recipes_verdicts_ceg_plots_runs(built_site):  # n
 BAND = "fill-opacity: 0.22"  # how plots.py shades an interval band over the measured range
 
 
-def test_plots_draw_bands_extrapolation_and_isoflop_parabolas(built_site):  # noqa: F811
+def test_plots_draw_bands_extrapolation_and_isoflop_parabolas(built_site):
     html = (built_site[0] / "innovation" / "lstm-to-transformer.html").read_text()
     loss, ceg_svg, isoflop = re.findall(r'<svg .*?</svg>', html, re.DOTALL)
     for svg in (loss, ceg_svg):  # a shaded band and a dashed extrapolated line
@@ -165,7 +165,7 @@ def test_plots_draw_bands_extrapolation_and_isoflop_parabolas(built_site):  # no
     assert all("currentColor" in svg and "#8a8a8a" not in svg for svg in (loss, ceg_svg, isoflop))
 
 
-def test_bundle_page_shows_composition_and_decision(built_site):  # noqa: F811
+def test_bundle_page_shows_composition_and_decision(built_site):
     html = (built_site[0] / "innovation" / "transformer-2017-to-modern.html").read_text()
     assert "badge-inconclusive" in html and "What would decide it" in html
     assert "About 4 more seeds" in html and "10.0×" in html
@@ -174,7 +174,7 @@ def test_bundle_page_shows_composition_and_decision(built_site):  # noqa: F811
     assert "Without a CEG at that compute: LayerNorm → RMSNorm, sinusoidal-to-rope." in html
 
 
-def test_verdict_without_detail_columns_renders(built_site):  # noqa: F811
+def test_verdict_without_detail_columns_renders(built_site):
     """small v2 has NULL detail columns, as a registry from before m002_analysis_detail."""
     html = (built_site[0] / "innovation" / "gelu-to-swiglu.html").read_text()
     small = html[html.index('id="tier-gelu-to-swiglu-small-2"'):html.index('id="tier-gelu-to-swiglu-smoke-1"')]
@@ -185,7 +185,7 @@ def test_verdict_without_detail_columns_renders(built_site):  # noqa: F811
     assert "baseline fit, α = 0.1" in loss and BAND not in loss  # from the fits table, no band
 
 
-def test_innovation_page_with_two_tiers_has_a_section_each(built_site):  # noqa: F811
+def test_innovation_page_with_two_tiers_has_a_section_each(built_site):
     html = (built_site[0] / "innovation" / "gelu-to-swiglu.html").read_text()
     assert 'id="tier-gelu-to-swiglu-smoke-1"' in html and 'id="tier-gelu-to-swiglu-small-2"' in html
     assert html.count("<svg ") == 6
@@ -194,13 +194,13 @@ def test_innovation_page_with_two_tiers_has_a_section_each(built_site):  # noqa:
     assert len(ids) == len(set(ids)), "element ids repeat across the inline figures"
 
 
-def test_innovation_without_results_renders(built_site):  # noqa: F811
+def test_innovation_without_results_renders(built_site):
     html = (built_site[0] / "innovation" / "layernorm-to-rmsnorm.html").read_text()
     assert "No results yet" in html
     assert "cegbench run --tier smoke --innovation layernorm-to-rmsnorm" in html
 
 
-def test_relative_links_resolve_and_nothing_external_is_loaded(built_site):  # noqa: F811
+def test_relative_links_resolve_and_nothing_external_is_loaded(built_site):
     out, written = built_site
     pages = [p for p in written if p.suffix == ".html"]
     for page in pages:
@@ -214,7 +214,7 @@ def test_relative_links_resolve_and_nothing_external_is_loaded(built_site):  # n
         assert not re.search(r'<(script|link|img)[^>]+(src|href)="(https?:)?//', html)
 
 
-def test_static_assets_carry_their_content_hash(built_site):  # noqa: F811
+def test_static_assets_carry_their_content_hash(built_site):
     out, written = built_site
     html = (out / "index.html").read_text()
     for name in ("app.css", "app.js"):
@@ -228,7 +228,7 @@ def test_static_assets_carry_their_content_hash(built_site):  # noqa: F811
     assert '"../static/app.' in page
 
 
-def test_plugin_strings_are_escaped(built_site):  # noqa: F811
+def test_plugin_strings_are_escaped(built_site):
     out, _ = built_site
     for page in [out / "index.html", *(out / "innovation").glob("*.html")]:
         html = page.read_text()
@@ -249,7 +249,7 @@ def test_empty_registry_renders_a_friendly_page(tmp_path):
     assert {p.name for p in written if p.suffix == ".html"} == {"index.html"}
 
 
-def test_a_rebuild_is_deterministic_and_removes_stale_files(sample_db, tmp_path):  # noqa: F811
+def test_a_rebuild_is_deterministic_and_removes_stale_files(sample_db, tmp_path):
     """Built over an old build, the folder holds exactly the new files, byte for byte as a fresh build."""
     out = tmp_path / "out"
     for stale in ("static/app.000000000000.css", "innovation/gone.html", "downloads/old.csv"):
@@ -263,7 +263,7 @@ def test_a_rebuild_is_deterministic_and_removes_stale_files(sample_db, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["../evil", "Bad Name", ""])
-def test_a_name_that_is_not_a_slug_is_refused(sample_db, tmp_path, name):  # noqa: F811
+def test_a_name_that_is_not_a_slug_is_refused(sample_db, tmp_path, name):
     row = dict(next(sample_db["innovations"].rows_where("name = 'layernorm-to-rmsnorm'")), name=name)
     sample_db["innovations"].insert(row)
     with pytest.raises(ValueError, match="not a slug"):
@@ -271,20 +271,20 @@ def test_a_name_that_is_not_a_slug_is_refused(sample_db, tmp_path, name):  # noq
 
 
 @pytest.mark.parametrize("fmt, value, expected", [
-    (render.fmt_ceg, (1.2345, 1.1, 1.4), "1.23× [1.10, 1.40]"),
-    (render.fmt_ceg, (25.04, 20.0, 31.26), "25.0× [20.0, 31.3]"),
-    (render.fmt_ceg, (1.5, float("nan"), None), "1.50×"),
-    (render.fmt_ceg, (float("nan"), 1, 2), "—"),
-    (render.fmt_delta, (0.031, -0.002, 0.064), "+0.031 [−0.002, +0.064]"),
-    (render.fmt_compute, (1e12,), "1e+12"),
-    (render.fmt_compute, (3.16e15,), "3.16e+15"),
-    (render.fmt_loss, (3.456789,), "3.457"),
-    (render.fmt_loss, (None,), "—"),
-    (render.fmt_int, (12713984.0,), "12,713,984"),
-    (render.fmt_int, (float("nan"),), "—"),
-    (render.fmt_seconds, (3725,), "62.1 min"),
-    (render.fmt_bytes, (999,), "999 B"),
-    (render.fmt_bytes, (1_234_567,), "1.2 MB"),
+    (formatting.fmt_ceg, (1.2345, 1.1, 1.4), "1.23× [1.10, 1.40]"),
+    (formatting.fmt_ceg, (25.04, 20.0, 31.26), "25.0× [20.0, 31.3]"),
+    (formatting.fmt_ceg, (1.5, float("nan"), None), "1.50×"),
+    (formatting.fmt_ceg, (float("nan"), 1, 2), "—"),
+    (formatting.fmt_delta, (0.031, -0.002, 0.064), "+0.031 [−0.002, +0.064]"),
+    (formatting.fmt_compute, (1e12,), "1e+12"),
+    (formatting.fmt_compute, (3.16e15,), "3.16e+15"),
+    (formatting.fmt_loss, (3.456789,), "3.457"),
+    (formatting.fmt_loss, (None,), "—"),
+    (formatting.fmt_int, (12713984.0,), "12,713,984"),
+    (formatting.fmt_int, (float("nan"),), "—"),
+    (formatting.fmt_seconds, (3725,), "62.1 min"),
+    (formatting.fmt_bytes, (999,), "999 B"),
+    (formatting.fmt_bytes, (1_234_567,), "1.2 MB"),
 ])
 def test_numbers_are_formatted_for_people(fmt, value, expected):
     assert fmt(*value) == expected

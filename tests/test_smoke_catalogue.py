@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from cegbench.cli import cli
+from cegbench.innovations import ARMS
 from cegbench.plan import plan_runs
 from cegbench.registry.learning_rates import tuned_rates
 from cegbench.tiers import TIERS
@@ -26,7 +27,7 @@ def test_whole_catalogue_runs_on_the_smoke_tier(tmp_path, catalog):
     db = Database(path)
 
     # one tuning per distinct recipe, shared across innovations
-    sweeps = plan_sweeps([i.recipe(arm) for i in innovations for arm in ("baseline", "modern")],
+    sweeps = plan_sweeps([i.recipe(arm) for i in innovations for arm in ARMS],
                          tier, catalog.components)
     assert len(sweeps) < 2 * len(innovations)
     assert db["tuning_runs"].count == len(sweeps) * len(tier.lr_multipliers)

@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from cegbench.cli import tune_learning_rates
 from cegbench.execute.local import LocalExecutor
 from cegbench.plan import TunedRate, widths_at
 from cegbench.plugin_manager import load_catalog
 from cegbench.registry.db import open_registry
 from cegbench.registry.learning_rates import learning_rates, tuned_rates
+from cegbench.sweep import tune_learning_rates
 from cegbench.tiers import TIERS
 from cegbench.tuning import TuningError, choose, plan_sweeps, recipe_key
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frontier import FrontierPoint
+from .frontier import ARMS, FrontierPoint
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def ceg_at_loss(frontier: Iterable[FrontierPoint], target_loss: float) -> float:
     """
     frontier = list(frontier)
     needed = {}
-    for arm in ("baseline", "modern"):
+    for arm in ARMS:
         mine = [p for p in frontier if p.arm == arm]
         needed[arm] = interpolated_compute([p.budget for p in mine], [p.loss for p in mine], target_loss)
     return needed["baseline"] / needed["modern"]

@@ -11,12 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fit import JointFit, ScalingLawFitter
-from .frontier import (
-    ARMS,
-    AnalysisError,
-    FrontierPoint,
-    Ladder,
+from .bootstrap import (
     draw_seed_noise,
     has_replicated_cells,
     replicate_frontier,
@@ -25,6 +20,8 @@ from .frontier import (
     t_scale,
     welch_satterthwaite_dof,
 )
+from .fit import JointFit, ScalingLawFitter
+from .frontier import ARMS, AnalysisError, FrontierPoint, Ladder
 from .label import label_from_interval
 
 CONFIDENCE = 0.95

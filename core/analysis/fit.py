@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from .frontier import t_scale
+from .bootstrap import t_scale
 
 # Huber threshold on log residuals. Chinchilla used 1e-3 on single runs; frontier points
 # here are seed means whose log noise is typically 1e-3..1e-2, and at 1e-3 the loss is

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .frontier import ARMS
+
 TIME_COLUMN = "train_time_s"
 MISSING_TIMES = f"wall-clock CEG left out: {{n}} run(s) have no positive {TIME_COLUMN}"
 
@@ -48,7 +50,7 @@ def wall_time_ratio(runs: pd.DataFrame, rng: np.random.Generator, n_boot: int):
     if not budgets:
         return None, np.empty(0), "wall-clock CEG left out: the arms share no budget"
     times = {(arm, c): seconds.to_numpy()[(arms == arm) & (budgets_of == c)]
-             for arm in ("baseline", "modern") for c in budgets}
+             for arm in ARMS for c in budgets}
     replicates = np.array([
         _ratio({key: rng.choice(values, size=len(values)) for key, values in times.items()}, budgets)
         for _ in range(n_boot)

@@ -10,9 +10,10 @@ exception. ``results(specs, executor)`` drives any of them, keeping at most
 ``capacity`` runs in flight and yielding results as they complete, so the
 driver records each one as soon as it exists.
 
-``make_executor(name, ...)`` builds one by name: ``local`` (this machine),
-``ray`` (``execute/ray.py``) or ``slurm`` (``execute/slurm.py``); the engines
-are imported only when chosen, so the default install needs neither.
+``make_executor(name, ...)`` builds one by name from ``EXECUTORS``: ``local``
+(this machine), ``ray`` (``execute/ray.py``) or ``slurm`` (``execute/slurm.py``);
+the engines are imported only when chosen, so the default install needs neither,
+and this module imports no engine and no torch (the CLI reads ``EXECUTORS``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,18 @@ import importlib
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from cegbench.plan import TrainSpec
-from cegbench.train import RunResult
+if TYPE_CHECKING:
+    from cegbench.plan import TrainSpec
+    from cegbench.train import RunResult
+
+# name -> (module, executor class, the module its extra installs; None: always installed)
+EXECUTORS = {
+    "local": ("cegbench.execute.local", "LocalExecutor", None),
+    "ray": ("cegbench.execute.ray", "RayExecutor", "ray"),
+    "slurm": ("cegbench.execute.slurm", "SlurmExecutor", "submitit"),
+}
 
 
 class Executor(Protocol):
@@ -64,28 +73,23 @@ class ExecutorUnavailable(RuntimeError):
     """The chosen executor's engine is not installed."""
 
 
-EXTRAS = {"ray": "ray", "slurm": "submitit"}  # executor -> the module its extra installs
-
-
 def make_executor(name: str, components, *, plugin_paths=(), device: str = "cpu", jobs: int = 1,
                   settings: dict | None = None) -> Executor:
-    """The executor called ``name`` (local, ray or slurm), with that engine's ``settings``."""
-    settings = settings or {}
-    if name == "local":
-        from cegbench.execute.local import LocalExecutor
-
-        return LocalExecutor(components, jobs=jobs, plugin_paths=plugin_paths, device=device)
-    if name not in EXTRAS:
-        raise ValueError(f"unknown executor {name!r}; expected local, ray or slurm")
+    """The executor called ``name`` (one of ``EXECUTORS``), with that engine's ``settings``;
+    ``jobs`` is the local executor's only setting."""
+    if name not in EXECUTORS:
+        raise ValueError(f"unknown executor {name!r}; expected {', '.join(EXECUTORS)}")
+    module, class_name, extra = EXECUTORS[name]
     try:
-        engine = importlib.import_module(f"cegbench.execute.{name}")
+        engine = importlib.import_module(module)
     except ModuleNotFoundError as error:
-        if error.name != EXTRAS[name]:
+        if extra is None or error.name != extra:
             raise
-        raise ExecutorUnavailable(f"the {name} executor needs {EXTRAS[name]}: "
+        raise ExecutorUnavailable(f"the {name} executor needs {extra}: "
                                   f"pip install 'cegbench[{name}]'") from None
-    make = engine.RayExecutor if name == "ray" else engine.SlurmExecutor
-    return make(components, plugin_paths=plugin_paths, device=device, **settings)
+    settings = {"jobs": jobs} if name == "local" else settings or {}
+    return getattr(engine, class_name)(components, plugin_paths=plugin_paths, device=device,
+                                       **settings)
 
 
 def available_cpus() -> int:

@@ -24,10 +24,9 @@ if TYPE_CHECKING:
 class ModelFamily:
     """A model family: builds models for a recipe and width, and counts their compute.
 
-    Subclasses set ``name`` and implement the four methods. ``components`` is
-    optional in ``n_params`` and ``flops_per_token``: without it a family knows
-    only the built-in components by name; with it, components registered by
-    plugins are looked up too (their parameters counted, ``gated`` read).
+    Subclasses set ``name`` and implement the four methods. ``components`` (the
+    loaded catalogue's) is how a family finds a recipe's components by name, built-in
+    or registered by a plugin: their parameters counted, ``gated`` read.
     """
 
     name: str = ""
@@ -42,12 +41,12 @@ class ModelFamily:
         raise NotImplementedError
 
     def n_params(self, recipe: Recipe, width: int, vocab_size: int, context: int,
-                 components: Components | None = None) -> int:
+                 components: Components) -> int:
         """Parameter count, analytic; equals the built model's count exactly."""
         raise NotImplementedError
 
     def flops_per_token(self, recipe: Recipe, width: int, vocab_size: int, context: int,
-                        components: Components | None = None) -> float:
+                        components: Components) -> float:
         """Analytic training FLOPs (forward + backward) per token."""
         raise NotImplementedError
 

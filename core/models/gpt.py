@@ -248,10 +248,10 @@ class GPTFamily(ModelFamily):
         _check_width(width)
         return max(1, width // HEAD_SIZE)
 
-    def config(self, recipe, width, vocab_size, context, components=None):
+    def config(self, recipe, width, vocab_size, context, components):
         """The ``GPTConfig`` of the model this family builds for ``recipe`` at ``width``."""
         n_layer = self.depth(width)  # checks the width first
-        gated = _resolve(components, "activation", recipe.activation).gated
+        gated = components.get("activation", recipe.activation).gated
         return GPTConfig(
             context=context,
             vocab_size=vocab_size,
@@ -273,7 +273,7 @@ class GPTFamily(ModelFamily):
     def build(self, recipe, width, vocab_size, context, components):
         return GPT(self.config(recipe, width, vocab_size, context, components), components)
 
-    def n_params(self, recipe, width, vocab_size, context, components=None):
+    def n_params(self, recipe, width, vocab_size, context, components):
         """Every parameter, embeddings included; shared (tied) weights counted once.
 
         The Linear layers are counted here; the norms, position and activation
@@ -299,7 +299,7 @@ class GPTFamily(ModelFamily):
         final_norm = norm if c.norm_placement == "pre" else 0
         return embeddings + position + L * block + final_norm
 
-    def flops_per_token(self, recipe, width, vocab_size, context, components=None):
+    def flops_per_token(self, recipe, width, vocab_size, context, components):
         """Training FLOPs (forward + backward) per token: 6·N + 12·L·T·d.
 
         Counts matrix multiplications only, at 2 FLOPs per multiply-add, like
@@ -350,40 +350,18 @@ def _attention_matmul_params(c):
 
 def _mlp_matmul_params(c, components, hidden):
     """c_fc and c_proj of one MLP of this hidden size (c_fc doubled for a gated activation)."""
-    gated = _resolve(components, "activation", c.activation).gated
+    gated = components.get("activation", c.activation).gated
     return c.n_embd * (2 * hidden if gated else hidden) + hidden * c.n_embd
 
 
-def _resolve(components, kind, name):
-    """A component by name; the built-ins when no registry is given."""
-    if components is None:
-        components = _builtin_components()
-    return components.get(kind, name)
 
 
 def _count_params(components, kind, name, *args):
     """Parameters of one component, built on the meta device (no memory, no init cost)."""
-    cls = _resolve(components, kind, name)
+    cls = components.get(kind, name)
     with torch.device("meta"):
         module = cls(*args)
     return sum(p.numel() for p in module.parameters())
-
-
-_BUILTINS = None
-
-
-def _builtin_components():
-    """The built-in components alone, for counting without a loaded registry."""
-    global _BUILTINS
-    if _BUILTINS is None:
-        from cegbench.components import Components
-        from cegbench.models import components as builtin
-
-        registry = Components()
-        for c in builtin.cegbench_register_components():
-            registry[c.kind].register(c.name, c.implementation, origin="cegbench.models.components")
-        _BUILTINS = registry
-    return _BUILTINS
 
 
 @hookimpl

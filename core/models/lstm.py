@@ -62,7 +62,7 @@ class LSTMFamily(ModelFamily):
         _check_width(width)
         return 1
 
-    def config(self, recipe, width, vocab_size, context=None, components=None):
+    def config(self, recipe, width, vocab_size):
         """The ``LSTMConfig`` of the model this family builds for ``recipe`` at ``width``."""
         return LSTMConfig(vocab_size=vocab_size, n_layer=self.depth(width), n_embd=width,
                           tied_embeddings=recipe.tied_embeddings)
@@ -70,7 +70,7 @@ class LSTMFamily(ModelFamily):
     def build(self, recipe, width, vocab_size, context, components):
         return LSTMLM(self.config(recipe, width, vocab_size))
 
-    def n_params(self, recipe, width, vocab_size, context, components=None):
+    def n_params(self, recipe, width, vocab_size, context, components):
         """Embedding (and untied head) plus, per layer, the 4 gates' input and
         recurrent weights and their two bias vectors (PyTorch keeps b_ih and b_hh)."""
         c = self.config(recipe, width, vocab_size)
@@ -79,7 +79,7 @@ class LSTMFamily(ModelFamily):
         lstm = L * (4 * C * (C + C) + 2 * 4 * C)  # W_ih (4C, C), W_hh (4C, C), b_ih, b_hh
         return embeddings + lstm
 
-    def flops_per_token(self, recipe, width, vocab_size, context, components=None):
+    def flops_per_token(self, recipe, width, vocab_size, context, components):
         """Training FLOPs (forward + backward) per token: 48·L·d² + 6·d·V.
 
         Counts matrix multiplications only (2 FLOPs per multiply-add); the gate

@@ -37,7 +37,7 @@ from cegbench.registry.db import (
     verdicts,
 )
 from cegbench.registry.exchange import export_runs, import_runs
-from cegbench.registry.ingest import run_row
+from cegbench.registry.ingest import measurement_row
 from cegbench.registry.status import recorded_cells
 from cegbench.tiers import TIERS
 from cegbench.train import RunResult
@@ -75,7 +75,7 @@ def synthetic(n_runs: int, n_innovations: int):
                 flops_per_token=3.3e4, flops_per_token_analytic=3.3e4, tokens=2048, steps=4,
                 curve=curve, wall_time_s=0.2, dataset_hash="d" * 64, environment=ENVIRONMENT,
                 started_at="2026-01-01T00:00:00+00:00", finished_at="2026-01-01T00:00:01+00:00")
-            rows.append(run_row(result, innovation_rows[-1], "cegbench run --tier smoke"))
+            rows.append(measurement_row(result, innovation_rows[-1], "cegbench run --tier smoke"))
     return innovation_rows, rows
 
 

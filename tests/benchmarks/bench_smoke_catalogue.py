@@ -1,6 +1,6 @@
 """The smoke tier over the whole catalogue, timed: `cegbench run --tier smoke`, tuning included.
 
-The target (issue 6) is the whole catalogue in under 3 minutes on 2 CPU cores. This
+The target is the whole catalogue in under 3 minutes on 2 CPU cores. This
 runs the command as a user would, into a fresh registry, and prints the wall and CPU
 time (the driver and its workers), the runs done, the time per 48-run innovation, and
 the time extrapolated to a catalogue of ``--innovations`` (21 by default) with its

@@ -25,6 +25,12 @@ def list_line(innovation: Innovation, width: int) -> str:
             f"[{changes(i)}]  {i.paper}  ({i.plugin})")
 
 
+def list_lines(innovations: list[Innovation]) -> list[str]:
+    """``cegbench list``: a line per innovation, names padded to one width."""
+    width = max((len(i.name) for i in innovations), default=4)
+    return [list_line(i, width) for i in innovations]
+
+
 def by_category(innovations: list[Innovation]) -> list[tuple[str, list[Innovation]]]:
     """Innovations grouped by category, in the order of ``CATEGORIES``, each group by name."""
     groups = [(c, sorted((i for i in innovations if i.category == c), key=lambda i: i.name))

@@ -123,3 +123,15 @@ def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
         lines.append(f"  to decide: {decision['text']}")
     lines += [f"  warning: {w}" for w in _json(verdict, "warnings") or []]
     return lines
+
+
+def innovation_lines(innovation: dict, verdicts: list[dict], fits_of: dict) -> list[str]:
+    """What ``cegbench show`` prints: the innovation's heading, then each verdict with its
+    fits (``fits_of``: (tier, tier_version) → fits rows) and a blank line."""
+    i = innovation
+    lines = [f"{i['title']}  ({i['name']}, {i['category']}, {i['year']})", f"{i['paper']}", ""]
+    if not verdicts:
+        lines.append(f"no verdict yet: run `cegbench run --tier smoke --innovation {i['name']}`")
+    for verdict in verdicts:
+        lines += [*verdict_lines(verdict, fits_of[(verdict["tier"], verdict["tier_version"])]), ""]
+    return lines

@@ -1,0 +1,240 @@
+"""The sweep behind ``cegbench run`` and ``cegbench analyze``: tune, train, record, analyse.
+
+    run_sweep(db, catalog, innovations, tier, executor=...) ─▶ learning-rate tuning phase
+        ─▶ plan the runs ─▶ execute each one not yet recorded, recording it as it arrives
+        ─▶ analyse every innovation (parts of a bundle first) and store the verdicts
+
+Like the CLI, this module wires the stages together (plugins → plan → execute →
+registry → analysis); nothing else does. It prints nothing: it tells a ``Progress``
+what happens, and the caller decides how to show it (the CLI draws a progress bar
+and prints lines; the default ``Progress`` says nothing, for tests and scripts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cegbench import __version__
+from cegbench.innovations import ARMS
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What a phase found to do: ``planned`` runs for ``units`` recipes (tuning) or
+    innovations (runs), of which ``recorded`` are in the registry already."""
+
+    phase: str  # "tuning" or "runs"
+    tier: object  # cegbench.tiers.Tier
+    units: int
+    planned: int
+    recorded: int
+
+    @property
+    def todo(self) -> int:
+        return self.planned - self.recorded
+
+
+@dataclass(frozen=True)
+class Executed:
+    """How the runs of a phase ended: recorded ok, recorded failed, and recorded
+    meanwhile by another process sharing the registry (so skipped here)."""
+
+    ok: int
+    failed: int
+    skipped: int
+
+
+class Progress:
+    """What a sweep reports as it goes; every method does nothing here. Override the
+    ones you want to show (the CLI's ``ClickProgress`` shows them all)."""
+
+    def planned(self, planned: Planned) -> None:
+        """A phase (tuning or runs) is about to run ``planned.todo`` runs."""
+
+    def phase(self, name: str, total: int) -> None:
+        """The runs of phase ``name`` start; ``finished`` follows for each one, then ``ended``."""
+
+    def finished(self, result, recorded: bool) -> None:
+        """One run of the current phase ended (ok or failed); ``recorded``: newly recorded."""
+
+    def ended(self, executed: Executed) -> None:
+        """The current phase's runs ended."""
+
+    def warning(self, text: str) -> None:
+        """Something the person running the sweep should know; the sweep goes on."""
+
+    def analysed(self, name: str, tier, analysis=None, error: str | None = None) -> None:
+        """An innovation's verdict on ``tier`` was stored: its ``Analysis``, or the
+        ``error`` why it cannot be analysed yet (then stored as inconclusive)."""
+
+
+class UnknownInnovation(ValueError):
+    """An innovation asked for by name is not in the registry."""
+
+
+def run_command(tier, innovation_names=(), plugin_paths=()) -> str:
+    """The ``cegbench run`` command line that reproduces a sweep, recorded with its runs."""
+    return shlex.join([
+        "cegbench", "run", "--tier", tier.name,
+        *[arg for name in innovation_names for arg in ("--innovation", name)],
+        *[arg for path in plugin_paths for arg in ("--plugins", path)],
+    ])
+
+
+def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: str,
+              retry_failed: bool = False, analyze: bool = True,
+              progress: Progress | None = None) -> Executed:
+    """Tune, train and record every planned run of ``innovations`` on ``tier`` that the
+    registry ``db`` does not hold yet; then, with ``analyze``, analyse them.
+
+    ``executor()`` returns a new executor for each phase (``results`` shuts it
+    down); ``command`` is recorded with every run as its provenance. Runs recorded as
+    failed are run again only with ``retry_failed``. Ctrl-C stops the sweep with
+    ``KeyboardInterrupt``: every finished run is recorded, so the same call resumes.
+    """
+    from cegbench.plan import plan_runs
+    from cegbench.registry.db import (
+        innovation_row,
+        recorded_run_ids,
+        save_innovations,
+        unrecorded,
+    )
+    from cegbench.registry.ingest import ingest
+
+    progress = progress or Progress()
+    save_innovations(db, [innovation_row(i, catalog.plugin_info(i.plugin)) for i in innovations])
+    rates = tune_learning_rates(db, innovations, tier, catalog.components, executor, command,
+                                retry_failed=retry_failed, progress=progress)
+    tuned = [i for i in innovations if i.baseline in rates and i.modern in rates]
+    for innovation in innovations:
+        if innovation not in tuned:
+            progress.warning(f"{innovation.name} skipped: a recipe's learning-rate tuning failed")
+    specs = plan_runs(tuned, tier, catalog.components, rates)
+    done = recorded_run_ids(db, [s.run_id for s in specs], include_failed=not retry_failed)
+    todo = [s for s in specs if s.run_id not in done]
+    progress.planned(Planned("runs", tier, len(tuned), len(specs), len(specs) - len(todo)))
+    # checked again just before each run starts: another process may share the registry
+    pending = unrecorded(db, todo, include_failed=not retry_failed)
+    executed = run_phase(pending, len(todo), executor(), lambda result: ingest(db, result, command),
+                       "runs", progress)
+    if analyze:
+        analyze_innovations(db, [i.name for i in tuned], tier, progress=progress)
+    return executed
+
+
+def tune_learning_rates(db, innovations, tier, components, executor, command, *,
+                        retry_failed: bool = False, progress: Progress | None = None) -> dict:
+    """The tuning phase (``cegbench.tuning``): run each distinct recipe's sweep that the
+    registry does not hold yet, store every choice, return {recipe: TunedRate}."""
+    from cegbench.registry.learning_rates import save_learning_rate, save_tuning_run, tuning_losses
+    from cegbench.tuning import TuningError, choose, plan_sweeps, recipe_label
+
+    progress = progress or Progress()
+    recipes = [i.recipe(arm) for i in innovations for arm in ARMS]
+    sweeps = plan_sweeps(recipes, tier, components)
+    specs = [spec for sweep in sweeps for spec in sweep.specs]
+    done = tuning_losses(db, [s.run_id for s in specs], include_failed=not retry_failed)
+    todo = [s for s in specs if s.run_id not in done]
+    progress.planned(Planned("tuning", tier, len(sweeps), len(specs), len(specs) - len(todo)))
+    run_phase(todo, len(todo), executor(), lambda result: save_tuning_run(db, result, command),
+            "tuning", progress)
+    losses = tuning_losses(db, [s.run_id for s in specs])
+    rates, at_edge = {}, []
+    for sweep in sweeps:
+        try:
+            choice = choose(sweep, losses)
+        except TuningError as error:
+            progress.warning(str(error))
+            continue
+        save_learning_rate(db, tier.name, tier.version, choice)
+        rates[sweep.recipe] = choice.rate
+        if choice.at_edge:
+            at_edge.append(f"[{recipe_label(choice.recipe)}] ×{choice.multiplier:g}")
+    if at_edge:
+        progress.warning(f"for {len(at_edge)} of {len(sweeps)} recipes the best learning rate "
+                         f"is at the edge of the tuning grid, so a better one may lie outside "
+                         f"it: {', '.join(at_edge)}")
+    return rates
+
+
+def run_phase(specs, total: int, executor, record: Callable, phase: str,
+            progress: Progress | None = None) -> Executed:
+    """Run ``specs`` (``total`` of them at most) on ``executor``, recording each result
+    as it arrives with ``record(result)``, which returns False when the run was
+    already recorded (by another process sharing the registry)."""
+    from cegbench.execute import results
+
+    progress = progress or Progress()
+    ok = failed = 0
+    progress.phase(phase, total)
+    for result in results(specs, executor):
+        recorded = record(result)
+        progress.finished(result, recorded)
+        if recorded and result.status == "ok":
+            ok += 1
+        elif recorded:
+            failed += 1
+    executed = Executed(ok, failed, total - ok - failed)
+    progress.ended(executed)
+    return executed
+
+
+def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
+                        progress: Progress | None = None) -> None:
+    """Analyse the current declaration of each innovation on one tier version and store
+    its verdict, parts of a bundle before the bundle (its composition reads their
+    verdicts). ``quiet_when_empty``: skip innovations without runs on the tier."""
+    from cegbench import analysis
+    from cegbench.provenance import git_commit
+    from cegbench.registry.db import get_innovation, runs, save_verdict
+
+    progress = progress or Progress()
+    declared = {}
+    for name in names:
+        declared[name] = get_innovation(db, name)
+        if declared[name] is None:
+            raise UnknownInnovation(f"innovation {name!r} is not in the registry")
+    parts_of = {name: json.loads(row["parts"] or "[]") for name, row in declared.items()}
+    for name in analysis.parts_first(list(names), parts_of):
+        innovation = declared[name]
+        recorded = runs(db, name, tier.name, tier.version,
+                        declaration_hash=innovation["declaration_hash"])
+        if recorded.empty and quiet_when_empty:
+            continue
+        n_failed = int((recorded["status"] != "ok").sum())
+        key = {"innovation": name, "tier": tier.name, "tier_version": tier.version}
+        common = {"declaration_hash": innovation["declaration_hash"], "cegbench_version": __version__}
+        try:
+            result = analysis.analyze_innovation(recorded, margin=tier.margin)
+        except analysis.AnalysisError as error:
+            save_verdict(db, **key, fits=[], verdict=dict(
+                label="inconclusive", margin=tier.margin, n_runs=len(recorded) - n_failed,
+                n_failed=n_failed, warnings=[f"cannot analyse yet: {error}"], **common))
+            progress.analysed(name, tier, error=str(error))
+            continue
+        verdict = {field: value for field, value in dataclasses.asdict(result).items()
+                   if field not in ("fits", "n_boot", "n_boot_failed", "shared_E")}
+        verdict["method"].update(cegbench_version=__version__, git_commit=git_commit())
+        if parts_of[name]:
+            verdict["composition"] = dataclasses.asdict(
+                bundle_composition(db, result, parts_of[name], tier))
+        fits = [{**dataclasses.asdict(fit), "shared_E": int(result.shared_E)} for fit in result.fits]
+        save_verdict(db, **key, verdict={**verdict, **common}, fits=fits)
+        progress.analysed(name, tier, result)
+
+
+def bundle_composition(db, result, parts, tier):
+    """A bundle's CEG at the reference budget against its parts' current verdicts."""
+    from cegbench import analysis
+    from cegbench.registry.db import current_verdict
+
+    reference = max((p for p in result.ceg if not p.extrapolated), key=lambda p: p.compute)
+    part_cegs = {}
+    for part in parts:
+        verdict = current_verdict(db, part, tier.name, tier.version)
+        part_cegs[part] = json.loads(verdict["ceg"]) if verdict else None
+    return analysis.compose(dataclasses.asdict(reference), part_cegs)

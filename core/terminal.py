@@ -1,0 +1,89 @@
+"""What the CLI shows on the terminal: a sweep's progress (``ClickProgress``, the
+``cegbench.sweep.Progress`` for people) and the ``cegbench status`` table."""
+
+from __future__ import annotations
+
+import click
+
+from cegbench.sweep import Progress
+
+
+class ClickProgress(Progress):
+    """Shows a sweep on the terminal: a line per phase, a progress bar, every failed run,
+    warnings in yellow and a line per verdict. ``where``: the device, executor and registry."""
+
+    def __init__(self, where: str = ""):
+        self.where = where
+        self.bar = self.phase_name = None
+
+    def planned(self, planned):
+        tier = f"tier {planned.tier.name} v{planned.tier.version}"
+        if planned.phase == "tuning":
+            click.echo(f"learning-rate tuning on {tier}: {planned.units} recipes, "
+                       f"{planned.planned} tuning runs, {planned.recorded} already recorded")
+        else:
+            click.echo(f"{tier}: {planned.units} innovations, {planned.planned} runs planned, "
+                       f"{planned.recorded} already recorded, {planned.todo} to run {self.where}")
+
+    def phase(self, name, total):
+        from tqdm import tqdm
+
+        self.phase_name = name
+        self.bar = tqdm(total=total, desc=name, unit="run", mininterval=2)
+
+    def finished(self, result, recorded):
+        from cegbench.plan import RunSpec
+
+        self.bar.update()
+        if recorded and result.status != "ok":
+            spec = result.spec
+            where = (f"{spec.innovation} {spec.arm}" if isinstance(spec, RunSpec)
+                     else "learning-rate tuning")
+            self.bar.write(f"failed: {where} C={spec.budget:.0e} width={spec.width} "
+                           f"seed={spec.seed} lr={spec.learning_rate:.3g}: {result.error}")
+
+    def ended(self, executed):
+        self.bar.close()
+        if self.phase_name == "runs":
+            click.echo(f"{executed.ok} runs ok, {executed.failed} failed"
+                       + (f", {executed.skipped} recorded meanwhile by another process"
+                          if executed.skipped else ""))
+
+    def warning(self, text):
+        click.secho(f"warning: {text}", fg="yellow", err=True)
+
+    def analysed(self, name, tier, analysis=None, error=None):
+        from cegbench.report import describe_verdict, format_interval
+
+        if analysis is None:
+            click.echo(f"{name} [{tier.name}]: inconclusive (cannot analyse yet: {error})")
+            return
+        fragile = ", fragile" if analysis.fragile else ""
+        delta = format_interval(analysis.delta_alpha, analysis.delta_alpha_low,
+                                analysis.delta_alpha_high, "+.3f")
+        click.echo(f"{name} [{tier.name}]: "
+                   f"{describe_verdict(analysis.label, analysis.direction)}{fragile}, Δα = {delta}")
+
+
+def status_table(statuses, innovations, rates, older) -> list[str]:
+    """The ``cegbench status`` table: a line per innovation and arm (``ArmStatus``), their
+    total, and the learning rate tuned for each arm's recipe (``rates``: {Recipe: TunedRate},
+    "—" while not tuned yet); then a note per innovation with runs of an older declaration
+    or tier version (``older``: {name: count})."""
+    from cegbench.registry.status import totals
+
+    by_name = {i.name: i for i in innovations}
+    width = max((len(i.name) for i in innovations), default=10)
+
+    def tuned(row):
+        rate = rates.get(by_name[row.innovation].recipe(row.arm)) if row.arm else None
+        return f"{rate.learning_rate:.3g}" if rate else "—" if row.arm else ""
+
+    lines = [f"{'innovation':<{width}}  {'arm':<8} {'planned':>7} {'done':>6} {'failed':>6} "
+             f"{'to run':>6} {'FLOPs spent':>11} {'still needed':>12} {'tuned lr':>8}"]
+    for row in [*statuses, totals(statuses)]:
+        lines.append(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
+                     f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
+                     f"{row.flops_needed:>12.3g} {tuned(row):>8}".rstrip())
+    return lines + [f"note: {name} has {n} run(s) of an older declaration or tier version, "
+                    "kept but never fitted" for name, n in older.items() if n]

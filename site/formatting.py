@@ -1,0 +1,98 @@
+"""Numbers and values as the site shows them to people: every helper turns None/NaN into "—"."""
+
+from __future__ import annotations
+
+import json
+import math
+
+MISSING = "—"
+
+
+
+def as_number(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def fmt_ratio(x) -> str:
+    """1.2345 → '1.23', 25.04 → '25.0', 1234.5 → '1,234', 123456 → '1.23e+05'."""
+    x = as_number(x)
+    if x is None:
+        return MISSING
+    for limit, spec in ((10, ".2f"), (100, ".1f"), (1e4, ",.0f")):
+        if abs(x) < limit:
+            return format(x, spec)
+    return f"{x:.3g}"
+
+
+def fmt_ceg(value, low, high) -> str:
+    """'1.23× [1.10, 1.40]'; the interval is left out when unknown."""
+    if as_number(value) is None:
+        return MISSING
+    interval = f" [{fmt_ratio(low)}, {fmt_ratio(high)}]"
+    return f"{fmt_ratio(value)}×" + ("" if interval == f" [{MISSING}, {MISSING}]" else interval)
+
+
+def fmt_signed(x) -> str:
+    x = as_number(x)
+    return MISSING if x is None else f"{x:+.3f}".replace("-", "−")
+
+
+def fmt_delta(value, low, high) -> str:
+    """'+0.031 [+0.012, +0.050]'."""
+    if as_number(value) is None:
+        return MISSING
+    return f"{fmt_signed(value)} [{fmt_signed(low)}, {fmt_signed(high)}]"
+
+
+def fmt_compute(x) -> str:
+    """1e12 → '1e+12', 3.16e12 → '3.16e+12'."""
+    x = as_number(x)
+    return MISSING if x is None else f"{x:.3g}"
+
+
+def fmt_loss(x) -> str:
+    """Four significant digits: 3.45678 → '3.457'."""
+    x = as_number(x)
+    return MISSING if x is None else f"{x:.4g}"
+
+
+def fmt_int(x) -> str:
+    x = as_number(x)
+    return MISSING if x is None else f"{int(x):,}"
+
+
+def fmt_seconds(x) -> str:
+    x = as_number(x)
+    if x is None:
+        return MISSING
+    return f"{x:.1f} s" if x < 120 else f"{x / 60:.1f} min" if x < 7200 else f"{x / 3600:.1f} h"
+
+
+def fmt_bytes(n: int) -> str:
+    """2048 → '2.0 kB', 1234567 → '1.2 MB'."""
+    for unit in ("B", "kB", "MB"):
+        if n < 1000 or unit == "MB":
+            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def as_text(x) -> str:
+    """A plain value for display: None/NaN → '—'."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return MISSING
+    return str(x)
+
+
+def sort_key(x) -> str:
+    x = as_number(x)
+    return "" if x is None else repr(x)
+
+
+def parse_json(raw, default):
+    """Parse a JSON column (NaN allowed); ``default`` when empty."""
+    return json.loads(raw) if raw else default
