@@ -49,7 +49,7 @@ def catalog_or_exit(plugin_paths):
         catalog = load_catalog(plugin_paths)
     except (PluginError, DeclarationError) as error:
         raise click.ClickException(str(error)) from error
-    for problem in catalog.problems:
+    for problem in [*catalog.problems, *catalog.warnings]:
         click.secho(f"warning: {problem}", fg="yellow", err=True)
     return catalog
 
