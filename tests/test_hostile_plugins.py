@@ -131,7 +131,7 @@ def cegbench_register_innovations():
                        paper="https://example.org", description="d", parts=("gelu-to-swiglo",),
                        baseline=Recipe(), modern=Recipe(activation="swiglu"))]
 ''', "innovation 'bundle-x': field 'parts': Unknown innovation 'gelu-to-swiglo'. Did you mean: "
-     "gelu-to-swiglu?"),
+     "gelu-to-swiglu"),
     "innovation clashes with a built-in": (HEADER + '''
 @hookimpl
 def cegbench_register_innovations():
