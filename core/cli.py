@@ -70,21 +70,41 @@ def select_innovations(catalog, names):
         raise click.BadParameter(str(error), param_hint="'--innovation'") from None
 
 
-def open_db(path, *, must_exist: bool = True):
-    """Open the registry; reading commands refuse to create an empty one."""
-    from cegbench.registry.db import open_registry
+class RegistryProblem(click.ClickException):
+    """A registry file that cannot be used: one line, exit status 2."""
 
-    path = Path(path)
-    if must_exist and not path.is_file():
-        raise click.BadParameter(f"registry {str(path)!r} does not exist; run "
-                                 "`cegbench run --tier smoke` first", param_hint="'--registry'")
-    if not path.parent.is_dir():
-        raise click.BadParameter(f"folder {str(path.parent)!r} does not exist",
-                                 param_hint="'--registry'")
-    return open_registry(path)
+    exit_code = 2
 
 
-@click.group()
+def open_db(path, *, must_exist: bool = True, write: bool | None = None):
+    """Open the registry; reading commands refuse to create one and write nothing."""
+    from cegbench.registry.db import RegistryError, open_registry
+
+    write = not must_exist if write is None else write
+    click.get_current_context().meta["cegbench.registry"] = str(path)
+    try:
+        return open_registry(Path(path), readonly=not write)
+    except RegistryError as error:
+        raise RegistryProblem(str(error)) from None
+
+
+class Group(click.Group):
+    """Turns a registry found damaged mid-command into one line (exit 2), not a traceback."""
+
+    def invoke(self, ctx):
+        import sqlite3
+
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as error:
+            registry = ctx.meta.get("cegbench.registry")
+            where = f"registry {registry!r}" if registry else "the registry"
+            raise RegistryProblem(f"{where}: SQLite error: {error}; if "
+                                  "the registry is damaged, restore it from a backup or rebuild "
+                                  "it with `cegbench import` from an export") from None
+
+
+@click.group(cls=Group)
 @click.version_option(__version__, prog_name="cegbench")
 def cli():
     """cegbench: what an algorithmic innovation is worth in compute, and whether
@@ -267,7 +287,7 @@ def analyze(tier_name, innovation_names, registry_path):
     """
     from cegbench.registry.db import innovations
 
-    db = open_db(registry_path)
+    db = open_db(registry_path, write=True)
     names = list(innovation_names) or [row["name"] for row in innovations(db)]
     tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(name) for name in TIERS]
     for tier in tiers:
