@@ -25,7 +25,7 @@ DEFAULT_REGISTRY = os.environ.get("CEGBENCH_REGISTRY", "cegbench.db")
 
 def registry_option(command):
     return click.option(
-        "--registry", "registry_path", type=click.Path(dir_okay=False), default=DEFAULT_REGISTRY,
+        "--registry", "registry_path", type=click.Path(), default=DEFAULT_REGISTRY,
         show_default=True, help="SQLite registry file (env CEGBENCH_REGISTRY).",
     )(command)
 
@@ -83,7 +83,7 @@ def open_db(path, *, must_exist: bool = True, write: bool | None = None):
     write = not must_exist if write is None else write
     click.get_current_context().meta["cegbench.registry"] = str(path)
     try:
-        return open_registry(Path(path), readonly=not write)
+        return open_registry(Path(path), readonly=not write, create=not must_exist)
     except RegistryError as error:
         raise RegistryProblem(str(error)) from None
 

@@ -38,7 +38,8 @@ class RegistryError(Exception):
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False) -> Database:
+def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False,
+                  create: bool | None = None) -> Database:
     """Open a registry, in WAL mode, migrated to the latest schema; create it if needed.
 
     The file is checked first (``check_registry``): a folder, a text file, a
@@ -46,15 +47,16 @@ def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False
     read-only file to write to, or a registry of a newer cegbench raise
     ``RegistryError``. With ``readonly=True`` the registry must exist and
     nothing is written to it, except the schema upgrade of a registry made by an
-    older cegbench.
+    older cegbench. ``create=False`` (the default when reading) refuses to make a
+    registry where there is none: a missing or empty file.
     """
     if str(path) == ":memory:":
         return _prepare(Database(memory=True), memory=True)
     path = Path(path)
-    state = check_registry(path, readonly=readonly)
-    if readonly and state == "current":
+    state = check_registry(path, readonly=readonly, create=not readonly if create is None else create)
+    if readonly and state in ("current", "newer"):
         try:
-            db = Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True))
+            db = Database(_read_only_connection(path))
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db.execute("select count(*) from sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
@@ -87,7 +89,7 @@ def _prepare(db: Database, memory: bool) -> Database:
     return db
 
 
-def check_registry(path: Path, *, readonly: bool) -> str:
+def check_registry(path: Path, *, readonly: bool, create: bool = False) -> str:
     """What ``path`` holds, without writing to it: "new" (nothing yet, or an empty
     SQLite file), "current", "older" (migrations pending) or "newer" (readable, but
     written by a newer cegbench). Raises ``RegistryError`` for anything that is not a
@@ -96,7 +98,7 @@ def check_registry(path: Path, *, readonly: bool) -> str:
     if path.is_dir():
         raise RegistryError(f"{where} is a folder, not a file; pass --registry FILE.db")
     if not path.exists():
-        if readonly:
+        if not create:
             raise RegistryError(f"{where} does not exist; run `cegbench run --tier smoke` to "
                                 "create one, or pass --registry with an existing file")
         if not path.parent.is_dir():
@@ -117,7 +119,7 @@ def check_registry(path: Path, *, readonly: bool) -> str:
                             "needs write access to both: fix the permissions or pass another "
                             "--registry")
     if not header:
-        if readonly:
+        if not create:
             raise RegistryError(f"{where} is an empty file (0 bytes), not a registry; delete "
                                 "it, or run `cegbench run` or `cegbench import` to make one there")
         return "new"
@@ -129,7 +131,7 @@ def check_registry(path: Path, *, readonly: bool) -> str:
         raise RegistryError(f"{where} is damaged ({problem}); restore it from a backup, or "
                             "rebuild one with `cegbench import` from an export")
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        connection = _read_only_connection(path)
         try:
             tables = {row[0] for row in connection.execute(
                 "select name from sqlite_master where type = 'table'")}
@@ -146,7 +148,7 @@ def check_registry(path: Path, *, readonly: bool) -> str:
                             "from a backup, or rebuild one with `cegbench import` from an "
                             "export") from None
     if not tables:
-        if readonly:
+        if not create:
             raise RegistryError(f"{where} is an empty SQLite database, not a registry yet; run "
                                 "`cegbench run` or `cegbench import` to make one there")
         return "new"
@@ -172,6 +174,15 @@ def check_registry(path: Path, *, readonly: bool) -> str:
                                 "the cegbench that wrote it")
         return "older"
     return "current"
+
+
+def _read_only_connection(path: Path) -> sqlite3.Connection:
+    """A connection that writes nothing, not even a ``-wal`` or ``-shm`` file beside the
+    registry: ``immutable`` while no process has the registry open for writing (no
+    ``-wal`` file), else read-only through the writer's WAL."""
+    wal = Path(f"{path}-wal").exists()
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}",
+                           uri=True)
 
 
 def _truncated(path: Path, header: bytes) -> str | None:
