@@ -523,41 +523,91 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @registry_option
+@click.option("--dry-run", is_flag=True,
+              help="Validate the files and report what would be imported; write nothing.")
 @plugins_option
-def import_(files, registry_path, plugin_paths):
+def import_(files, registry_path, dry_run, plugin_paths):
     """Merge runs exported by `cegbench export` (.jsonl or .csv) into the registry.
 
-    Every row is validated first and one bad row imports nothing. Runs already
-    recorded with the same results are skipped; a run recorded with different
-    results is a conflict: listed, never overwritten, and the exit status is 1.
-    A run's innovation must be in the registry or declared by a loaded plugin.
+    Every row is validated first (the format and its checks: docs/import-format.md)
+    and one bad row imports nothing. Runs already recorded with the same results
+    are skipped; a run recorded with different results is a conflict: listed,
+    never overwritten, and the exit status is 1. A run's innovation must be in
+    the registry or declared by a loaded plugin.
 
-    Example: cegbench import alice.jsonl bob.csv
+    Example: cegbench import alice.jsonl bob.csv --dry-run
     """
-    from cegbench.registry.db import innovation_row
+    from cegbench.registry.db import innovation_row, open_registry
     from cegbench.registry.exchange import ImportRejected, import_runs
 
     catalog = catalog_or_exit(plugin_paths)
     declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
                 for i in select_innovations(catalog, ())}
     created = not Path(registry_path).exists()
-    db = open_db(registry_path, must_exist=False)
+    if dry_run:
+        db = open_registry(":memory:") if created else open_db(registry_path)
+    else:
+        db = open_db(registry_path, must_exist=False)
     try:
-        report = import_runs(db, [Path(f) for f in files], declared)
+        report = import_runs(db, [Path(f) for f in files], declared, catalog.components,
+                             dry_run=dry_run)
     except ImportRejected as error:
         db.close()
-        if created:  # leave no empty registry behind
+        if created and not dry_run:  # leave no empty registry behind
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{registry_path}{suffix}").unlink(missing_ok=True)
         raise click.ClickException(str(error)) from None
+    would = "would be " if dry_run else ""
     if report.registered:
-        click.echo(f"registered innovations: {', '.join(report.registered)}")
-    click.echo(f"imported {report.imported} runs, {report.unchanged} already recorded, "
+        click.echo(f"{would}registered innovations: {', '.join(report.registered)}")
+    click.echo(f"{'dry run, nothing written: ' if dry_run else ''}{would}imported "
+               f"{report.imported} runs, {report.unchanged} already recorded, "
                f"{len(report.conflicts)} conflict(s)")
+    for warning in report.other_declarations:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     for conflict in report.conflicts:
         click.secho(f"conflict: {conflict}", fg="red", err=True)
     if report.conflicts:
         sys.exit(1)
+
+
+@cli.command()
+@tier_option(required=True)
+@click.option("--innovation", "innovation_names", multiple=True,
+              help="Only this innovation (repeatable). Default: all loaded.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@plugins_option
+def plan(tier_name, innovation_names, as_json, plugin_paths):
+    """Print what a tier plans for each innovation: its declaration hash, and per arm
+    every (budget, width, seed) cell with the parameter count the family gives.
+
+    These are the facts an imported row must agree with (docs/import-format.md).
+
+    Example: cegbench plan --tier smoke --innovation gelu-to-swiglu
+    """
+    from cegbench.data import VOCAB_SIZE
+    from cegbench.plan import plan_cells
+
+    tier = lookup_tier(tier_name)
+    catalog = catalog_or_exit(plugin_paths)
+    for innovation in select_innovations(catalog, innovation_names):
+        cells = plan_cells([innovation], tier, catalog.components)
+        if not as_json:
+            click.echo(f"{innovation.name}  declaration_hash {innovation.declaration_hash()}  "
+                       f"tier {tier.name} v{tier.version}")
+        for cell in cells:
+            family = catalog.components.get("family", cell.recipe.family)
+            n_params = family.n_params(cell.recipe, cell.width, VOCAB_SIZE, tier.context,
+                                       catalog.components)
+            if as_json:
+                click.echo(json.dumps({
+                    "innovation": cell.innovation, "declaration_hash": cell.declaration_hash,
+                    "tier": tier.name, "tier_version": tier.version, "arm": cell.arm,
+                    "budget": cell.budget, "width": cell.width, "seed": cell.seed,
+                    "n_params": n_params}))
+            else:
+                click.echo(f"  {cell.arm:<8} budget {cell.budget:<8g} width {cell.width:>5} "
+                           f"seed {cell.seed}  n_params {n_params}")
 
 
 if __name__ == "__main__":
