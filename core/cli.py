@@ -207,6 +207,11 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
                + (f", {skipped} recorded meanwhile by another process" if skipped else ""))
     if analyze:
         analyze_innovations(db, [i.name for i in tuned], tier)
+    not_run = [i.name for i in chosen if i not in tuned and i.name in innovation_names]
+    if not_run:
+        click.secho(f"error: {', '.join(not_run)} asked for by --innovation but not run: "
+                    "learning-rate tuning failed (see the warnings above)", fg="red", err=True)
+        sys.exit(1)
 
 
 def tune_learning_rates(db, innovations, tier, components, executor, command, retry_failed=False):
@@ -368,6 +373,8 @@ def show(name, tier_name, registry_path):
     from cegbench.analysis.report import verdict_lines
     from cegbench.registry.db import fits, get_innovation, verdicts
 
+    if tier_name:
+        lookup_tier(tier_name)
     db = open_db(registry_path)
     innovation = get_innovation(db, name)
     if innovation is None:
@@ -471,7 +478,13 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
     from cegbench.plan import plan_cells
-    from cegbench.registry.status import older_runs, recorded_tiers, sweep_status, totals
+    from cegbench.registry.status import (
+        not_loaded_runs,
+        older_runs,
+        recorded_tiers,
+        sweep_status,
+        totals,
+    )
 
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
@@ -494,6 +507,10 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
             if older:
                 click.echo(f"note: {innovation.name} has {older} run(s) of an older declaration "
                            "or tier version, kept but never fitted")
+        if not innovation_names:
+            for name, ok, failed in not_loaded_runs(db, tier.name, set(catalog.innovations)):
+                click.echo(f"{name:<{width}}  not loaded: {ok} run(s) done, {failed} failed are "
+                           "recorded, but no loaded plugin declares it (install or --plugins it)")
 
 
 @cli.command()
@@ -512,9 +529,16 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
     from cegbench.registry.exchange import export_runs
 
     fmt = fmt or ("csv" if out_path.lower().endswith(".csv") else "jsonl")
-    db = open_db(registry_path)
+    from cegbench.registry.db import innovations
+
     if tier_name:
         lookup_tier(tier_name)
+    db = open_db(registry_path)
+    recorded = {row["name"] for row in innovations(db)}
+    for name in innovation_names:
+        if name not in recorded:
+            raise click.BadParameter(f"innovation {name!r} is not in registry {registry_path}",
+                                     param_hint="'--innovation'")
     with click.open_file(out_path, "w", encoding="utf-8", atomic=out_path != "-") as out:
         count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
     click.echo(f"exported {count} runs", err=True)
