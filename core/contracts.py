@@ -76,7 +76,8 @@ def _module_class(kind: str, implementation) -> str | None:
                 f"got the {type(implementation).__name__} object {_short(implementation)}; "
                 f"register the class itself")
     if not issubclass(implementation, nn.Module):
-        return f"{article} {kind} must be a subclass of torch.nn.Module, got class {_name(implementation)}"
+        return (f"{article} {kind} must be a subclass of torch.nn.Module, got class "
+                f"{_name(implementation)}")
     problem = _binds(implementation, args)
     if problem:
         return f"{article} {kind} class {problem}"
@@ -94,15 +95,17 @@ def _module_class(kind: str, implementation) -> str | None:
     for method in methods:
         if not callable(getattr(implementation, method, None)) or (
                 method == "forward" and implementation.forward is nn.Module.forward):
-            return f"{article} {kind} class needs a method {method!r}; {_name(implementation)} has none"
+            return (f"{article} {kind} class needs a method {method!r}; "
+                    f"{_name(implementation)} has none")
     return None
 
 
 def _function(kind: str, implementation) -> str | None:
     article = "an" if kind[0] in "aeiou" else "a"
     if inspect.isclass(implementation) or not callable(implementation):
-        return (f"{article} {kind} must be a function (or another callable object), got "
-                f"{'the class ' + _name(implementation) if inspect.isclass(implementation) else _short(implementation)}")
+        got = (f"the class {_name(implementation)}" if inspect.isclass(implementation)
+               else _short(implementation))
+        return f"{article} {kind} must be a function (or another callable object), got {got}"
     problem = _binds(implementation, _FUNCTIONS[kind])
     if problem:
         return f"{article} {kind} {problem}"

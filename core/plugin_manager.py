@@ -213,7 +213,8 @@ def _hook_problems(plugin, info: PluginInfo) -> list[str]:
         marked = hasattr(value, "cegbench_impl") and callable(value)
         if marked and attr not in HOOK_NAMES:
             close = difflib.get_close_matches(attr, HOOK_NAMES, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; hooks are: {', '.join(HOOK_NAMES)}"
+            hint = (f"; did you mean {close[0]!r}?" if close
+                    else f"; hooks are: {', '.join(HOOK_NAMES)}")
             raise PluginError(
                 f"plugin {info.name!r} ({info.source}): function {attr!r} is marked @hookimpl "
                 f"but is not a cegbench hook{hint}")
@@ -323,7 +324,7 @@ def _build(declared: dict) -> tuple[Components, Registry[Innovation]]:
             if part not in innovations or part == name:
                 raise _PluginFault(innovation.plugin, DeclarationError(
                     f"plugin {innovation.plugin!r}, innovation {name!r}: field 'parts': "
-                    + (f"a bundle cannot contain itself" if part == name
+                    + ("a bundle cannot contain itself" if part == name
                        else innovations.unknown_message(part))))
     return components, innovations
 

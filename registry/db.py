@@ -53,7 +53,8 @@ def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False
     if str(path) == ":memory:":
         return _prepare(Database(memory=True), memory=True)
     path = Path(path)
-    state = check_registry(path, readonly=readonly, create=not readonly if create is None else create)
+    create = not readonly if create is None else create
+    state = check_registry(path, readonly=readonly, create=create)
     if readonly and state in ("current", "newer"):
         try:
             db = Database(_read_only_connection(path))

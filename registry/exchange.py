@@ -25,9 +25,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-from datetime import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -307,8 +307,9 @@ def _tier_errors(row: dict, components) -> list[str]:
     errors = []
     if row["tier_version"] == tier.version:
         if row["budget"] not in tier.budgets:
+            budgets = ", ".join(f"{b:g}" for b in tier.budgets)
             errors.append(f"budget: {row['budget']:g} is not one of tier {tier.name} "
-                          f"v{tier.version}'s budgets ({', '.join(f'{b:g}' for b in tier.budgets)})")
+                          f"v{tier.version}'s budgets ({budgets})")
         if row["width"] not in tier.widths:
             errors.append(f"width: {row['width']} is not one of tier {tier.name} v{tier.version}'s "
                           f"widths ({', '.join(map(str, tier.widths))})")

@@ -60,7 +60,8 @@ def cegbench_register_innovations():
 @hookimpl
 def cegbench_register_innovations():
     return [Innovation(name="x-y", title="t", category="architecture", year=2020,
-                       paper="https://example.org", baseline=Recipe(), modern=Recipe(norm="rmsnorm"))]
+                       paper="https://example.org", baseline=Recipe(),
+                       modern=Recipe(norm="rmsnorm"))]
 ''', "cegbench_register_innovations() raised TypeError"),
     "misspelled hook": (HEADER + '''
 @hookimpl
@@ -184,7 +185,8 @@ class EntryPoint:
 def install(monkeypatch, source, name="hostile"):
     module = types.ModuleType(name)
     exec(compile(source, f"<{name}>", "exec"), module.__dict__)
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [EntryPoint(name, module)])
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [EntryPoint(name, module)])
     monkeypatch.setenv("CEGBENCH_DISABLE_PLUGIN_AUTOLOAD", "0")
 
 
@@ -253,7 +255,8 @@ def test_two_plugin_files_with_one_name(tmp_path):
 
 def test_hook_without_hookimpl_is_warned_about(tmp_path):
     path = tmp_path / "unmarked.py"
-    path.write_text(HEADER + INNOVATION.format(modern="activation='relu'").replace("@hookimpl\n", ""))
+    unmarked = INNOVATION.format(modern="activation='relu'").replace("@hookimpl\n", "")
+    path.write_text(HEADER + unmarked)
     result = invoke("list", "--plugins", str(path))
     assert result.exit_code == 0
     assert ("warning: plugin 'unmarked' (" in result.output
