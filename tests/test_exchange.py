@@ -305,3 +305,14 @@ def test_plan_shows_what_a_row_must_agree_with(rows, declared):
                    for c in cells)
     text = CliRunner().invoke(cli, ["plan", "--tier", "smoke", "--innovation", NAME]).output
     assert text.startswith(f"{NAME}  declaration_hash {declared[NAME]['declaration_hash']}")
+
+
+def test_import_format_docs_worked_run_id():
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).parent.parent / "docs" / "import-format.md").read_text()
+    spec_text = re.search(r"```json\n(.*?)\n```", docs, re.DOTALL)[1]
+    spec = json.loads(spec_text)
+    assert json.dumps(spec, sort_keys=True) == spec_text
+    assert f"`{spec_id(spec)}`" in docs
