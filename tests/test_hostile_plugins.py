@@ -109,6 +109,9 @@ def cegbench_register_components():
     "family that is no ModelFamily": (
         component_plugin('Component("family", "fam", object())'),
         "a family must be a cegbench.models.ModelFamily object"),
+    "family class instead of object": (
+        component_plugin('Component("family", "fam", Opt)'),
+        "a family must be a cegbench.models.ModelFamily object, got the class Opt; register Opt()"),
     "allocation with the wrong arguments": (
         component_plugin('Component("allocation", "alloc", lambda budget: [16])'),
         "an allocation must accept (budget, tier, family, recipe, vocab_size, components)"),
