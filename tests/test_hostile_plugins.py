@@ -99,7 +99,12 @@ def cegbench_register_components():
         "object"),
     "norm without dim": (
         component_plugin('Component("norm", "bad-norm", Cube)', "norm='bad-norm'"),
-        "a norm class must build as Cube(dim=8), which raised TypeError"),
+        "a norm class must take (dim) when built, but Cube defines no __init__, so it takes no "
+        "arguments"),
+    "position with the wrong constructor": (
+        component_plugin('''Component("position", "pos", type("P", (torch.nn.Module,), {
+            "__init__": lambda self, n_embd: None, "embed": None, "rotate": None}))'''),
+        "a position class must accept (n_embd, n_head, context), but its signature is"),
     "schedule returning NaN": (
         component_plugin('Component("schedule", "nan", lambda progress: math.nan)'),
         "a schedule must return a finite multiplier >= 0, but at progress 0.0 it returned nan"),
