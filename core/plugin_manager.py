@@ -218,7 +218,8 @@ def _hook_problems(plugin, info: PluginInfo) -> list[str]:
             raise PluginError(
                 f"plugin {info.name!r} ({info.source}): function {attr!r} is marked @hookimpl "
                 f"but is not a cegbench hook{hint}")
-        if not marked and callable(value) and attr.startswith("cegbench_") and not info.builtin:
+        if (not marked and callable(value) and attr.startswith("cegbench_") and not info.builtin
+                and not hasattr(value, "cegbench_spec")):  # an imported hookspec is no hook
             close = attr if attr in HOOK_NAMES else (
                 difflib.get_close_matches(attr, HOOK_NAMES, n=1, cutoff=0.6) or [None])[0]
             if close:
