@@ -27,7 +27,7 @@ from cegbench.tiers import TIERS
 
 def registry_option(command):
     return click.option(
-        "--registry", "registry_path", type=click.Path(dir_okay=False),
+        "--registry", "registry_path", type=click.Path(),
         default=os.environ.get("CEGBENCH_REGISTRY", DEFAULT_REGISTRY),
         show_default=True, help="SQLite registry file (env CEGBENCH_REGISTRY).",
     )(command)
@@ -59,7 +59,7 @@ def catalog_or_exit(plugin_paths):
         catalog = load_catalog(plugin_paths)
     except (PluginError, DeclarationError) as error:
         raise click.ClickException(str(error)) from error
-    for problem in catalog.problems:
+    for problem in [*catalog.problems, *catalog.warnings]:
         click.secho(f"warning: {problem}", fg="yellow", err=True)
     return catalog
 
@@ -80,21 +80,41 @@ def select_innovations(catalog, names):
         raise click.BadParameter(str(error), param_hint="'--innovation'") from None
 
 
-def open_db(path, *, must_exist: bool = True):
-    """Open the registry; reading commands refuse to create an empty one."""
-    from cegbench.registry.db import open_registry
+class RegistryProblem(click.ClickException):
+    """A registry file that cannot be used: one line, exit status 2."""
 
-    path = Path(path)
-    if must_exist and not path.is_file():
-        raise click.BadParameter(f"registry {str(path)!r} does not exist; run "
-                                 "`cegbench run --tier smoke` first", param_hint="'--registry'")
-    if not path.parent.is_dir():
-        raise click.BadParameter(f"folder {str(path.parent)!r} does not exist",
-                                 param_hint="'--registry'")
-    return open_registry(path)
+    exit_code = 2
 
 
-@click.group()
+def open_db(path, *, must_exist: bool = True, write: bool | None = None):
+    """Open the registry; reading commands refuse to create one and write nothing."""
+    from cegbench.registry.db import RegistryError, open_registry
+
+    write = not must_exist if write is None else write
+    click.get_current_context().meta["cegbench.registry"] = str(path)
+    try:
+        return open_registry(Path(path), readonly=not write, create=not must_exist)
+    except RegistryError as error:
+        raise RegistryProblem(str(error)) from None
+
+
+class Group(click.Group):
+    """Turns a registry found damaged mid-command into one line (exit 2), not a traceback."""
+
+    def invoke(self, ctx):
+        import sqlite3
+
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as error:
+            registry = ctx.meta.get("cegbench.registry")
+            where = f"registry {registry!r}" if registry else "the registry"
+            raise RegistryProblem(f"{where}: SQLite error: {error}; if "
+                                  "the registry is damaged, restore it from a backup or rebuild "
+                                  "it with `cegbench import` from an export") from None
+
+
+@click.group(cls=Group)
 @click.version_option(__version__, prog_name="cegbench")
 def cli():
     """cegbench: what an algorithmic innovation is worth in compute, and whether
@@ -161,12 +181,18 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
 
     where = f"on {device} with the {executor_name} executor; registry {registry_path}"
     try:
-        run_sweep(db, catalog, chosen, tier, executor=executor, command=command,
-                  retry_failed=retry_failed, analyze=analyze, progress=ClickProgress(where))
+        executed = run_sweep(db, catalog, chosen, tier, executor=executor, command=command,
+                             retry_failed=retry_failed, analyze=analyze,
+                             progress=ClickProgress(where))
     except KeyboardInterrupt:
         click.echo("\ninterrupted: finished runs are recorded; run the same command again "
                    "to resume.", err=True)
         sys.exit(130)
+    not_run = [name for name in executed.not_tuned if name in innovation_names]
+    if not_run:
+        click.secho(f"error: {', '.join(not_run)} asked for by --innovation but not run: "
+                    "learning-rate tuning failed (see the warnings above)", fg="red", err=True)
+        sys.exit(1)
 
 
 @cli.command()
@@ -181,7 +207,7 @@ def analyze(tier_name, innovation_names, registry_path):
     from cegbench.registry.db import innovations
     from cegbench.sweep import UnknownInnovation, analyze_innovations
 
-    db = open_db(registry_path)
+    db = open_db(registry_path, write=True)
     names = list(innovation_names) or [row["name"] for row in innovations(db)]
     tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(name) for name in TIERS]
     for tier in tiers:
@@ -205,6 +231,8 @@ def show(name, tier_name, registry_path):
     from cegbench.registry.db import fits, get_innovation, verdicts
     from cegbench.report import innovation_lines
 
+    if tier_name:
+        lookup_tier(tier_name)
     db = open_db(registry_path)
     innovation = get_innovation(db, name)
     if innovation is None:
@@ -292,7 +320,7 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     """
     from cegbench.plan import plan_cells
     from cegbench.registry.learning_rates import tuned_rates
-    from cegbench.registry.status import older_runs, recorded_tiers, sweep_status
+    from cegbench.registry.status import not_loaded_runs, older_runs, recorded_tiers, sweep_status
     from cegbench.terminal import status_table
 
     catalog = catalog_or_exit(plugin_paths)
@@ -307,6 +335,10 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
                  for i in chosen}
         rates = tuned_rates(db, tier.name, tier.version)
         click.echo("\n".join(status_table(statuses, chosen, rates, older)))
+        if not innovation_names:
+            for name, ok, failed in not_loaded_runs(db, tier.name, set(catalog.innovations)):
+                click.echo(f"{name}  not loaded: {ok} run(s) done, {failed} failed are "
+                           "recorded, but no loaded plugin declares it (install or --plugins it)")
 
 
 @cli.command()
@@ -322,12 +354,18 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
 
     Example: cegbench export --tier smoke --out my-runs.jsonl
     """
+    from cegbench.registry.db import innovations
     from cegbench.registry.exchange import export_runs
 
     fmt = fmt or ("csv" if out_path.lower().endswith(".csv") else "jsonl")
-    db = open_db(registry_path)
     if tier_name:
         lookup_tier(tier_name)
+    db = open_db(registry_path)
+    recorded = {row["name"] for row in innovations(db)}
+    for name in innovation_names:
+        if name not in recorded:
+            raise click.BadParameter(f"innovation {name!r} is not in registry {registry_path}",
+                                     param_hint="'--innovation'")
     with click.open_file(out_path, "w", encoding="utf-8", atomic=out_path != "-") as out:
         count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
     click.echo(f"exported {count} runs", err=True)
@@ -336,40 +374,89 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @registry_option
+@click.option("--dry-run", is_flag=True,
+              help="Validate the files and report what would be imported; write nothing.")
 @plugins_option
-def import_(files, registry_path, plugin_paths):
+def import_(files, registry_path, dry_run, plugin_paths):
     """Merge runs exported by `cegbench export` (.jsonl or .csv) into the registry.
 
-    Every row is validated first and one bad row imports nothing. Runs already
-    recorded with the same results are skipped; a run recorded with different
-    results is a conflict: listed, never overwritten, and the exit status is 1.
-    A run's innovation must be in the registry or declared by a loaded plugin.
+    Every row is validated first (the format and its checks: docs/import-format.md)
+    and one bad row imports nothing. Runs already recorded with the same results
+    are skipped; a run recorded with different results is a conflict: listed,
+    never overwritten, and the exit status is 1. A run's innovation must be in
+    the registry or declared by a loaded plugin.
 
-    Example: cegbench import alice.jsonl bob.csv
+    Example: cegbench import alice.jsonl bob.csv --dry-run
     """
-    from cegbench.registry.db import innovation_row, remove_registry
+    from cegbench.registry.db import innovation_row, open_registry, remove_registry
     from cegbench.registry.exchange import ImportRejected, import_runs
 
     catalog = catalog_or_exit(plugin_paths)
     declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
                 for i in select_innovations(catalog, ())}
     created = not Path(registry_path).exists()
-    db = open_db(registry_path, must_exist=False)
+    if dry_run:
+        db = open_registry(":memory:") if created else open_db(registry_path)
+    else:
+        db = open_db(registry_path, must_exist=False)
     try:
-        report = import_runs(db, [Path(f) for f in files], declared)
+        report = import_runs(db, [Path(f) for f in files], declared, catalog.components,
+                             dry_run=dry_run)
     except ImportRejected as error:
         db.close()
-        if created:  # leave no empty registry behind
+        if created and not dry_run:  # leave no empty registry behind
             remove_registry(registry_path)
         raise click.ClickException(str(error)) from None
+    would = "would be " if dry_run else ""
     if report.registered:
-        click.echo(f"registered innovations: {', '.join(report.registered)}")
-    click.echo(f"imported {report.imported} runs, {report.unchanged} already recorded, "
+        click.echo(f"{would}registered innovations: {', '.join(report.registered)}")
+    click.echo(f"{'dry run, nothing written: ' if dry_run else ''}{would}imported "
+               f"{report.imported} runs, {report.unchanged} already recorded, "
                f"{len(report.conflicts)} conflict(s)")
+    for warning in report.other_declarations:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     for conflict in report.conflicts:
         click.secho(f"conflict: {conflict}", fg="red", err=True)
     if report.conflicts:
         sys.exit(1)
+
+
+@cli.command()
+@tier_option(required=True)
+@innovation_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@plugins_option
+def plan(tier_name, innovation_names, as_json, plugin_paths):
+    """Print what a tier plans for each innovation: its declaration hash, and per arm
+    every (budget, width, seed) cell with the parameter count the family gives.
+
+    These are the facts an imported row must agree with (docs/import-format.md).
+
+    Example: cegbench plan --tier smoke --innovation gelu-to-swiglu
+    """
+    from cegbench.data import VOCAB_SIZE
+    from cegbench.plan import plan_cells
+
+    tier = lookup_tier(tier_name)
+    catalog = catalog_or_exit(plugin_paths)
+    for innovation in select_innovations(catalog, innovation_names):
+        cells = plan_cells([innovation], tier, catalog.components)
+        if not as_json:
+            click.echo(f"{innovation.name}  declaration_hash {innovation.declaration_hash()}  "
+                       f"tier {tier.name} v{tier.version}")
+        for cell in cells:
+            family = catalog.components.get("family", cell.recipe.family)
+            n_params = family.n_params(cell.recipe, cell.width, VOCAB_SIZE, tier.context,
+                                       catalog.components)
+            if as_json:
+                click.echo(json.dumps({
+                    "innovation": cell.innovation, "declaration_hash": cell.declaration_hash,
+                    "tier": tier.name, "tier_version": tier.version, "arm": cell.arm,
+                    "budget": cell.budget, "width": cell.width, "seed": cell.seed,
+                    "n_params": n_params}))
+            else:
+                click.echo(f"  {cell.arm:<8} budget {cell.budget:<8g} width {cell.width:>5} "
+                           f"seed {cell.seed}  n_params {n_params}")
 
 
 if __name__ == "__main__":

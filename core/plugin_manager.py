@@ -14,6 +14,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -26,6 +27,7 @@ import pluggy
 
 from cegbench import __version__, hookspecs
 from cegbench.components import KINDS, Components, Lookup
+from cegbench.contracts import COMPONENT_NAME, contract_error
 from cegbench.innovations import (
     ARMS,
     Component,
@@ -90,6 +92,7 @@ class Catalog:
     plugins: list[PluginInfo]
     problems: list[str]  # plugins reported and skipped, one line each
     plugin_paths: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)  # loaded, but probably not as meant
 
     def plugin_info(self, name: str) -> PluginInfo:
         return next(p for p in self.plugins if p.name == name)
@@ -102,21 +105,31 @@ def strict_plugins() -> bool:
 def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
     """Load built-in, entry-point and file plugins; validate what they declare.
 
-    A third-party plugin that fails to import or declares something invalid is
-    reported in ``Catalog.problems`` and skipped (fatal under
-    ``CEGBENCH_STRICT_PLUGINS=1``); a broken built-in or ``--plugins`` file is
-    always fatal, because the user asked for it by name.
+    Every check happens here, at load time: the plugin's hook names, what each
+    hook returns, every declaration's fields and every component's contract
+    (``cegbench.contracts``). A third-party plugin that fails any of them is
+    reported in ``Catalog.problems`` and skipped whole (fatal under
+    ``CEGBENCH_STRICT_PLUGINS=1``), so built-ins and other plugins keep working;
+    a broken built-in or ``--plugins`` file is always fatal, because the user
+    asked for it by name.
     """
     pm = pluggy.PluginManager("cegbench")
     pm.add_hookspecs(hookspecs)
     infos: dict[str, PluginInfo] = {}
     problems: list[str] = []
+    warnings: list[str] = []
 
     def register(plugin, info: PluginInfo) -> None:
+        if info.name in infos:
+            raise PluginError(
+                f"plugin {info.name!r} ({info.source}) is loaded twice: plugin {info.name!r} "
+                f"({infos[info.name].source}) already has that name; kept the first")
+        warnings.extend(_hook_problems(plugin, info))
         try:
             pm.register(plugin, name=info.name)
         except (ValueError, pluggy.PluginValidationError) as error:
-            raise PluginError(f"plugin {info.name!r} ({info.source}): {error}") from error
+            reason = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+            raise PluginError(f"plugin {info.name!r} ({info.source}): {reason}") from error
         infos[info.name] = info
 
     for dotted in DEFAULT_PLUGINS:
@@ -129,36 +142,45 @@ def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
     if autoload:
         for plugin, info, error in _entry_point_plugins():
             if error is not None:
-                _report(problems, error)
-            else:
+                _report(problems, error, "skipped")
+                continue
+            try:
                 register(plugin, info)
+            except PluginError as error:
+                _skip_or_raise(info, error, problems)
+    seen_files: set[Path] = set()
     for path in plugin_paths:
+        if Path(path).resolve() in seen_files:
+            continue  # the same file passed twice is loaded once
+        seen_files.add(Path(path).resolve())
         plugin, info = _file_plugin(Path(path))
         register(plugin, info)
-    pm.check_pending()
 
-    components = Components()
-    for plugin_name, component in _declarations(pm, "cegbench_register_components"):
+    declared = {}  # plugin name -> (components, innovations)
+    for name, info in list(infos.items()):
         try:
-            _add_component(components, plugin_name, component)
-        except (DeclarationError, ValueError) as error:
-            _skip_or_raise(infos[plugin_name], error, problems)
-            continue
-        infos[plugin_name].components.append(f"{component.kind}:{component.name}")
+            declared[name] = _declarations(pm, name)
+        except (PluginError, DeclarationError) as error:
+            _skip_or_raise(info, error, problems)
+            pm.unregister(name=name)
+            del infos[name]
 
-    innovations: Lookup[Innovation] = Lookup("innovation")
-    for plugin_name, innovation in _declarations(pm, "cegbench_register_innovations"):
+    # A plugin skipped for a clash or an unknown name may have provided components
+    # others use, so build again without it until every remaining plugin passes.
+    while True:
         try:
-            innovation = _check_innovation(components, plugin_name, innovation)
-            innovations.register(innovation.name, innovation, origin=plugin_name)
-        except (DeclarationError, ValueError) as error:
-            _skip_or_raise(infos[plugin_name], error, problems)
-            continue
-        infos[plugin_name].innovations.append(innovation.name)
+            components, innovations = _build(declared)
+            break
+        except _PluginFault as fault:
+            _skip_or_raise(infos[fault.plugin], fault.error, problems)
+            pm.unregister(name=fault.plugin)
+            del infos[fault.plugin], declared[fault.plugin]
 
     for name, info in infos.items():
-        plugin = pm.get_plugin(name)
-        info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        components_of, innovations_of = declared[name]
+        info.components = [f"{c.kind}:{c.name}" for c in components_of]
+        info.innovations = [i.name for i in innovations_of]
+        info.hooks = sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(name)) or [])
     components.freeze()
     innovations.freeze()
     return Catalog(
@@ -166,33 +188,86 @@ def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
         components=components,
         plugins=sorted(infos.values(), key=lambda p: (not p.builtin, p.name)),
         problems=problems,
-        plugin_paths=tuple(str(Path(p).resolve()) for p in plugin_paths),
+        plugin_paths=tuple(dict.fromkeys(str(Path(p).resolve()) for p in plugin_paths)),
+        warnings=warnings,
     )
 
 
-def _declarations(pm: pluggy.PluginManager, hook_name: str):
-    """Call each implementation of a hook alone, so every result has its plugin."""
-    hook = getattr(pm.hook, hook_name)
-    for impl in hook.get_hookimpls():  # in registration order
-        plugin_name = pm.get_name(impl.plugin)
+class _PluginFault(Exception):
+    def __init__(self, plugin: str, error: Exception):
+        super().__init__(str(error))
+        self.plugin, self.error = plugin, error
+
+
+HOOK_NAMES = ("cegbench_register_components", "cegbench_register_innovations")
+
+
+def _hook_problems(plugin, info: PluginInfo) -> list[str]:
+    """Raise for a function marked ``@hookimpl`` whose name is no hook (with "did you
+    mean"); return warnings for hook-named functions that lack ``@hookimpl``."""
+    warnings = []
+    for attr in sorted(dir(plugin)):
         try:
-            declared = impl.function()
-        except Exception as error:  # a crashing hook is the plugin's fault: name it
-            raise PluginError(
-                f"plugin {plugin_name!r}: {hook_name}() raised {type(error).__name__}: {error}"
-            ) from error
-        if declared is None:
+            value = getattr(plugin, attr)
+        except Exception:  # a module attribute that raises on access is not a hook
             continue
-        if not isinstance(declared, (list, tuple)):
-            raise DeclarationError(
-                f"plugin {plugin_name!r}: {hook_name}() must return a list, "
-                f"got {type(declared).__name__}"
-            )
-        for item in declared:
-            yield plugin_name, item
+        marked = hasattr(value, "cegbench_impl") and callable(value)
+        if marked and attr not in HOOK_NAMES:
+            close = difflib.get_close_matches(attr, HOOK_NAMES, n=1, cutoff=0.6)
+            hint = (f"; did you mean {close[0]!r}?" if close
+                    else f"; hooks are: {', '.join(HOOK_NAMES)}")
+            raise PluginError(
+                f"plugin {info.name!r} ({info.source}): function {attr!r} is marked @hookimpl "
+                f"but is not a cegbench hook{hint}")
+        if (not marked and callable(value) and attr.startswith("cegbench_") and not info.builtin
+                and not hasattr(value, "cegbench_spec")):  # an imported hookspec is no hook
+            close = attr if attr in HOOK_NAMES else (
+                difflib.get_close_matches(attr, HOOK_NAMES, n=1, cutoff=0.6) or [None])[0]
+            if close:
+                warnings.append(
+                    f"plugin {info.name!r} ({info.source}): function {attr!r} looks like the "
+                    f"hook {close!r} but is not marked @hookimpl, so cegbench never calls it; "
+                    "add `from cegbench import hookimpl` and decorate it with @hookimpl")
+    return warnings
 
 
-def _add_component(components: Components, plugin_name: str, component) -> None:
+def _declarations(pm: pluggy.PluginManager, plugin_name: str):
+    """Call one plugin's hooks; return its (components, innovations), each checked alone.
+
+    A hook that raises, returns something other than a list of declarations or
+    declares something invalid (a field, a name, a component's contract) is a
+    ``PluginError`` or ``DeclarationError`` naming the plugin and the field.
+    """
+    plugin = pm.get_plugin(plugin_name)
+    results = {}
+    for hook_name in HOOK_NAMES:
+        impls = [impl for impl in getattr(pm.hook, hook_name).get_hookimpls()
+                 if impl.plugin is plugin]
+        results[hook_name] = []
+        for impl in impls:
+            try:
+                declared = impl.function()
+            except Exception as error:  # a crashing hook is the plugin's fault: name it
+                raise PluginError(
+                    f"plugin {plugin_name!r}: {hook_name}() raised {type(error).__name__}: {error}"
+                ) from error
+            if declared is None:
+                continue
+            if not isinstance(declared, (list, tuple)):
+                raise DeclarationError(
+                    f"plugin {plugin_name!r}: {hook_name}() must return a list, "
+                    f"got {type(declared).__name__}"
+                )
+            results[hook_name].extend(declared)
+    components = [_check_component(plugin_name, c) for c in results["cegbench_register_components"]]
+    innovations = []
+    for innovation in results["cegbench_register_innovations"]:
+        validate_innovation(plugin_name, innovation)
+        innovations.append(replace(innovation, plugin=plugin_name))
+    return components, innovations
+
+
+def _check_component(plugin_name: str, component) -> Component:
     if not isinstance(component, Component):
         raise DeclarationError(
             f"plugin {plugin_name!r}: cegbench_register_components must return "
@@ -203,15 +278,61 @@ def _add_component(components: Components, plugin_name: str, component) -> None:
         raise DeclarationError(
             f"{where}: field 'kind' must be one of {', '.join(KINDS)}; got {component.kind!r}"
         )
-    if not isinstance(component.name, str) or not component.name:
-        raise DeclarationError(f"{where}: field 'name' must be a non-empty string")
+    if not isinstance(component.name, str) or not COMPONENT_NAME.match(component.name):
+        raise DeclarationError(
+            f"{where}: field 'name' must be 1-63 lowercase letters, digits, '-', '_' or '.', "
+            f"starting with a letter or digit; got {component.name!r}")
     if component.implementation is None:
         raise DeclarationError(f"{where}: field 'implementation' is None")
-    components[component.kind].register(component.name, component.implementation, plugin_name)
+    problem = contract_error(component.kind, component.implementation)
+    if problem:
+        raise DeclarationError(f"{where} ({component.kind}): {problem}")
+    return replace(component, plugin=plugin_name)
 
 
-def _check_innovation(components: Components, plugin_name: str, innovation) -> Innovation:
-    validate_innovation(plugin_name, innovation)
+def _build(declared: dict) -> tuple[Components, Lookup[Innovation]]:
+    """Register every plugin's declarations, in load order; a clash or an unknown name
+    is a ``_PluginFault`` of the plugin that declared it second or named it."""
+    components = Components()
+    for plugin_name, (components_of, _) in declared.items():
+        for component in components_of:
+            registry = components[component.kind]
+            if component.name in registry:
+                raise _PluginFault(plugin_name, DeclarationError(
+                    f"plugin {plugin_name!r}, component {component.name!r}: {component.kind} "
+                    f"{component.name!r} is registered twice: by plugin "
+                    f"{registry.origin(component.name)!r} and by plugin {plugin_name!r}; kept "
+                    f"the one from plugin {registry.origin(component.name)!r}"))
+        for component in components_of:
+            components[component.kind].register(component.name, component.implementation,
+                                                plugin_name)
+    innovations: Lookup[Innovation] = Lookup("innovation")
+    for plugin_name, (_, innovations_of) in declared.items():
+        for innovation in innovations_of:
+            try:
+                _check_innovation(components, plugin_name, innovation)
+            except DeclarationError as error:
+                raise _PluginFault(plugin_name, error) from error
+            if innovation.name in innovations:
+                raise _PluginFault(plugin_name, DeclarationError(
+                    f"innovation {innovation.name!r} is registered twice: by plugin "
+                    f"{innovations.origin(innovation.name)!r} and by plugin {plugin_name!r}; "
+                    f"kept the one from plugin {innovations.origin(innovation.name)!r}"))
+        for innovation in innovations_of:
+            innovations.register(innovation.name, innovation, origin=plugin_name)
+    for name in innovations:
+        innovation = innovations.get(name)
+        for part in innovation.parts:
+            if part not in innovations or part == name:
+                raise _PluginFault(innovation.plugin, DeclarationError(
+                    f"plugin {innovation.plugin!r}, innovation {name!r}: field 'parts': "
+                    + ("a bundle cannot contain itself" if part == name
+                       else innovations.unknown_message(part))))
+    return components, innovations
+
+
+def _check_innovation(components: Components, plugin_name: str, innovation) -> None:
+    """Every component an arm names is registered."""
     for arm in ARMS:
         for kind, name in innovation.recipe(arm).component_fields().items():
             if name not in components[kind]:
@@ -219,7 +340,6 @@ def _check_innovation(components: Components, plugin_name: str, innovation) -> I
                     f"plugin {plugin_name!r}, innovation {innovation.name!r}, arm {arm!r}: "
                     f"field {kind!r}: {components[kind].unknown_message(name)}"
                 )
-    return replace(innovation, plugin=plugin_name)
 
 
 def _entry_point_plugins():
@@ -252,13 +372,16 @@ def _entry_point_plugins():
 def _file_plugin(path: Path):
     if not path.is_file():
         raise PluginError(f"plugin file {str(path)!r} does not exist")
+    if path.suffix != ".py":
+        raise PluginError(f"plugin file {str(path)!r} is not a Python file: --plugins takes a "
+                          "path ending in .py (an installed package is loaded by its entry point)")
     module_name = f"cegbench_local_plugin_{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         raise PluginError(
             f"Error importing plugin file {str(path)!r}: {type(error).__name__}: {error}"
         ) from error
@@ -268,10 +391,12 @@ def _file_plugin(path: Path):
 def _skip_or_raise(info: PluginInfo, error: Exception, problems: list[str]) -> None:
     if info.builtin or info.distribution is None:  # built-ins and --plugins files
         raise PluginError(str(error)) from error
-    _report(problems, PluginError(f"{error} (declaration skipped)"))
+    _report(problems, error,
+            f"plugin {info.name!r} from distribution {info.distribution!r} {info.version} skipped")
 
 
-def _report(problems: list[str], error: Exception) -> None:
+def _report(problems: list[str], error: Exception, consequence: str) -> None:
     if strict_plugins():
-        raise error
-    problems.append(str(error))
+        raise PluginError(f"{error} (fatal: CEGBENCH_STRICT_PLUGINS=1 makes a broken plugin an "
+                          "error; unset it to skip the plugin with a warning)") from error
+    problems.append(f"{error}; {consequence}")

@@ -46,6 +46,7 @@ class Executed:
     ok: int
     failed: int
     skipped: int
+    not_tuned: tuple[str, ...] = ()  # innovations left out: a recipe's tuning failed
 
 
 class Progress:
@@ -123,7 +124,8 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
                        "runs", progress)
     if analyze:
         analyze_innovations(db, [i.name for i in tuned], tier, progress=progress)
-    return executed
+    return dataclasses.replace(
+        executed, not_tuned=tuple(i.name for i in innovations if i not in tuned))
 
 
 def tune_learning_rates(db, innovations, tier, components, executor, command, *,

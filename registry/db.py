@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,18 +21,61 @@ from sqlite_utils import Database
 
 from cegbench.provenance import utc_now
 from cegbench.registry import DEFAULT_REGISTRY
+from cegbench import __version__
 from cegbench.registry.migrations import migrations
 
 BUSY_TIMEOUT_MS = 60_000
 IN_CHUNK = 500  # values bound in one ``in (…)`` query, well below SQLite's limit on parameters
 
 
-def open_registry(path: str | Path = DEFAULT_REGISTRY) -> Database:
-    """Open (creating if needed) a registry, in WAL mode, migrated to the latest schema."""
-    db = Database(path)
+class RegistryError(Exception):
+    """A file that cannot be used as a registry; one line naming it and what to do."""
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False,
+                  create: bool | None = None) -> Database:
+    """Open a registry, in WAL mode, migrated to the latest schema; create it if needed.
+
+    The file is checked first (``check_registry``): a folder, a text file, a
+    truncated or corrupt database, another application's SQLite file, a
+    read-only file to write to, or a registry of a newer cegbench raise
+    ``RegistryError``. With ``readonly=True`` the registry must exist and
+    nothing is written to it, except the schema upgrade of a registry made by an
+    older cegbench. ``create=False`` (the default when reading) refuses to make a
+    registry where there is none: a missing or empty file.
+    """
+    if str(path) == ":memory:":
+        return _prepare(Database(memory=True), memory=True)
+    path = Path(path)
+    create = not readonly if create is None else create
+    state = check_registry(path, readonly=readonly, create=create)
+    if readonly and state in ("current", "newer"):
+        try:
+            db = Database(_read_only_connection(path))
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("select count(*) from sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise RegistryError(f"registry {str(path)!r} cannot be read: {error}") from None
+        return db
+    try:
+        db = _prepare(Database(path), memory=False)
+    except sqlite3.DatabaseError as error:
+        raise RegistryError(f"registry {str(path)!r} cannot be opened for writing: {error}; "
+                            "check that the file and its folder are writable") from None
+    if not readonly:
+        with write_transaction(db):
+            db["cegbench_versions"].insert(
+                {"version": __version__, "first_written_at": utc_now()}, ignore=True)
+    return db
+
+
+def _prepare(db: Database, memory: bool) -> Database:
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA foreign_keys = ON")
-    if str(path) != ":memory:":
+    if not memory:
         db.enable_wal()
         # WAL + NORMAL: a killed process loses no committed run and the file never
         # corrupts; a power cut may roll back the last commits (those runs are redone).
@@ -47,6 +91,116 @@ def remove_registry(path: str | Path) -> None:
     """Delete a registry file with its ``-wal`` and ``-shm`` companions (close it first)."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+def check_registry(path: Path, *, readonly: bool, create: bool = False) -> str:
+    """What ``path`` holds, without writing to it: "new" (nothing yet, or an empty
+    SQLite file), "current", "older" (migrations pending) or "newer" (readable, but
+    written by a newer cegbench). Raises ``RegistryError`` for anything that is not a
+    registry this cegbench may open as asked."""
+    where = f"registry {str(path)!r}"
+    if path.is_dir():
+        raise RegistryError(f"{where} is a folder, not a file; pass --registry FILE.db")
+    if not path.exists():
+        if not create:
+            raise RegistryError(f"{where} does not exist; run `cegbench run --tier smoke` to "
+                                "create one, or pass --registry with an existing file")
+        if not path.parent.is_dir():
+            raise RegistryError(f"{where}: folder {str(path.parent)!r} does not exist; create "
+                                "it or pass another --registry")
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise RegistryError(f"{where} cannot be created: folder {str(path.parent)!r} is not "
+                                "writable; pass another --registry")
+        return "new"
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError as error:
+        raise RegistryError(f"{where} cannot be read: {error.strerror}; check its "
+                            "permissions") from None
+    if not readonly and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        raise RegistryError(f"{where} is read-only (the file or its folder); writing to it "
+                            "needs write access to both: fix the permissions or pass another "
+                            "--registry")
+    if not header:
+        if not create:
+            raise RegistryError(f"{where} is an empty file (0 bytes), not a registry; delete "
+                                "it, or run `cegbench run` or `cegbench import` to make one there")
+        return "new"
+    if not header.startswith(SQLITE_HEADER):
+        raise RegistryError(f"{where} is not a cegbench registry (not an SQLite database: a "
+                            "text or other file?); pass the right --registry")
+    problem = _truncated(path, header)
+    if problem:
+        raise RegistryError(f"{where} is damaged ({problem}); restore it from a backup, or "
+                            "rebuild one with `cegbench import` from an export")
+    try:
+        connection = _read_only_connection(path)
+        try:
+            tables = {row[0] for row in connection.execute(
+                "select name from sqlite_master where type = 'table'")}
+            applied = [row[0] for row in connection.execute(
+                "select name from _sqlite_migrations where migration_set = ? order by rowid",
+                [migrations.name])] if "_sqlite_migrations" in tables else []
+            writers = [row[0] for row in connection.execute(
+                "select version from cegbench_versions order by rowid")
+            ] if "cegbench_versions" in tables else []
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise RegistryError(f"{where} is damaged or unreadable (SQLite: {error}); restore it "
+                            "from a backup, or rebuild one with `cegbench import` from an "
+                            "export") from None
+    if not tables:
+        if not create:
+            raise RegistryError(f"{where} is an empty SQLite database, not a registry yet; run "
+                                "`cegbench run` or `cegbench import` to make one there")
+        return "new"
+    if not applied:
+        shown = ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "")
+        raise RegistryError(f"{where} is an SQLite database of another application (tables: "
+                            f"{shown}), not a cegbench registry; pass another --registry")
+    known = [m.name for m in migrations.pending(Database(memory=True))]
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        if readonly:
+            return "newer"
+        newer = next((v for v in reversed(writers) if v != __version__), None)
+        by = f"cegbench {newer}" if newer else "a newer cegbench"
+        raise RegistryError(
+            f"{where} was written by {by}: its schema has migration(s) "
+            f"{', '.join(unknown)} that this cegbench {__version__} does not know; upgrade "
+            f"cegbench to write to it (`pip install -U cegbench`), or pass another --registry")
+    if len(applied) < len(known):
+        if readonly and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            raise RegistryError(f"{where} was made by an older cegbench and needs a schema "
+                                "upgrade, but it is read-only; make it writable once, or use "
+                                "the cegbench that wrote it")
+        return "older"
+    return "current"
+
+
+def _read_only_connection(path: Path) -> sqlite3.Connection:
+    """A connection that writes nothing, not even a ``-wal`` or ``-shm`` file beside the
+    registry: ``immutable`` while no process has the registry open for writing (no
+    ``-wal`` file), else read-only through the writer's WAL."""
+    wal = Path(f"{path}-wal").exists()
+    return sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}",
+                           uri=True)
+
+
+def _truncated(path: Path, header: bytes) -> str | None:
+    """Why the file is shorter than its header says, or None (SQLite file format §1.3)."""
+    if len(header) < 100:
+        return f"{len(header)} bytes, shorter than an SQLite header"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = header[24:28] == header[92:96]  # the in-header size is trusted only then
+    wal = Path(f"{path}-wal")
+    if valid and pages and not (wal.exists() and wal.stat().st_size):
+        size = path.stat().st_size
+        if size < page_size * pages:
+            return f"truncated: {size} bytes, its header says {page_size * pages}"
+    return None
 
 
 @contextmanager

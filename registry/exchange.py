@@ -27,6 +27,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -55,12 +56,12 @@ INT_RANGE = (-(2**63), 2**63 - 1)  # SQLite INTEGER
 class ImportRejected(Exception):
     """Some rows failed validation; nothing was written."""
 
-    def __init__(self, errors: list[str]):
+    def __init__(self, errors: list[str], summary: str | None = None):
         self.errors = errors
         shown = errors[:MAX_ERRORS]
         more = f"\n... and {len(errors) - len(shown)} more" if len(errors) > len(shown) else ""
-        super().__init__(f"{len(errors)} invalid row(s), nothing imported:\n"
-                         + "\n".join(shown) + more)
+        summary = summary or f"{len(errors)} invalid row(s), nothing imported"
+        super().__init__(f"{summary}:\n" + "\n".join(shown) + more)
 
 
 @dataclass
@@ -69,6 +70,9 @@ class ImportReport:
     unchanged: int = 0  # already recorded with the same results
     conflicts: list[str] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)  # innovations added from the plugins
+    # runs of a declaration other than the innovation's current one: kept, never fitted
+    other_declarations: list[str] = field(default_factory=list)
+    dry_run: bool = False  # nothing was written
 
 
 # -------------------------------------------------------------------------
@@ -143,7 +147,7 @@ def _reject_constant(name: str):
 
 
 def validate_row(raw: dict, columns: dict[str, str], known_innovations: set[str],
-                 from_csv: bool) -> tuple[dict | None, list[str]]:
+                 from_csv: bool, components=None) -> tuple[dict | None, list[str]]:
     """A clean ``runs`` row, or the list of what is wrong with ``raw``."""
     errors = []
     unknown = sorted(set(raw) - set(columns), key=str)
@@ -164,6 +168,8 @@ def validate_row(raw: dict, columns: dict[str, str], known_innovations: set[str]
     errors += _range_errors(row, known_innovations)
     if not errors:
         errors += _spec_errors(row)
+    if not errors:
+        errors += _physical_errors(row) + _tier_errors(row, components)
     return (None if errors else row), errors
 
 
@@ -246,8 +252,93 @@ def _spec_errors(row: dict) -> list[str]:
     return errors
 
 
+def _physical_errors(row: dict) -> list[str]:
+    """What training itself would never record: a loss above the spec's divergence bound,
+    a non-finite point in the loss curve, a timestamp that is not ISO 8601."""
+    spec = json.loads(row["spec"])
+    errors = []
+    max_loss = spec.get("max_loss")
+    if (row["status"] == "ok" and row["final_loss"] is not None
+            and isinstance(max_loss, int | float) and row["final_loss"] > max_loss):
+        errors.append(f"final_loss: {_show(row['final_loss'])} is above the spec's max_loss "
+                      f"{max_loss}; training records such a run as failed (diverged)")
+    if row["curve"] is not None:
+        try:
+            curve = json.loads(row["curve"], parse_constant=_reject_constant)
+        except ValueError as error:
+            errors.append(f"curve: {error}")
+        else:
+            if not isinstance(curve, list) or not all(isinstance(p, dict) for p in curve):
+                errors.append("curve: must be a JSON list of objects "
+                              '({"step", "tokens", "flops", "loss"})')
+            else:
+                for k, point in enumerate(curve):
+                    bad = [key for key in ("step", "tokens", "flops", "loss") if key in point and (
+                        isinstance(point[key], bool) or not isinstance(point[key], int | float))]
+                    if "loss" not in point or bad:
+                        errors.append(f"curve: point {k} needs a number 'loss' (and numbers for "
+                                      f"step, tokens, flops), got {_show(point)}")
+                        break
+                    if isinstance(max_loss, int | float) and point["loss"] > max_loss and (
+                            row["status"] == "ok"):
+                        errors.append(f"curve: point {k} has loss {_show(point['loss'])}, above "
+                                      f"the spec's max_loss {max_loss}")
+                        break
+    stamps = {}
+    for name in ("started_at", "finished_at"):
+        if row.get(name) is not None:
+            try:
+                stamps[name] = datetime.fromisoformat(row[name])
+            except ValueError:
+                errors.append(f"{name}: {_show(row[name])} is not an ISO 8601 timestamp "
+                              "(e.g. 2026-01-01T00:00:00+00:00)")
+    if len(stamps) == 2:
+        try:
+            if stamps["finished_at"] < stamps["started_at"]:
+                errors.append("finished_at: before started_at")
+        except TypeError:
+            errors.append("started_at, finished_at: give both with a time zone, or neither")
+    return errors
+
+
+def _tier_errors(row: dict, components) -> list[str]:
+    """The tier's own facts: its budgets and widths (for its current version) and, when the
+    components are known, the parameter count the family gives for the width and recipe."""
+    tier = TIERS.get(row["tier"])
+    errors = []
+    if row["tier_version"] == tier.version:
+        if row["budget"] not in tier.budgets:
+            budgets = ", ".join(f"{b:g}" for b in tier.budgets)
+            errors.append(f"budget: {row['budget']:g} is not one of tier {tier.name} "
+                          f"v{tier.version}'s budgets ({budgets})")
+        if row["width"] not in tier.widths:
+            errors.append(f"width: {row['width']} is not one of tier {tier.name} v{tier.version}'s "
+                          f"widths ({', '.join(map(str, tier.widths))})")
+    if components is not None and row["n_params"] is not None and not errors:
+        expected = expected_n_params(json.loads(row["spec"]), components)
+        if expected is not None and expected != row["n_params"]:
+            errors.append(f"n_params: {row['n_params']} is not the {expected} parameters the "
+                          f"family gives at width {row['width']} for this recipe "
+                          "(see `cegbench plan`)")
+    return errors
+
+
+def expected_n_params(spec: dict, components) -> int | None:
+    """The family's parameter count for a spec's recipe and width; None when a component
+    the recipe names is not loaded."""
+    from cegbench.data import VOCAB_SIZE
+    from cegbench.innovations import Recipe
+
+    try:
+        recipe = Recipe(**spec["recipe"])
+        family = components.get("family", recipe.family)
+        return int(family.n_params(recipe, spec["width"], VOCAB_SIZE, spec["context"], components))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def read_and_validate(paths: Iterable[Path], columns: dict[str, str],
-                      known_innovations: set[str]) -> list[tuple[str, dict]]:
+                      known_innovations: set[str], components=None) -> list[tuple[str, dict]]:
     """(where, row) for every row of every file; raises ``ImportRejected`` listing every error."""
     rows, errors = [], []
     for path in map(Path, paths):
@@ -258,7 +349,8 @@ def read_and_validate(paths: Iterable[Path], columns: dict[str, str],
                     errors.append(f"{where}: {raw}")
                     continue
                 row, problems = validate_row(raw, columns, known_innovations,
-                                             from_csv=path.suffix.lower() == ".csv")
+                                             from_csv=path.suffix.lower() == ".csv",
+                                             components=components)
                 errors += [f"{where}: {problem}" for problem in problems]
                 if row is not None:
                     rows.append((where, row))
@@ -266,6 +358,9 @@ def read_and_validate(paths: Iterable[Path], columns: dict[str, str],
             errors.append(f"{path}: cannot read: {error}")
     if errors:
         raise ImportRejected(errors)
+    if not rows:
+        raise ImportRejected([f"{path}: no runs in it" for path in map(Path, paths)],
+                             "nothing to import (empty input)")
     return rows
 
 
@@ -273,35 +368,55 @@ def read_and_validate(paths: Iterable[Path], columns: dict[str, str],
 # import
 
 
-def import_runs(db: Database, paths: Iterable[Path], catalog_innovations: dict[str, dict]
-                ) -> ImportReport:
+def import_runs(db: Database, paths: Iterable[Path], catalog_innovations: dict[str, dict],
+                components=None, *, dry_run: bool = False) -> ImportReport:
     """Validate then merge the runs in ``paths`` into ``db`` (see the module docstring).
 
     ``catalog_innovations`` maps the loaded plugins' innovation names to their
-    ``innovations`` rows.
+    ``innovations`` rows; ``components`` (the loaded ones), when given, lets each
+    row's ``n_params`` be checked against its family. ``dry_run`` validates and
+    reports what would happen, writing nothing (``db`` may be read-only).
     """
-    registered = {row["name"] for row in db["innovations"].rows_where(select="name")}
-    rows = read_and_validate(paths, run_columns(db), registered | set(catalog_innovations))
-    report = ImportReport()
+    paths = list(paths)
+    registered = {row["name"]: row["declaration_hash"]
+                  for row in db["innovations"].rows_where(select="name, declaration_hash")}
+    rows = read_and_validate(paths, run_columns(db), set(registered) | set(catalog_innovations),
+                             components)
+    report = ImportReport(dry_run=dry_run)
+    missing = sorted({row["innovation"] for _, row in rows} - set(registered))
+    report.registered = missing
+    current = {**{name: catalog_innovations[name]["declaration_hash"] for name in missing},
+               **registered}
+    other: dict[tuple[str, str], int] = {}
+    new_rows: dict[str, dict] = {}
+    for where, row in rows:
+        if row["declaration_hash"] != current[row["innovation"]]:
+            key = (row["innovation"], row["declaration_hash"])
+            other[key] = other.get(key, 0) + 1
+        existing = db.execute(
+            f"select {', '.join(MEASURED_COLUMNS)} from runs where run_id = ?", [row["run_id"]]
+        ).fetchone()
+        if existing is None and row["run_id"] in new_rows:  # twice in this import
+            existing = tuple(new_rows[row["run_id"]][name] for name in MEASURED_COLUMNS)
+        if existing is None:
+            new_rows[row["run_id"]] = row
+        elif tuple(existing) == tuple(row[name] for name in MEASURED_COLUMNS):
+            report.unchanged += 1
+        else:
+            differ = [name for name, old in zip(MEASURED_COLUMNS, existing) if old != row[name]]
+            report.conflicts.append(
+                f"{where}: run {row['run_id']} ({row['innovation']} {row['arm']} "
+                f"C={row['budget']:.3g} width={row['width']} seed={row['seed']}) is recorded "
+                f"with different {', '.join(differ)}; kept the recorded one")
+    report.other_declarations = [
+        f"{count} run(s) of {name} have declaration hash {hash_!r}, not its current "
+        f"{current[name]!r}: imported, but never fitted (`cegbench status` counts them apart)"
+        for (name, hash_), count in sorted(other.items())]
+    report.imported = len(new_rows)
+    if dry_run:
+        return report
     with write_transaction(db):
-        missing = sorted({row["innovation"] for _, row in rows} - registered)
         if missing:
             db["innovations"].insert_all([catalog_innovations[name] for name in missing])
-            report.registered = missing
-        for where, row in rows:
-            existing = db.execute(
-                f"select {', '.join(MEASURED_COLUMNS)} from runs where run_id = ?", [row["run_id"]]
-            ).fetchone()
-            if existing is None:
-                db["runs"].insert(row)
-                report.imported += 1
-            elif tuple(existing) == tuple(row[name] for name in MEASURED_COLUMNS):
-                report.unchanged += 1
-            else:
-                differ = [name for name, old in zip(MEASURED_COLUMNS, existing) if old != row[name]]
-                report.conflicts.append(
-                    f"{where}: run {row['run_id']} ({row['innovation']} {row['arm']} "
-                    f"C={row['budget']:.3g} width={row['width']} seed={row['seed']}) is recorded "
-                    f"with different {', '.join(differ)}; kept the recorded one")
+        db["runs"].insert_all(new_rows.values())
     return report
-

@@ -201,3 +201,10 @@ def m004_learning_rates(db: Database) -> None:
         pk=("recipe_key", "tier", "tier_version"),
     )
     db["runs"].add_column("train_time_s", float)
+
+
+@migrations()
+def m009_cegbench_versions(db: Database) -> None:
+    """Which cegbench versions wrote to this registry, so that a registry from a newer
+    one (with migrations this one does not know) is refused naming both versions."""
+    db["cegbench_versions"].create({"version": str, "first_written_at": str}, pk="version")

@@ -87,6 +87,15 @@ def older_runs(db: Database, innovation: str, tier: str, tier_version: int,
     ).fetchone()[0]
 
 
+def not_loaded_runs(db: Database, tier: str, loaded: set[str]) -> list[tuple[str, int, int]]:
+    """(innovation, ok runs, failed runs) on ``tier`` of innovations the loaded plugins do not
+    declare: the registry keeps them (their plugin may be uninstalled), no sweep plans them."""
+    rows = db.execute(
+        "select innovation, sum(status = 'ok'), sum(status != 'ok') from runs where tier = ? "
+        "group by innovation order by innovation", [tier]).fetchall()
+    return [(name, ok, failed) for name, ok, failed in rows if name not in loaded]
+
+
 def recorded_tiers(db: Database) -> set[str]:
     return {row[0] for row in db.execute("select distinct tier from runs")}
 

@@ -88,11 +88,12 @@ def _to_svg(fig, alt: str, salt: str, desc: str = "", *, minor_labels: bool = Tr
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, count=1, flags=re.DOTALL)
     svg = svg.replace(INK, "currentColor")
     # ids must be unique in the page that holds several figures: prefix them with the salt
-    svg = re.sub(r'id="([^"]+)"', rf'id="{salt}-\1"', svg)
-    svg = re.sub(r'(href="#|url\(#)', rf'\1{salt}-', svg)
+    # replacements are functions, never templates: the title is plugin text and may hold '\'
+    svg = re.sub(r'id="([^"]+)"', lambda m: f'id="{salt}-{m[1]}"', svg)
+    svg = re.sub(r'(href="#|url\(#)', lambda m: f"{m[1]}{salt}-", svg)
     alt = str(escape(alt))
     svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"',
-                 rf'<svg \1role="img" aria-label="{alt}" class="plot"', svg, count=1)
+                 lambda m: f'<svg {m[1]}role="img" aria-label="{alt}" class="plot"', svg, count=1)
     svg = svg.replace(">", f"><title>{alt}</title><desc>{escape(desc or alt)}</desc>", 1)
     return Markup(svg)
 

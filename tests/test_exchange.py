@@ -8,7 +8,12 @@ from click.testing import CliRunner
 from cegbench.cli import cli
 from cegbench.plan import spec_id
 from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
-from cegbench.registry.exchange import ImportRejected, export_runs, import_runs
+from cegbench.registry.exchange import (
+    ImportRejected,
+    expected_n_params,
+    export_runs,
+    import_runs,
+)
 from cegbench.registry.ingest import measurement_row
 from cegbench.tiers import TIERS
 from cegbench.train import RunResult
@@ -32,7 +37,8 @@ def rows(catalog, declared):
     made = []
     for k, spec in enumerate(specs[:10]):
         result = RunResult(
-            spec.run_id, spec, status="ok", final_loss=3.0 + k / 7, n_params=1000 + k,
+            spec.run_id, spec, status="ok", final_loss=3.0 + k / 7,
+            n_params=expected_n_params(spec.to_dict(), catalog.components),
             flops_per_token=1e5 / 3, flops_per_token_analytic=1e5 / 3, tokens=512, steps=1,
             curve=[{"step": 1, "tokens": 512, "flops": 1.7e7, "loss": 3.0 + k / 7}],
             wall_time_s=0.25, dataset_hash="d1", started_at="2026-01-01T00:00:00+00:00",
@@ -95,7 +101,7 @@ def test_merging_two_registries_gives_their_union(tmp_path, rows, declared):
 
 def test_same_run_with_other_results_is_a_conflict_and_never_overwritten(tmp_path, rows, declared):
     mine = registry(tmp_path / "mine.db", rows[:3], declared)
-    theirs = registry(tmp_path / "theirs.db", [{**rows[0], "final_loss": 9.5}, *rows[1:5]],
+    theirs = registry(tmp_path / "theirs.db", [{**rows[0], "final_loss": 7.5}, *rows[1:5]],
                       declared)
     exported = export(theirs, tmp_path / "theirs.jsonl")
     report = import_runs(mine, [exported], declared)
@@ -217,3 +223,96 @@ def test_export_selects_by_tier_and_innovation(tmp_path, rows, declared):
         assert export_runs(db, out, tier="cpu") == 0
         assert export_runs(db, out, tier="smoke", innovations=[NAME, "qk-norm"]) == 10
         assert export_runs(db, out, innovations=["qk-norm"]) == 0
+
+
+def respec(row, **changes):
+    """The row with spec fields changed and its run id recomputed, so only the sense fails."""
+    spec = {**json.loads(row["spec"]), **changes}
+    return {**row, **{k: v for k, v in changes.items() if k in row}, "spec": json.dumps(spec),
+            "run_id": spec_id(spec)}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: {**r, "final_loss": 1e308},
+     "final_loss: 1e+308 is above the spec's max_loss 8.0; training records such a run as failed"),
+    (lambda r: {**r, "curve": '[{"step": 1, "tokens": 512, "flops": 1.7e7, "loss": NaN}]'},
+     "curve: NaN is not a number"),
+    (lambda r: {**r, "curve": '[{"step": 1, "loss": 50.0}]'},
+     "curve: point 0 has loss 50.0, above the spec's max_loss 8.0"),
+    (lambda r: {**r, "curve": '[{"step": 1, "loss": "low"}]'}, "curve: point 0 needs a number 'loss'"),
+    (lambda r: {**r, "started_at": "yesterday"}, "started_at: 'yesterday' is not an ISO 8601 timestamp"),
+    (lambda r: {**r, "finished_at": "2025-01-01T00:00:00+00:00"}, "finished_at: before started_at"),
+    (lambda r: {**r, "n_params": 5}, "n_params: 5 is not the"),
+    (lambda r: respec(r, budget=3e8), "budget: 3e+08 is not one of tier smoke v2's budgets"),
+    (lambda r: respec(r, width=24), "width: 24 is not one of tier smoke v2's widths"),
+])
+def test_import_applies_the_checks_training_applies(tmp_path, rows, declared, change, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(json.dumps(change(row) if k == 0 else row)
+                              for k, row in enumerate(rows[:3])) + "\n")
+    registry(tmp_path / "target.db", [], declared).close()
+    before = (tmp_path / "target.db").read_bytes()
+    result = CliRunner().invoke(cli, ["import", str(path), "--registry", str(tmp_path / "target.db")])
+    assert result.exit_code == 1 and "nothing imported" in result.output, result.output
+    assert f"bad.jsonl:1: {message}" in result.output, result.output
+    assert (tmp_path / "target.db").read_bytes() == before
+
+
+def test_empty_import_is_an_error(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n")
+    result = CliRunner().invoke(cli, ["import", str(path), "--registry", str(tmp_path / "r.db")])
+    assert result.exit_code == 1
+    assert "nothing to import (empty input)" in result.output and "no runs in it" in result.output
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_rows_of_another_declaration_import_with_a_warning(tmp_path, rows, declared):
+    other = respec(rows[0], declaration_hash="0123456789abcdef")
+    path = tmp_path / "other.jsonl"
+    path.write_text(json.dumps(other) + "\n" + json.dumps(rows[1]) + "\n")
+    result = CliRunner().invoke(cli, ["import", str(path), "--registry", str(tmp_path / "r.db")])
+    assert result.exit_code == 0, result.output
+    assert "imported 2 runs" in result.output
+    assert (f"warning: 1 run(s) of {NAME} have declaration hash '0123456789abcdef', not its "
+            f"current '{declared[NAME]['declaration_hash']}': imported, but never fitted") in result.output
+
+
+def test_dry_run_writes_nothing(tmp_path, rows, declared):
+    path = tmp_path / "runs.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows[:4]))
+    result = CliRunner().invoke(cli, ["import", str(path), "--dry-run",
+                                      "--registry", str(tmp_path / "new.db")])
+    assert result.exit_code == 0, result.output
+    assert "dry run, nothing written: would be imported 4 runs" in result.output
+    assert not (tmp_path / "new.db").exists()
+    registry(tmp_path / "old.db", rows[:2], declared).close()
+    before = (tmp_path / "old.db").read_bytes()
+    result = CliRunner().invoke(cli, ["import", str(path), "--dry-run",
+                                      "--registry", str(tmp_path / "old.db")])
+    assert "would be imported 2 runs, 2 already recorded" in result.output, result.output
+    assert (tmp_path / "old.db").read_bytes() == before
+
+
+def test_plan_shows_what_a_row_must_agree_with(rows, declared):
+    result = CliRunner().invoke(cli, ["plan", "--tier", "smoke", "--innovation", NAME, "--json"])
+    assert result.exit_code == 0, result.output
+    cells = [json.loads(line) for line in result.output.splitlines()]
+    assert {c["declaration_hash"] for c in cells} == {declared[NAME]["declaration_hash"]}
+    for row in rows:
+        assert any((c["arm"], c["budget"], c["width"], c["seed"], c["n_params"])
+                   == (row["arm"], row["budget"], row["width"], row["seed"], row["n_params"])
+                   for c in cells)
+    text = CliRunner().invoke(cli, ["plan", "--tier", "smoke", "--innovation", NAME]).output
+    assert text.startswith(f"{NAME}  declaration_hash {declared[NAME]['declaration_hash']}")
+
+
+def test_import_format_docs_worked_run_id():
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).parent.parent / "docs" / "import-format.md").read_text()
+    spec_text = re.search(r"```json\n(.*?)\n```", docs, re.DOTALL)[1]
+    spec = json.loads(spec_text)
+    assert json.dumps(spec, sort_keys=True) == spec_text
+    assert f"`{spec_id(spec)}`" in docs

@@ -203,8 +203,8 @@ def test_entry_point_with_invalid_declaration_is_skipped(monkeypatch, tmp_path):
     assert "broken-one" not in catalog.innovations
     [problem] = catalog.problems
     assert "plugin 'bad', innovation 'broken-one': field 'year' out of range: 1066" in problem
-    info = catalog.plugin_info("bad")
-    assert (info.distribution, info.version) == ("cegbench-broken", "9.9")
+    assert "plugin 'bad' from distribution 'cegbench-broken' 9.9 skipped" in problem
+    assert "bad" not in {p.name for p in catalog.plugins}  # skipped whole
 
 
 def test_allow_list_and_disable(monkeypatch):
@@ -227,3 +227,36 @@ def test_every_hook_is_documented_and_tested():
         assert f"{hook.__name__}()" in docs, f"{hook.__name__} is not documented in docs/plugins.md"
         assert f"def test_hook_{hook.__name__}(" in tests
         assert hook.__doc__ and ":return:" in hook.__doc__
+
+
+@pytest.mark.parametrize("section, component", [
+    ("## Worked example: a new optimizer", ("optimizer", "lion")),
+    ("## Worked example: a new model family", ("family", "window-mlp")),
+])
+def test_docs_worked_examples_load_and_keep_their_contract(tmp_path, section, component):
+    import re
+    from pathlib import Path
+
+    from cegbench.data import VOCAB_SIZE
+    from cegbench.innovations import Recipe
+
+    docs = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
+    text = docs[docs.index(section):]
+    code = re.search(r"```python\n(.*?)```", text, re.DOTALL)[1]
+    catalog = load_catalog([write_plugin(tmp_path, code, name="worked_example.py")])
+    implementation = catalog.components.get(*component)
+    if component[0] == "family":
+        recipe = Recipe(family="window-mlp")
+        model = implementation.build(recipe, 16, VOCAB_SIZE, 32, catalog.components)
+        assert implementation.n_params(recipe, 16, VOCAB_SIZE, 32) == sum(
+            p.numel() for p in model.parameters())
+        from cegbench.train import measured_flops
+
+        measured_flops(implementation, recipe, 16, VOCAB_SIZE, 32, catalog.components)  # within 10 %
+    else:
+        import torch
+
+        model = torch.nn.Linear(4, 4)
+        optimizer = implementation.build(model, 1e-3)
+        model(torch.ones(2, 4)).sum().backward()
+        optimizer.step()

@@ -17,7 +17,7 @@ import sqlite_utils
 from cegbench.registry.db import open_registry, save_run, save_verdict
 from cegbench.site import context, formatting, plots, render
 from cegbench.site.render import build_site
-from site_fixtures import INNOVATIONS
+from site_fixtures import INNOVATIONS, sample_registry
 
 
 class Links(HTMLParser):
@@ -358,3 +358,25 @@ def test_plot_text_from_plugins_is_escaped_and_never_tex():
         assert "<script>" not in svg and "&lt;script&gt;alert(4)" in svg
     for svg in svgs:  # drawn as one text element (legend, tick label), not as TeX
         assert re.search(r"<text [^>]*>Cheap \$5 or \$6 trick &lt;script&gt;", svg)
+
+
+def test_backslashes_in_a_title_are_text_everywhere(tmp_path):
+    """A title is never a regex replacement: '\\m' crashed the site, '\\a' became a BEL."""
+    from click.testing import CliRunner
+
+    from cegbench.cli import cli
+
+    title = r"\alpha-\mu \1 \g<0> {0} %s $x$ GeLU"
+    db = sample_registry(tmp_path / "registry.db")
+    db["innovations"].update("gelu-to-swiglu", {"title": title})
+    db.close()
+    result = CliRunner().invoke(cli, ["site", "--registry", str(tmp_path / "registry.db"),
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "innovation" / "gelu-to-swiglu.html").read_text()
+    shown = title.replace("<", "&lt;").replace(">", "&gt;")
+    assert f'aria-label="{shown}: ' in page
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", page)  # no control characters
+    svg = plots.ceg_plot([{"compute": 1e12, "ceg": 1.5, "low": 1.4, "high": 1.6,
+                           "extrapolated": False}], title=title, salt=r"s\1")
+    assert f'aria-label="{shown}: ' in svg and 'id="s-1-' in svg
