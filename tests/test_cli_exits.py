@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from cegbench import cli as cli_module
+from cegbench import sweep as sweep_module
 from cegbench.cli import cli
 from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
 
@@ -47,7 +47,7 @@ def test_status_shows_runs_of_innovations_not_loaded(registry):
 
 
 def test_run_exits_1_when_a_named_innovation_was_not_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli_module, "tune_learning_rates", lambda *args, **kwargs: {})
+    monkeypatch.setattr(sweep_module, "tune_learning_rates", lambda *args, **kwargs: {})
     result = invoke("run", "--tier", "smoke", "--innovation", "gelu-to-swiglu", "--device", "cpu",
                     "--jobs", "1", "--registry", str(tmp_path / "r.db"))
     assert result.exit_code == 1, result.output
