@@ -140,6 +140,7 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
+    check_data(chosen, tier, catalog.components)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     db = open_db(registry_path, must_exist=False)
     save_innovations(db, [innovation_row(i, catalog.plugin_info(i.plugin)) for i in chosen])
@@ -187,6 +188,19 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
                + (f", {skipped} recorded meanwhile by another process" if skipped else ""))
     if analyze:
         analyze_innovations(db, [i.name for i in tuned], tier)
+
+
+def check_data(innovations, tier, components) -> None:
+    """Before any run: the tier's dataset is there and no planned run repeats it more
+    often than the tier allows."""
+    from cegbench.data import DatasetError, load_dataset
+    from cegbench.plan import RepetitionError, plan_cells
+
+    try:
+        load_dataset(tier.dataset)  # prepares an embedded one; a missing download says how
+        plan_cells(innovations, tier, components)
+    except (DatasetError, RepetitionError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 def tune_learning_rates(db, innovations, tier, components, executor, command, retry_failed=False):
@@ -450,7 +464,8 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
-    from cegbench.plan import plan_cells
+    from cegbench.data import DatasetError, training_tokens
+    from cegbench.plan import plan_cells, run_tokens
     from cegbench.registry.status import older_runs, recorded_tiers, sweep_status, totals
 
     catalog = catalog_or_exit(plugin_paths)
@@ -460,14 +475,22 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(n) for n in TIERS if n in recorded]
     width = max((len(i.name) for i in chosen), default=10)
     for tier in tiers:
-        statuses = sweep_status(db, plan_cells(chosen, tier, catalog.components))
-        click.echo(f"tier {tier.name} v{tier.version}\n{'innovation':<{width}}  {'arm':<8} "
-                   f"{'planned':>7} {'done':>6} {'failed':>6} {'to run':>6} "
-                   f"{'FLOPs spent':>11} {'still needed':>12}")
+        try:
+            available = training_tokens(tier.dataset)
+        except DatasetError as error:
+            raise click.ClickException(str(error)) from error
+        cells = plan_cells(chosen, tier, catalog.components, check_repetition=False)
+        statuses = sweep_status(db, cells, lambda cell, tier=tier, available=available:
+                                run_tokens(cell, tier, catalog.components) / available)
+        click.echo(f"tier {tier.name} v{tier.version}: dataset {tier.dataset}, {available:,} "
+                   f"training tokens, at most {tier.max_epochs:g} epochs a run\n"
+                   f"{'innovation':<{width}}  {'arm':<8} {'planned':>7} {'done':>6} {'failed':>6} "
+                   f"{'to run':>6} {'FLOPs spent':>11} {'still needed':>12} {'epochs':>6}")
         for row in [*statuses, totals(statuses)]:
+            epochs = "—" if row.max_epochs is None else f"{row.max_epochs:.2f}"
             click.echo(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
                        f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
-                       f"{row.flops_needed:>12.3g}")
+                       f"{row.flops_needed:>12.3g} {epochs:>6}")
         for innovation in chosen:
             older = older_runs(db, innovation.name, tier.name, tier.version,
                                innovation.declaration_hash())
@@ -539,6 +562,10 @@ def import_(files, registry_path, plugin_paths):
     if report.conflicts:
         sys.exit(1)
 
+
+from cegbench.data_cli import data_group
+
+cli.add_command(data_group)
 
 if __name__ == "__main__":
     cli()

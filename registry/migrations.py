@@ -201,3 +201,12 @@ def m004_learning_rates(db: Database) -> None:
         pk=("recipe_key", "tier", "tier_version"),
     )
     db["runs"].add_column("train_time_s", float)
+
+
+@migrations()
+def m005_run_epochs(db: Database) -> None:
+    """Repetition accounting (issue 11): the epochs of training data each run consumed,
+    its training tokens over its dataset's training tokens (above 1, it saw data again).
+    NULL for runs recorded before."""
+    db["runs"].add_column("epochs", float)
+    db["tuning_runs"].add_column("epochs", float)
