@@ -487,7 +487,7 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
                    f"{'innovation':<{width}}  {'arm':<8} {'planned':>7} {'done':>6} {'failed':>6} "
                    f"{'to run':>6} {'FLOPs spent':>11} {'still needed':>12} {'epochs':>6}")
         for row in [*statuses, totals(statuses)]:
-            epochs = "—" if row.max_epochs is None else f"{row.max_epochs:.2f}"
+            epochs = "—" if row.max_epochs is None else f"{row.max_epochs:.3g}"
             click.echo(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
                        f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
                        f"{row.flops_needed:>12.3g} {epochs:>6}")

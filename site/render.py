@@ -267,12 +267,21 @@ def _provenance(r: dict) -> str:
     return " · ".join(p for p in parts if p) or MISSING
 
 
+def fmt_epochs(x) -> str:
+    """Epochs of training data a run consumed: 0.793 → '0.79'; above 1 it saw data again."""
+    x = _number(x)
+    return MISSING if x is None else f"{x:.2f}"
+
+
 def run_row(r: dict) -> RunRow:
-    numeric = ("budget", "width", "n_params", "seed", "final_loss", "tokens", "wall_time_s")
+    numeric = ("budget", "width", "n_params", "seed", "final_loss", "tokens", "epochs",
+               "wall_time_s")
+    r = {"epochs": None, **r}  # registries before m005_run_epochs have no epochs
     return RunRow(
         arm=_text(r["arm"]), budget=fmt_compute(r["budget"]), width=fmt_int(r["width"]),
         n_params=fmt_int(r["n_params"]), seed=fmt_int(r["seed"]),
         final_loss=fmt_loss(r["final_loss"]), tokens=fmt_int(r["tokens"]),
+        epochs=fmt_epochs(r["epochs"]),
         status=_text(r["status"]), error=r["error"] if isinstance(r["error"], str) else "",
         wall_time=fmt_seconds(r["wall_time_s"]), hardware=_text(r["hardware"]),
         provenance=_provenance(r), sort={k: _sort_key(r[k]) for k in numeric},

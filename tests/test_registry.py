@@ -131,3 +131,15 @@ def test_two_connections_opening_a_new_registry_migrate_it_once(tmp_path):
     first, second = open_registry(tmp_path / "r.db"), open_registry(tmp_path / "r.db")
     assert migrations.pending(first) == migrations.pending(second) == []
     assert first.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_m005_adds_run_epochs_to_an_existing_registry(tmp_path):
+    db = Database(tmp_path / "old.db")
+    migrations.apply(db, stop_before="m005_run_epochs")  # a registry from before issue 11
+    db["innovations"].insert(innovation())
+    db["runs"].insert(run_row("old"))
+    assert "epochs" not in db["runs"].columns_dict
+    db.close()
+    db = open_registry(tmp_path / "old.db")
+    assert "epochs" in db["runs"].columns_dict and "epochs" in db["tuning_runs"].columns_dict
+    assert db["runs"].get("old")["epochs"] is None  # unknown for runs recorded before
