@@ -29,6 +29,7 @@ import functools
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -62,8 +63,8 @@ class DatasetError(ValueError):
 class TokenDataset:
     """A dataset's two splits as memory-mapped token tensors.
 
-    ``train`` and ``val`` are ``torch.from_numpy`` views of the store's memory maps:
-    no copy, one page cache shared by every process on the machine. A trainer that
+    ``train`` and ``val`` are ``torch.from_numpy`` views of the store's read-only memory
+    maps: no copy, one page cache shared by every process on the machine. A trainer that
     keeps the tokens on its device copies ``train_tokens`` there once, draws starts
     with ``sample_starts`` and gathers them itself; ``batch`` does both on the CPU.
     """
@@ -125,10 +126,15 @@ def load_dataset(name: str) -> TokenDataset:
 
 
 def from_store(name: str, store: TokenStore) -> TokenDataset:
+    """The store's splits as tensors over its read-only memory maps (never write into them)."""
+    with warnings.catch_warnings():  # torch warns that the arrays are not writable: by design
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        train = torch.from_numpy(store.tokens("train"))
+        val = torch.from_numpy(store.tokens("validation"))
     return TokenDataset(
         name=name,
-        train=torch.from_numpy(store.tokens("train")),
-        val=torch.from_numpy(store.tokens("validation")),
+        train=train,
+        val=val,
         content_hash=store.content_hash,
         vocab_size=store.vocab_size,
         store=store.path,

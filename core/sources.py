@@ -96,7 +96,11 @@ def documents(path: Path, kind: str, field: str = "text") -> Iterator[str | byte
                         raise PrepareError(f"{path}:{number}: no {field!r} field in a JSON "
                                            f"object ({type(error).__name__})") from None
     elif kind == "parquet":
-        import pyarrow.parquet as pq
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise PrepareError("reading Parquet needs pyarrow: pip install 'cegbench[data]'") \
+                from None
 
         table = pq.ParquetFile(path)
         if field not in table.schema_arrow.names:

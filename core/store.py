@@ -67,10 +67,11 @@ class TokenStore:
         return self.manifest["vocab_size"]
 
     def tokens(self, split: str) -> np.memmap:
-        """A split's tokens, memory-mapped copy-on-write: pages are read from the file on
-        demand and shared by every process mapping it; nothing is copied unless written."""
+        """A split's tokens, memory-mapped read-only: pages are read from the file on demand
+        and shared by every process mapping it (a read-only mapping also costs no memory
+        commit, however many workers map a 10 GB store)."""
         n = self.manifest["shards"][split]["tokens"]
-        return np.memmap(self.path / SPLITS[split], dtype=self.dtype, mode="c", shape=(n,))
+        return np.memmap(self.path / SPLITS[split], dtype=self.dtype, mode="r", shape=(n,))
 
 
 def open_store(path) -> TokenStore:
