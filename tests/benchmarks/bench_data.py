@@ -89,8 +89,8 @@ def main():
                 for _ in range(args.rounds):
                     for name, dataset in (("memory", memory), ("mapped", mapped)):
                         generator = torch.Generator().manual_seed(0)
-                        rates[name].append(rate(lambda d=dataset, g=generator:
-                                                d.batch(batch, context, g), args.seconds))
+                        rates[name].append(rate(lambda d=dataset, g=generator, b=batch,
+                                                t=context: d.batch(b, t, g), args.seconds))
                 memory_rate = float(np.median(rates["memory"])) * batch  # windows/s
                 mapped_rate = float(np.median(rates["mapped"])) * batch
                 line = (f"{label:<16} {f'{batch}×{context}':>7} {memory_rate:>11,.0f} "
