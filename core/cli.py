@@ -157,11 +157,17 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
 
     from cegbench.config import ConfigError
     from cegbench.execute import ExecutorUnavailable, executor_choice, make_executor
-    from cegbench.sweep import run_command, run_sweep
+    from cegbench.data import DatasetError
+    from cegbench.plan import RepetitionError
+    from cegbench.sweep import check_data, run_command, run_sweep
 
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
+    try:
+        check_data(chosen, tier, catalog.components)
+    except (DatasetError, RepetitionError) as error:
+        raise click.ClickException(str(error)) from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     db = open_db(registry_path, must_exist=False)
     command = run_command(tier, innovation_names, plugin_paths)
@@ -318,7 +324,8 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
-    from cegbench.plan import plan_cells
+    from cegbench.data import DatasetError, training_tokens
+    from cegbench.plan import plan_cells, run_tokens
     from cegbench.registry.learning_rates import tuned_rates
     from cegbench.registry.status import not_loaded_runs, older_runs, recorded_tiers, sweep_status
     from cegbench.terminal import status_table
@@ -329,8 +336,15 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     recorded = recorded_tiers(db)
     tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(n) for n in TIERS if n in recorded]
     for tier in tiers:
-        statuses = sweep_status(db, plan_cells(chosen, tier, catalog.components))
-        click.echo(f"tier {tier.name} v{tier.version}")
+        try:
+            available = training_tokens(tier.dataset)
+        except DatasetError as error:
+            raise click.ClickException(str(error)) from error
+        cells = plan_cells(chosen, tier, catalog.components, check_repetition=False)
+        statuses = sweep_status(db, cells, lambda cell, tier=tier, available=available:
+                                run_tokens(cell, tier, catalog.components) / available)
+        click.echo(f"tier {tier.name} v{tier.version}: dataset {tier.dataset}, {available:,} "
+                   f"training tokens, at most {tier.max_epochs:g} epochs a run")
         older = {i.name: older_runs(db, i.name, tier.name, tier.version, i.declaration_hash())
                  for i in chosen}
         rates = tuned_rates(db, tier.name, tier.version)
@@ -458,6 +472,10 @@ def plan(tier_name, innovation_names, as_json, plugin_paths):
                 click.echo(f"  {cell.arm:<8} budget {cell.budget:<8g} width {cell.width:>5} "
                            f"seed {cell.seed}  n_params {n_params}")
 
+
+from cegbench.data_cli import data_group
+
+cli.add_command(data_group)
 
 if __name__ == "__main__":
     cli()

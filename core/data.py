@@ -7,15 +7,19 @@ Sources, named by a string:
   easy to learn, their order is harder, so loss keeps falling with compute.
 * ``enwiki-sample`` — a real English corpus embedded in the package: the article
   texts of a shortened English Wikipedia dump (see ``cegbench/corpora/README.md``
-  for where it comes from), checked against its pinned sha256 on every load.
+  for where it comes from), checked against its pinned sha256 when it is read.
 * ``text:PATH`` — a local UTF-8 text file, or every ``*.txt`` file under a folder.
+* ``CORPUS:TOKENS`` (e.g. ``fineweb-edu:10B``) — the first TOKENS tokens of a
+  downloaded corpus (``cegbench.sources``), prepared once with
+  ``cegbench data prepare CORPUS --tokens TOKENS``.
+* ``store:PATH`` — any token store (``cegbench.store``) made by ``cegbench data prepare``.
 
-Every dataset has a fixed held-out validation split (its last 5 %, at least
-4096 tokens) and a content hash of its tokens, recorded with each run.
-
-Making ``synthetic`` or ``enwiki-sample`` takes seconds; with
-``CEGBENCH_DATA_CACHE=DIR`` their tokens are saved once to ``DIR`` and every
-later process (e.g. each Ray or Slurm worker) loads them from there instead.
+Every dataset is read from a token store: memory-mapped token files shared by
+every process on a machine, never a whole-corpus copy per worker. The first three
+sources are prepared into a store under the data folder (``$CEGBENCH_DATA_CACHE``,
+else ``~/.cache/cegbench/data``) on first use; downloaded corpora must be prepared
+before a run. Every dataset has a fixed held-out validation split (its last 5 %,
+at least 4096 tokens) and a content hash of its tokens, recorded with each run.
 """
 
 from __future__ import annotations
@@ -24,14 +28,24 @@ import bz2
 import functools
 import hashlib
 import io
-import os
-import xml.etree.ElementTree as ElementTree
+import re
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import torch
+
+from cegbench.store import (
+    StoreError,
+    TokenStore,
+    data_dir,
+    open_store,
+    validation_size,
+    write_store,
+)
 
 VOCAB_SIZE = 256  # bytes
 VALIDATION_FRACTION = 0.05
@@ -42,21 +56,44 @@ ENWIKI_SHA256 = "a53f4648dec40467ebdcbc7a1307eddb51fe6e28e9309f6ebde81ba0d04bea2
 
 
 class DatasetError(ValueError):
-    """A dataset name, file or content that cannot be used."""
+    """A dataset name that cannot be resolved, or data that cannot be used."""
 
 
 @dataclass(frozen=True)
 class TokenDataset:
+    """A dataset's two splits as memory-mapped token tensors.
+
+    ``train`` and ``val`` are ``torch.from_numpy`` views of the store's read-only memory
+    maps: no copy, one page cache shared by every process on the machine. A trainer that
+    keeps the tokens on its device copies ``train_tokens`` there once, draws starts
+    with ``sample_starts`` and gathers them itself; ``batch`` does both on the CPU.
+    """
+
     name: str
-    train: torch.Tensor  # (N,) uint8
-    val: torch.Tensor  # (M,) uint8
+    train: torch.Tensor  # (N,) token ids (uint8 bytes), memory-mapped
+    val: torch.Tensor  # (M,) token ids, memory-mapped
     content_hash: str  # sha256 of all tokens, train then validation
     vocab_size: int = VOCAB_SIZE
+    store: Path | None = None  # the token store it is read from
+
+    @property
+    def train_tokens(self) -> torch.Tensor:
+        """The training split, (N,), memory-mapped: ``.to(device)`` puts it on a GPU once."""
+        return self.train
+
+    def sample_starts(self, batch_size: int, context: int, generator: torch.Generator):
+        """Start positions of a random batch of training windows, (B,) int64."""
+        return torch.randint(len(self.train) - context - 1, (batch_size,), generator=generator)
 
     def batch(self, batch_size: int, context: int, generator: torch.Generator):
-        """A random batch of training windows: inputs (B, T) and next-byte targets (B, T)."""
-        starts = torch.randint(len(self.train) - context - 1, (batch_size,), generator=generator)
-        return self._windows(self.train, starts, context)
+        """A random batch of training windows: inputs (B, T) and next-token targets (B, T)."""
+        return self.windows(self.sample_starts(batch_size, context, generator), context)
+
+    def windows(self, starts: torch.Tensor, context: int, split: str = "train"):
+        """The windows starting at ``starts`` (B,): inputs (B, T) and targets (B, T), int64.
+        A trainer gathering on its device calls ``gather_windows(device_tokens, starts, T)``
+        with the same starts and gets the same windows."""
+        return gather_windows(self.train if split == "train" else self.val, starts, context)
 
     def validation_batches(self, n_tokens: int, context: int, batch_size: int):
         """The fixed validation windows, evenly spaced over the validation split."""
@@ -64,52 +101,151 @@ class TokenDataset:
         last_start = len(self.val) - context - 1
         starts = torch.linspace(0, last_start, n_windows).long()
         for i in range(0, n_windows, batch_size):
-            yield self._windows(self.val, starts[i : i + batch_size], context)
+            yield self.windows(starts[i : i + batch_size], context, split="val")
 
-    @staticmethod
-    def _windows(data: torch.Tensor, starts: torch.Tensor, context: int):
-        offsets = torch.arange(context + 1)
-        chunk = data[starts[:, None] + offsets].long()  # (B, T+1)
-        return chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()
+    def epochs(self, tokens: int) -> float:
+        """How many times ``tokens`` training tokens go over the training split."""
+        return tokens / len(self.train)
+
+
+def gather_windows(tokens: torch.Tensor, starts: torch.Tensor, context: int):
+    """Inputs and next-token targets of the windows of ``tokens`` at ``starts``; works on
+    any device the tensors share."""
+    offsets = torch.arange(context + 1, device=starts.device)
+    chunk = tokens[starts[:, None] + offsets].long()  # (B, T+1)
+    return chunk[:, :-1].contiguous(), chunk[:, 1:].contiguous()
 
 
 @functools.lru_cache(maxsize=4)
 def load_dataset(name: str) -> TokenDataset:
-    """Load a dataset by name (cached per process)."""
+    """Load a dataset by name (cached per process), preparing its store on first use."""
+    try:
+        return from_store(name, open_store(store_path(name, make=True)))
+    except StoreError as error:
+        raise DatasetError(f"dataset {name!r}: {error}") from None
+
+
+def from_store(name: str, store: TokenStore) -> TokenDataset:
+    """The store's splits as tensors over its read-only memory maps (never write into them)."""
+    with warnings.catch_warnings():  # torch warns that the arrays are not writable: by design
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        train = torch.from_numpy(store.tokens("train"))
+        val = torch.from_numpy(store.tokens("validation"))
+    return TokenDataset(
+        name=name,
+        train=train,
+        val=val,
+        content_hash=store.content_hash,
+        vocab_size=store.vocab_size,
+        store=store.path,
+    )
+
+
+def training_tokens(name: str) -> int:
+    """Tokens in a dataset's training split, without preparing a downloaded corpus
+    (its size is in its name)."""
+    corpus = corpus_name(name)
+    if corpus is not None and not (store_path(name) / "manifest.json").is_file():
+        total = corpus[1]
+        return total - validation_size(total, VALIDATION_FRACTION, MIN_VALIDATION_TOKENS)
+    return len(load_dataset(name).train)
+
+
+def parse_tokens(text: str) -> int:
+    """A token count written as 1500000, 1.5e6, 1500K, 1.5M or 10B."""
+    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([kKmMbBgG]?)\s*", text)
+    if not match:
+        raise DatasetError(f"{text!r} is not a token count (e.g. 1500000, 1.5M, 10B)")
+    scale = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9}[match[2].lower()]
+    return round(float(match[1]) * scale)
+
+
+def format_tokens(n: int) -> str:
+    """A token count the short way, exactly: 10000000000 → 10B, 1500000 → 1.5M."""
+    for unit, scale in (("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= scale and round(float(f"{n / scale:g}") * scale) == n:
+            return f"{n / scale:g}{unit}"
+    return str(n)
+
+
+def corpus_name(name: str) -> tuple[str, int] | None:
+    """(corpus, tokens) for a ``CORPUS:TOKENS`` name of a downloadable corpus, else None."""
+    from cegbench.sources import CORPORA
+
+    corpus, _, tokens = name.partition(":")
+    if corpus not in CORPORA or not tokens:
+        return None
+    return corpus, parse_tokens(tokens)
+
+
+def code_version() -> str:
+    """A hash of this module: stores made from generated or embedded data are named
+    after it, so a changed generator never reads an old store."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def store_path(name: str, make: bool = False) -> Path:
+    """The store a dataset name reads; with ``make``, prepared first where cegbench can."""
+    if name.startswith("store:"):
+        return Path(name[len("store:") :])
+    corpus = corpus_name(name)
+    if corpus is not None:
+        path = data_dir() / f"{corpus[0]}-{format_tokens(corpus[1])}"
+        if make and not (path / "manifest.json").is_file():
+            raise DatasetError(
+                f"dataset {name!r} is not prepared in {data_dir()}: run `cegbench data prepare "
+                f"{corpus[0]} --tokens {format_tokens(corpus[1])}` (add `--from FOLDER` to use "
+                "files you downloaded yourself; see docs/data.md)")
+        return path
     if name == "synthetic" or name.startswith("synthetic:"):
-        seed = int(name.partition(":")[2] or 0)
-        tokens = cached(name, lambda: synthetic_tokens(seed))
+        seed = name.partition(":")[2] or "0"
+        if not seed.isdigit():
+            raise DatasetError(f"{name!r}: the seed of synthetic:SEED is a whole number")
+        make_tokens, source = (lambda: synthetic_tokens(int(seed))), f"synthetic:{seed}"
+        path = data_dir() / f"synthetic-{seed}-{code_version()}"
+        licence = "generated by cegbench (MIT)"
     elif name == "enwiki-sample":
-        tokens = cached(name, enwiki_sample_tokens)
+        make_tokens, source = enwiki_sample_tokens, "enwiki-sample"
+        path = data_dir() / f"enwiki-sample-{code_version()}"
+        licence = "CC BY-SA 4.0 and GFDL (Wikipedia)"
     elif name.startswith("text:"):
-        tokens = text_tokens(Path(name[len("text:") :]))
+        files = text_files(Path(name[len("text:") :]))
+        make_tokens, source = (lambda: text_tokens(files)), name
+        stamp = json_key([(str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+        path = data_dir() / f"text-{stamp}-{code_version()}"
+        licence = "unknown (local files)"
     else:
         raise DatasetError(
-            f"Unknown dataset {name!r}. Available: synthetic, synthetic:SEED, "
-            "enwiki-sample, text:PATH"
+            f"Unknown dataset {name!r}. Available: synthetic, synthetic:SEED, enwiki-sample, "
+            "text:PATH, store:PATH, CORPUS:TOKENS (CORPUS: fineweb-edu, c4-en)"
         )
-    return split(name, tokens)
+    if make and not (path / "manifest.json").is_file():
+        tokens = make_tokens()
+        prepare_store(path, [tokens], source=source, licence=licence, name=name)
+    return path
 
 
-def cached(name: str, make) -> np.ndarray:
-    """``make()``, or its tokens saved under ``$CEGBENCH_DATA_CACHE`` by an earlier process."""
-    folder = os.environ.get("CEGBENCH_DATA_CACHE")
-    if not folder:
-        return make()
-    path = Path(folder) / f"{name.replace(':', '-')}.npy"
-    if path.is_file():
-        return np.load(path)
-    tokens = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.partial.npy")
-    np.save(partial, tokens)
-    os.replace(partial, path)  # whole or not at all: workers may race to write it
-    return tokens
+def json_key(value) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+def prepare_store(path: Path, chunks, *, source: str, licence: str, name: str | None = None,
+                  max_tokens: int | None = None, **origin) -> TokenStore:
+    """Write byte tokens into a store with the standard validation split."""
+    try:
+        return write_store(
+            path, chunks, max_tokens=max_tokens, name=name or source, source=source,
+            licence=licence, tokenizer="bytes", origin=origin,
+            n_validation=lambda total: validation_size(total, VALIDATION_FRACTION,
+                                                       MIN_VALIDATION_TOKENS))
+    except StoreError as error:
+        raise DatasetError(f"dataset {name or source!r}: {error}") from None
 
 
 def split(name: str, tokens: np.ndarray) -> TokenDataset:
-    """Hold out the last 5 % (at least MIN_VALIDATION_TOKENS) for validation."""
-    n_val = max(int(len(tokens) * VALIDATION_FRACTION), MIN_VALIDATION_TOKENS)
+    """An in-memory dataset (no store): the last 5 % (at least MIN_VALIDATION_TOKENS) held
+    out. The layout every store has; kept for tests and benchmarks."""
+    n_val = validation_size(len(tokens), VALIDATION_FRACTION, MIN_VALIDATION_TOKENS)
     if len(tokens) < 2 * n_val:
         raise DatasetError(
             f"dataset {name!r} has {len(tokens)} tokens: too few for a training split "
@@ -164,14 +300,18 @@ def enwiki_sample_tokens() -> np.ndarray:
     return np.frombuffer("\n\n".join(texts).encode("utf-8"), dtype=np.uint8)
 
 
-def text_tokens(path: Path) -> np.ndarray:
-    """UTF-8 bytes of a text file, or of every ``*.txt`` under a folder (sorted)."""
+def text_files(path: Path) -> list[Path]:
+    """A text file, or every ``*.txt`` under a folder (sorted)."""
     if path.is_file():
-        files = [path]
-    elif path.is_dir():
+        return [path]
+    if path.is_dir():
         files = sorted(path.rglob("*.txt"))
         if not files:
             raise DatasetError(f"folder {str(path)!r} holds no *.txt files")
-    else:
-        raise DatasetError(f"text dataset path {str(path)!r} does not exist")
+        return files
+    raise DatasetError(f"text dataset path {str(path)!r} does not exist")
+
+
+def text_tokens(files: list[Path]) -> np.ndarray:
+    """UTF-8 bytes of text files, joined by blank lines."""
     return np.frombuffer(b"\n\n".join(f.read_bytes() for f in files), dtype=np.uint8)

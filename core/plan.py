@@ -12,6 +12,7 @@ that uses it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -103,9 +104,14 @@ class Cell:
     seed: int
 
 
-def plan_cells(innovations: list[Innovation], tier: Tier, components: Components) -> list[Cell]:
-    """Every (innovation, arm, budget, width, seed) of a tier, smallest budgets first."""
-    return [
+def plan_cells(innovations: list[Innovation], tier: Tier, components: Components,
+               check_repetition: bool = True) -> list[Cell]:
+    """Every (innovation, arm, budget, width, seed) of a tier, smallest budgets first.
+
+    Raises ``RepetitionError`` when a run would train on more than ``tier.max_epochs``
+    epochs of the tier's dataset (unless ``check_repetition`` is False).
+    """
+    cells = [
         Cell(innovation.name, arm, innovation.recipe(arm), innovation.declaration_hash(),
              tier.name, tier.version, budget, width, seed)
         for budget in tier.budgets
@@ -114,6 +120,71 @@ def plan_cells(innovations: list[Innovation], tier: Tier, components: Components
         for width in widths_at(budget, tier, innovation.recipe(arm), components)
         for seed in tier.seeds
     ]
+    if check_repetition and cells:
+        guard_repetition(cells, tier, components)
+    return cells
+
+
+# -------------------------------------------------------------------------
+# repetition: how many times a run goes over its training data
+
+
+class RepetitionError(ValueError):
+    """A tier's runs would repeat its dataset more often than the tier allows."""
+
+
+def run_tokens(cell, tier: Tier, components: Components) -> int:
+    """Training tokens of a cell's run: the trainer's step count, from the analytic FLOPs
+    per token (the measured count, which the trainer uses, is within 10 % of it)."""
+    family = components.get("family", cell.recipe.family)
+    per_token = family.flops_per_token(cell.recipe, cell.width, VOCAB_SIZE, tier.context,
+                                       components)
+    tokens_per_step = tier.batch_size * tier.context
+    return max(1, round(cell.budget / (per_token * tokens_per_step))) * tokens_per_step
+
+
+@dataclass(frozen=True)
+class Repetition:
+    """The largest run of a plan and how often it sees the training data."""
+
+    cell: Cell
+    tokens: int  # it trains on
+    available: int  # training tokens of the tier's dataset
+
+    @property
+    def epochs(self) -> float:
+        return self.tokens / self.available
+
+
+def largest_run(cells: list[Cell], tier: Tier, components: Components,
+                available: int | None = None) -> Repetition:
+    """The run of ``cells`` with the most training tokens, against the dataset's."""
+    from cegbench.data import training_tokens
+
+    tokens = {}
+    for cell in cells:
+        key = (cell.recipe, cell.width, cell.budget)
+        if key not in tokens:
+            tokens[key] = (run_tokens(cell, tier, components), cell)
+    most, cell = max(tokens.values(), key=lambda pair: pair[0])
+    return Repetition(cell, most, available if available is not None
+                      else training_tokens(tier.dataset))
+
+
+def guard_repetition(cells: list[Cell], tier: Tier, components: Components,
+                     available: int | None = None) -> Repetition:
+    """Raise ``RepetitionError`` when the largest run exceeds the tier's ``max_epochs``."""
+    largest = largest_run(cells, tier, components, available)
+    if largest.epochs > tier.max_epochs:
+        cell = largest.cell
+        needed = math.ceil(largest.tokens / tier.max_epochs)
+        raise RepetitionError(
+            f"tier {tier.name} v{tier.version}: its largest run ({cell.innovation} {cell.arm}, "
+            f"budget {cell.budget:.3g} FLOPs, width {cell.width}) needs {largest.tokens:,} "
+            f"training tokens, {largest.epochs:.2f} epochs of dataset {tier.dataset!r} "
+            f"({largest.available:,} training tokens), and the tier allows at most "
+            f"{tier.max_epochs:g}: use a dataset of at least {needed:,} training tokens")
+    return largest
 
 
 def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
@@ -141,3 +212,12 @@ def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
             learning_rate=tier.learning_rate(rate.learning_rate, rate.width, cell.width),
         ))
     return specs
+
+
+def tokens_by_budget(cells: list[Cell], tier: Tier, components: Components) -> list[Repetition]:
+    """Per budget, smallest first: the run needing the most training tokens."""
+    by_budget: dict[float, list[Cell]] = {}
+    for cell in cells:
+        by_budget.setdefault(cell.budget, []).append(cell)
+    largest = [largest_run(group, tier, components) for _, group in sorted(by_budget.items())]
+    return largest

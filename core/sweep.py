@@ -86,6 +86,17 @@ def run_command(tier, innovation_names=(), plugin_paths=()) -> str:
     ])
 
 
+def check_data(innovations, tier, components) -> None:
+    """Before any run: the tier's dataset is there (an embedded one is prepared; a
+    missing download raises ``DatasetError`` saying how to get it) and no planned run
+    repeats it more often than the tier allows (``RepetitionError``)."""
+    from cegbench.data import load_dataset
+    from cegbench.plan import plan_cells
+
+    load_dataset(tier.dataset)
+    plan_cells(innovations, tier, components)
+
+
 def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: str,
               retry_failed: bool = False, analyze: bool = True,
               progress: Progress | None = None) -> Executed:

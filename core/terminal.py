@@ -67,7 +67,7 @@ class ClickProgress(Progress):
 
 def status_table(statuses, innovations, rates, older) -> list[str]:
     """The ``cegbench status`` table: a line per innovation and arm (``ArmStatus``), their
-    total, and the learning rate tuned for each arm's recipe (``rates``: {Recipe: TunedRate},
+    total, the most epochs of training data a run sees, and the learning rate tuned for each arm's recipe (``rates``: {Recipe: TunedRate},
     "—" while not tuned yet); then a note per innovation with runs of an older declaration
     or tier version (``older``: {name: count})."""
     from cegbench.registry.status import totals
@@ -80,10 +80,12 @@ def status_table(statuses, innovations, rates, older) -> list[str]:
         return f"{rate.learning_rate:.3g}" if rate else "—" if row.arm else ""
 
     lines = [f"{'innovation':<{width}}  {'arm':<8} {'planned':>7} {'done':>6} {'failed':>6} "
-             f"{'to run':>6} {'FLOPs spent':>11} {'still needed':>12} {'tuned lr':>8}"]
+             f"{'to run':>6} {'FLOPs spent':>11} {'still needed':>12} {'epochs':>6} "
+             f"{'tuned lr':>8}"]
     for row in [*statuses, totals(statuses)]:
+        epochs = "—" if row.max_epochs is None else f"{row.max_epochs:.3g}"
         lines.append(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
                      f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
-                     f"{row.flops_needed:>12.3g} {tuned(row):>8}".rstrip())
+                     f"{row.flops_needed:>12.3g} {epochs:>6} {tuned(row):>8}".rstrip())
     return lines + [f"note: {name} has {n} run(s) of an older declaration or tier version, "
                     "kept but never fitted" for name, n in older.items() if n]

@@ -36,6 +36,10 @@ class Tier:
     eval_tokens: int = 16_384  # held-out tokens per evaluation
     margin: float = 0.05  # equivalence margin on Δα for "scale-invariant"
     max_loss: float = 8.0  # a training loss above this (ln 256 ≈ 5.5 at init) is divergence
+    # the most epochs of its dataset's training split any run may train on: the planner
+    # refuses a tier whose largest run would repeat the data more often (not hashed into
+    # run ids: it decides which runs may be planned, not what a run does)
+    max_epochs: float = 1.0
 
     def learning_rate(self, tuned_lr: float, tuned_width: int, width: int) -> float:
         """The width rule: the rate tuned at ``tuned_width``, transferred to ``width``."""
@@ -86,12 +90,25 @@ for _tier in (
         tokens_per_param=60.0,
         eval_tokens=32_768,
         margin=0.05,
+        # the embedded sample has 5.47 M training bytes: most runs see it at most twice,
+        # runs at the ladders' centres about once, and the largest (the width-16 rung of
+        # two innovations' ladders at 1.5e12, below their optimum) 4.96 times. Repeating
+        # data up to about 4 epochs is nearly as good as new data (Muennighoff et al. 2023,
+        # "Scaling Data-Constrained Language Models"); this laptop tier allows 5 so that
+        # v2's ladders plan unchanged. docs/data.md has the table.
+        max_epochs=5.0,
     ),
     Tier(
         name="gpu",
-        version=2,
-        description="One GPU: the embedded corpus or your own text, about 1e14 to 1e17 FLOPs.",
-        dataset="enwiki-sample",
+        version=3,
+        description=(
+            "One GPU, 1e14 to 1e17 FLOPs, on the first 10 B bytes of FineWeb-Edu's sample-10BT "
+            "(prepare it once: `cegbench data prepare fineweb-edu --tokens 10B`): every run "
+            "sees its data at most once (the largest, 7.5 B tokens, 0.79 epochs). v2 trained "
+            "on the embedded 5.5 MB sample, up to 1,369 epochs. docs/data.md has the table "
+            "and how to reproduce the store."
+        ),
+        dataset="fineweb-edu:10B",
         context=256,
         batch_size=64,
         budgets=(1e14, 1e15, 1e16, 1e17),

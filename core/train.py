@@ -50,6 +50,7 @@ class RunResult:
     flops_per_token_analytic: float | None = None
     tokens: int = 0
     steps: int = 0
+    epochs: float | None = None  # tokens / the dataset's training tokens: > 1 repeats data
     curve: list[dict] = field(default_factory=list)  # {"step", "tokens", "flops", "loss"}
     wall_time_s: float = 0.0  # the whole run
     train_time_s: float | None = None  # the training steps alone (no set-up, no evaluation)
@@ -94,6 +95,7 @@ def train(spec: TrainSpec, components: Components, device: str, result: RunResul
     tokens_per_step = spec.batch_size * spec.context
     steps = max(1, round(spec.budget / (flops.measured * tokens_per_step)))
     result.steps, result.tokens = steps, steps * tokens_per_step
+    result.epochs = dataset.epochs(result.tokens)
     eval_steps = sorted({max(1, round(steps * k / spec.eval_points)) for k in range(1, spec.eval_points + 1)})
 
     torch.manual_seed(spec.seed)

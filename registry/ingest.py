@@ -11,8 +11,8 @@ from cegbench.registry.db import get_innovation, save_run
 
 # what a trained run reports, copied as is into its row
 RESULT_COLUMNS = ("n_params", "status", "error", "final_loss", "flops_per_token",
-                  "flops_per_token_analytic", "tokens", "steps", "wall_time_s", "train_time_s",
-                  "dataset_hash", "started_at", "finished_at")
+                  "flops_per_token_analytic", "tokens", "steps", "epochs", "wall_time_s",
+                  "train_time_s", "dataset_hash", "started_at", "finished_at")
 
 
 def trained_row(result, command: str) -> dict:

@@ -204,6 +204,12 @@ def m004_learning_rates(db: Database) -> None:
 
 
 @migrations()
+def m005_run_epochs(db: Database) -> None:
+    """Repetition accounting (issue 11): the epochs of training data each run consumed,
+    its training tokens over its dataset's training tokens (above 1, it saw data again).
+    NULL for runs recorded before."""
+    db["runs"].add_column("epochs", float)
+    db["tuning_runs"].add_column("epochs", float)
 def m009_cegbench_versions(db: Database) -> None:
     """Which cegbench versions wrote to this registry, so that a registry from a newer
     one (with migrations this one does not know) is refused naming both versions."""

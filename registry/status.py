@@ -23,6 +23,7 @@ class ArmStatus:
     failed: int = 0  # recorded failed (rerun with --retry-failed)
     flops_spent: float = 0.0  # training FLOPs of the recorded runs (failed: up to the last eval)
     flops_needed: float = 0.0  # budgets of the planned runs not recorded yet
+    max_epochs: float | None = None  # most epochs of training data a run sees (recorded, else planned)
 
     @property
     def todo(self) -> int:
@@ -38,12 +39,12 @@ def recorded_cells(db: Database, innovation: str, tier: str, tier_version: int,
                    declaration_hash: str) -> dict[tuple, dict]:
     """Cell key → the recorded run's status and spent FLOPs."""
     rows = db.execute(
-        "select innovation, arm, budget, width, seed, status, flops_per_token, tokens, curve "
+        "select innovation, arm, budget, width, seed, status, flops_per_token, tokens, curve, epochs "
         "from runs where innovation = ? and tier = ? and tier_version = ? and declaration_hash = ?",
         [innovation, tier, tier_version, declaration_hash],
     ).fetchall()
     cells = {}
-    for innovation_, arm, budget, width, seed, status, per_token, tokens, curve in rows:
+    for innovation_, arm, budget, width, seed, status, per_token, tokens, curve, epochs in rows:
         if status == "ok":
             spent = (per_token or 0.0) * (tokens or 0)
         else:  # a failed run trained up to its last evaluation, at least
@@ -51,12 +52,13 @@ def recorded_cells(db: Database, innovation: str, tier: str, tier_version: int,
             spent = max((point.get("flops") or 0.0 for point in points), default=0.0)
         key = (innovation_, arm, budget, width, seed)
         if cells.get(key, {}).get("status") != "ok":  # an ok run of a cell outranks a failed one
-            cells[key] = {"status": status, "flops": spent}
+            cells[key] = {"status": status, "flops": spent, "epochs": epochs}
     return cells
 
 
-def sweep_status(db: Database, specs) -> list[ArmStatus]:
-    """Per innovation and arm, in plan order: planned, done, failed, FLOPs spent and needed."""
+def sweep_status(db: Database, specs, epochs_of=None) -> list[ArmStatus]:
+    """Per innovation and arm, in plan order: planned, done, failed, FLOPs spent and needed,
+    and the most epochs of data a run sees: recorded, else ``epochs_of(spec)`` when given."""
     by_arm: dict[tuple, ArmStatus] = {}
     cells_of: dict[tuple, dict] = {}
     for spec in specs:
@@ -66,6 +68,11 @@ def sweep_status(db: Database, specs) -> list[ArmStatus]:
         status = by_arm.setdefault((spec.innovation, spec.arm), ArmStatus(spec.innovation, spec.arm))
         status.planned += 1
         recorded = cells_of[group].get(cell_key(spec))
+        epochs = recorded.get("epochs") if recorded else None
+        if epochs is None and epochs_of is not None:
+            epochs = epochs_of(spec)
+        if epochs is not None:
+            status.max_epochs = max(status.max_epochs or 0.0, epochs)
         if recorded is None:
             status.flops_needed += spec.budget
             continue
@@ -105,4 +112,6 @@ def totals(statuses: list[ArmStatus]) -> ArmStatus:
     for status in statuses:
         for name in ("planned", "done", "failed", "flops_spent", "flops_needed"):
             setattr(total, name, getattr(total, name) + getattr(status, name))
+        if status.max_epochs is not None:
+            total.max_epochs = max(total.max_epochs or 0.0, status.max_epochs)
     return total

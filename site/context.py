@@ -149,6 +149,8 @@ class RunRow:
     seed: str = doc("Random seed")
     final_loss: str = doc("Final evaluation loss")
     tokens: str = doc("Training tokens")
+    epochs: str = doc("Epochs of training data consumed (training tokens / the dataset's); "
+                      "above 1 the run saw data again")
     status: str = doc("'ok' or 'failed'")
     error: str = doc("Why the run failed, or ''")
     wall_time: str = doc("Wall-clock time of the run")

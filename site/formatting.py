@@ -60,6 +60,12 @@ def fmt_loss(x) -> str:
     return MISSING if x is None else f"{x:.4g}"
 
 
+def fmt_epochs(x) -> str:
+    """Epochs of training data a run consumed: 0.793 → '0.79'; above 1 it saw data again."""
+    x = as_number(x)
+    return MISSING if x is None else f"{x:.2f}"
+
+
 def fmt_int(x) -> str:
     x = as_number(x)
     return MISSING if x is None else f"{int(x):,}"

@@ -50,6 +50,7 @@ from cegbench.site.formatting import (
     fmt_ceg,
     fmt_compute,
     fmt_delta,
+    fmt_epochs,
     fmt_int,
     fmt_loss,
     fmt_ratio,
@@ -174,11 +175,14 @@ def _provenance(r: dict) -> str:
 
 
 def run_row(r: dict) -> RunRow:
-    numeric = ("budget", "width", "n_params", "seed", "final_loss", "tokens", "wall_time_s")
+    numeric = ("budget", "width", "n_params", "seed", "final_loss", "tokens", "epochs",
+               "wall_time_s")
+    r = {"epochs": None, **r}  # registries before m005_run_epochs have no epochs
     return RunRow(
         arm=as_text(r["arm"]), budget=fmt_compute(r["budget"]), width=fmt_int(r["width"]),
         n_params=fmt_int(r["n_params"]), seed=fmt_int(r["seed"]),
         final_loss=fmt_loss(r["final_loss"]), tokens=fmt_int(r["tokens"]),
+        epochs=fmt_epochs(r["epochs"]),
         status=as_text(r["status"]), error=r["error"] if isinstance(r["error"], str) else "",
         wall_time=fmt_seconds(r["wall_time_s"]), hardware=as_text(r["hardware"]),
         provenance=_provenance(r), sort={k: sort_key(r[k]) for k in numeric},

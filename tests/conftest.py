@@ -40,3 +40,18 @@ def pytest_report_header(config):
 
     return (f"torch {version('torch')}, SQLite {sqlite3.sqlite_version}, "
             f"sqlite-utils {version('sqlite-utils')}")
+
+
+def pytest_configure(config):
+    """Token stores made by the tests go to a temporary data folder, not ~/.cache."""
+    import tempfile
+
+    os.environ.setdefault("CEGBENCH_DATA_CACHE", tempfile.mkdtemp(prefix="cegbench-test-data-"))
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    folder = os.environ.get("CEGBENCH_DATA_CACHE", "")
+    if "cegbench-test-data-" in folder:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -114,7 +114,8 @@ def add_runs(db, name: str, tier: str, version: int, *, seeds=(0, 1), hardware="
                         "innovation": name, "arm": arm, "tier": tier, "tier_version": version,
                         "budget": budget, "width": width, "n_params": n_params, "seed": seed,
                         "status": "ok", "final_loss": law_loss(law, budget) + valley + noise,
-                        "tokens": tokens, "wall_time_s": 3.0 + budget / 1e11,
+                        "tokens": tokens, "epochs": tokens / 5_465_255,
+                        "wall_time_s": 3.0 + budget / 1e11,
                         "hardware": hardware, "finished_at": "2025-06-01T12:00:00+00:00",
                     })
             # the valley 0.04·x² − 0.08·ln(n_opt)·x + …, x = ln N, as the analysis would fit it

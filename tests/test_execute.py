@@ -11,15 +11,15 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import ray
 from click.testing import CliRunner
 from sqlite_utils import Database
 
+import cegbench.data
 from cegbench.cli import cli
 from cegbench.config import ConfigError, executor_settings
-from cegbench.data import cached
+from cegbench.data import store_path
 from cegbench.execute import make_executor, results
 from cegbench.execute.ray import RayExecutor
 from cegbench.execute.slurm import RunBatch, read_result, result_path, write_result
@@ -298,11 +298,13 @@ def test_settings_file_and_flags(tmp_path, monkeypatch):
 
 def test_dataset_cache_is_made_once_and_read_by_later_processes(tmp_path, monkeypatch):
     monkeypatch.setenv("CEGBENCH_DATA_CACHE", str(tmp_path / "cache"))
-    tokens = np.frombuffer(b"made once", dtype=np.uint8)
-    assert cached("synthetic:7", lambda: tokens).tobytes() == b"made once"
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["synthetic-7.npy"]
+    path = store_path("synthetic:7", make=True)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [path.name]
+    made = (path / "train.bin").stat().st_mtime_ns
 
-    def make_again():
+    def make_again(*args, **kwargs):
         raise AssertionError("the cache was not used")
 
-    assert cached("synthetic:7", make_again).tobytes() == b"made once"
+    monkeypatch.setattr(cegbench.data, "synthetic_tokens", make_again)
+    assert store_path("synthetic:7", make=True) == path
+    assert (path / "train.bin").stat().st_mtime_ns == made

@@ -144,3 +144,13 @@ def test_select_in_reads_more_values_than_one_query_binds(tmp_path):
     found = select_in(db, "select run_id from runs where run_id in ({marks})", ids)
     assert sorted(r[0] for r in found) == sorted(ids[::3])
     assert recorded_run_ids(db, ids) == set(ids[::3])
+def test_m005_adds_run_epochs_to_an_existing_registry(tmp_path):
+    db = Database(tmp_path / "old.db")
+    migrations.apply(db, stop_before="m005_run_epochs")  # a registry from before issue 11
+    db["innovations"].insert(innovation())
+    db["runs"].insert(run_row("old"))
+    assert "epochs" not in db["runs"].columns_dict
+    db.close()
+    db = open_registry(tmp_path / "old.db")
+    assert "epochs" in db["runs"].columns_dict and "epochs" in db["tuning_runs"].columns_dict
+    assert db["runs"].get("old")["epochs"] is None  # unknown for runs recorded before

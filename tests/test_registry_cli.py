@@ -93,7 +93,13 @@ def test_status_counts_planned_done_failed_and_flops(failed_then_retried):
     two_smallest = sorted(TIERS.get("smoke").budgets)[:2]  # tiny-sweep's budgets, 2 seeds each
     assert float(lines["tiny-sweep baseline"][6]) == pytest.approx(2 * sum(two_smallest), rel=0.2)
     assert float(lines["tiny-sweep baseline"][7]) == 0
-    assert float(lines["tiny-sweep baseline"][8]) > 0  # the learning rate tuned for the recipe
+    # epochs of training data: recorded for the ok runs, planned for the failed ones
+    ok_rows = Database(failed_then_retried["registry"])["runs"].rows_where("status = 'ok'")
+    recorded = max(row["epochs"] for row in ok_rows)
+    assert 0 < recorded < 0.1  # the synthetic corpus is never repeated on smoke
+    assert float(lines["tiny-sweep baseline"][8]) == pytest.approx(recorded, rel=0.01)
+    assert 0 < float(lines["tiny-sweep modern"][8]) < 0.1
+    assert float(lines["tiny-sweep baseline"][9]) > 0  # the learning rate tuned for the recipe
 
 
 def test_every_run_carries_its_provenance(failed_then_retried):

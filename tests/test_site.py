@@ -136,6 +136,8 @@ def test_innovation_page_shows_recipes_verdicts_ceg_plots_runs(built_site):
     assert re.search(r'<tr>\s*<th scope="row">optimizer', html)
     assert "+0.030 [+0.026, +0.034]" in html
     assert "extrapolated" in html and "1e+21" in html
+    assert ">Epochs</th>" in html  # repetition: each run's epochs of training data
+    assert re.search(r'<td class="num" data-sort="[^"]+">\d+\.\d\d</td>\s*<td>ok</td>', html)
     assert html.count('<svg ') == 3 and html.count('role="img"') == 3  # loss, CEG, IsoFLOP
     assert html.count("<title>LSTM → Transformer: ") == 3
     assert "CUDA out of memory" in html and 'class="status-failed"' in html

@@ -3,6 +3,7 @@ import math
 
 import pytest
 
+from cegbench.data import load_dataset
 from cegbench.innovations import Recipe
 from cegbench.plan import RunSpec
 from cegbench.train import run
@@ -24,6 +25,7 @@ def test_run_trains_to_its_budget_and_records_everything(components):
     tokens_per_step = 8 * 16
     assert result.steps == round(4e8 / (result.flops_per_token * tokens_per_step))
     assert result.tokens == result.steps * tokens_per_step
+    assert result.epochs == result.tokens / len(load_dataset("synthetic").train)
     assert abs(result.flops_per_token * result.tokens - 4e8) / 4e8 < 0.02
     assert result.flops_per_token == pytest.approx(result.flops_per_token_analytic, rel=0.1)
     assert [p["step"] for p in result.curve][-1] == result.steps and len(result.curve) == 3

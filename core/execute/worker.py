@@ -5,9 +5,11 @@ another machine loads the same plugins even where the path does not exist
 there; installed plugins (entry points) must be installed on every node.
 Datasets need no shipping: ``synthetic`` is generated, ``enwiki-sample`` is
 embedded in the package, and ``text:PATH`` is read from PATH, which must be on
-a filesystem every node sees. Making one takes seconds, so engines point
-``CEGBENCH_DATA_CACHE`` at a folder named by ``data_cache_name()`` where the
-first worker saves it for the others.
+a filesystem every node sees. Each is prepared into a token store (seconds), so
+engines point ``CEGBENCH_DATA_CACHE`` at a folder named by ``data_cache_name()``
+where the first worker writes it for the others, unless the driver sets the
+variable itself: a downloaded corpus (``fineweb-edu:10B``) is prepared once with
+``cegbench data prepare`` into a folder every node sees, named by that variable.
 """
 
 from __future__ import annotations
