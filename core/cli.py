@@ -300,13 +300,13 @@ def site(registry_path, out_dir, serve, port):
     """
     from cegbench.site.formatting import fmt_bytes
     from cegbench.site.render import build_site
-    from cegbench.site.serve import serve as serve_folder
+    from cegbench.site.serve import serve as serve_site
 
     written = build_site(open_db(registry_path), Path(out_dir))
     size = fmt_bytes(sum(p.stat().st_size for p in written))
     click.echo(f"wrote {len(written)} files, {size}, to {out_dir}/ (open {out_dir}/index.html)")
     if serve:
-        serve_folder(Path(out_dir), port, say=click.echo)
+        serve_site(Path(out_dir), port, say=click.echo)
 
 
 @cli.command()
