@@ -341,10 +341,11 @@ def bundle_composition(db, result, parts, tier):
 def show(name, tier_name, registry_path):
     """Print an innovation's verdict: label, Δα, fits, frontier, CEG(C) with intervals,
     CEG at target losses, wall-clock CEG, sensitivity, composition, what would decide
-    it, and warnings.
+    it, warnings, and what published work found beside whether ours agrees.
 
     Example: cegbench show gelu-to-swiglu --tier smoke
     """
+    from cegbench import literature
     from cegbench.analysis.report import verdict_lines
     from cegbench.registry.db import fits, get_innovation, verdicts
 
@@ -357,10 +358,15 @@ def show(name, tier_name, registry_path):
     click.echo(f"{innovation['title']}  ({innovation['name']}, {innovation['category']}, "
                f"{innovation['year']})\n{innovation['paper']}\n")
     rows = verdicts(db, tier_name, name)
+    findings = literature.from_json(innovation.get("literature"))
     if not rows:
         click.echo("no verdict yet: run `cegbench run --tier smoke --innovation " + name + "`")
+        for line in literature.comparison_lines(findings, None):
+            click.echo(line)
     for verdict in rows:
         click.echo("\n".join(verdict_lines(verdict, fits(db, name, verdict["tier"], verdict["tier_version"]))))
+        for line in literature.comparison_lines(findings, verdict):
+            click.echo(line)
         click.echo()
 
 

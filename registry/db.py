@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 from sqlite_utils import Database
 
+from cegbench import literature
 from cegbench.registry.migrations import migrations
 
 DEFAULT_REGISTRY = "cegbench.db"
@@ -75,6 +76,7 @@ def innovation_row(innovation, plugin_info) -> dict:
         "description": innovation.description,
         "expected": innovation.expected,
         "parts": json.dumps(list(innovation.parts)),
+        "literature": literature.to_json(innovation.literature),
         "baseline": json.dumps(dataclasses.asdict(innovation.baseline)),
         "modern": json.dumps(dataclasses.asdict(innovation.modern)),
         "plugin": innovation.plugin,

@@ -201,3 +201,12 @@ def m004_learning_rates(db: Database) -> None:
         pk=("recipe_key", "tier", "tier_version"),
     )
     db["runs"].add_column("train_time_s", float)
+
+
+@migrations()
+def m008_literature(db: Database) -> None:
+    """What published work found for each innovation (issue 15): JSON list of
+    ``cegbench.literature.Finding`` dicts, display only. Rows written before this
+    column existed read as NULL (no findings) until their innovation is registered
+    again (``cegbench run`` or ``import``)."""
+    db["innovations"].add_column("literature", str)

@@ -22,6 +22,8 @@ import sqlite_utils
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import cegbench
+from cegbench import literature
+from cegbench.bounds import UNBOUNDED, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry
 from cegbench.site import downloads, plots
@@ -33,6 +35,7 @@ from cegbench.site.context import (
     IndexContext,
     InnovationContext,
     LeaderboardRow,
+    LiteratureRow,
     LossCegRow,
     RecipeRow,
     RunRow,
@@ -167,6 +170,11 @@ def _largest(points: list[dict], *, extrapolated: bool) -> dict | None:
     return max(sel, key=lambda p: p["compute"]) if sel else None
 
 
+def _bounded(points: list[dict]) -> list[dict]:
+    """The CEG points worth drawing: unbounded extrapolations left out (issue 15)."""
+    return [p for p in points if not unbounded_reason(p)]
+
+
 def _at(points: list[dict], compute) -> dict:
     """The point of ``points`` at ``compute``, or {}."""
     return next((p for p in points if compute is not None and _number(p.get("compute")) == compute), {})
@@ -220,8 +228,26 @@ def leaderboard_record(db, inn: dict, tier: str | None, version: int | None,
     return record
 
 
-def leaderboard_row(r: dict) -> LeaderboardRow:
+def literature_rows(inn: dict, verdict: dict | None) -> list[LiteratureRow]:
+    """The innovation's published findings, each with our ``verdict``'s agreement (issue 15)."""
+    rows = []
+    for f in literature.from_json(inn.get("literature")):
+        a = literature.agreement(f, verdict)
+        url = f.get("url") or ""
+        rows.append(LiteratureRow(
+            source=_text(f.get("source")), url=url if url.startswith(("https://", "http://")) else "",
+            ceg=literature.format_ceg(f), label=literature.format_label(f),
+            scale=literature.format_scale(f), scale_text=_text(f.get("scale")),
+            note=f.get("note") or "", answer=a.answer,
+            answer_slug="cannot-tell" if a.answer == literature.CANNOT_TELL else a.answer,
+            reason=a.reason))
+    return rows
+
+
+def leaderboard_row(r: dict, findings: list[LiteratureRow] = ()) -> LeaderboardRow:
     has_runs = r["tier"] is not None
+    unbounded = unbounded_reason({"compute": r["frontier_compute"], "low": r["frontier_ceg_low"],
+                                  "high": r["frontier_ceg_high"], "extrapolated": True}) or ""
     return LeaderboardRow(
         name=r["innovation"], title=r["title"], url=f"innovation/{r['innovation']}.html",
         category=_text(r["category"]), year=_text(r["year"]),
@@ -230,10 +256,11 @@ def leaderboard_row(r: dict) -> LeaderboardRow:
         ceg=fmt_ceg(r["ceg"], r["ceg_low"], r["ceg_high"]),
         ceg_compute=fmt_compute(r["reference_compute"]) if _number(r["ceg"]) is not None else "",
         ceg_sort=_sort_key(r["ceg"]),
-        frontier_ceg=fmt_ceg(r["frontier_ceg"], r["frontier_ceg_low"], r["frontier_ceg_high"]),
+        frontier_ceg=UNBOUNDED if unbounded else fmt_ceg(r["frontier_ceg"], r["frontier_ceg_low"],
+                                                         r["frontier_ceg_high"]),
         frontier_compute=(fmt_compute(r["frontier_compute"])
                           if _number(r["frontier_ceg"]) is not None else ""),
-        frontier_sort=_sort_key(r["frontier_ceg"]),
+        frontier_sort="" if unbounded else _sort_key(r["frontier_ceg"]),
         wall_ceg=fmt_ceg(r["wall_ceg"], r["wall_ceg_low"], r["wall_ceg_high"]),
         wall_sort=_sort_key(r["wall_ceg"]),
         delta_alpha=fmt_delta(r["delta_alpha"], r["delta_alpha_low"], r["delta_alpha_high"]),
@@ -242,6 +269,7 @@ def leaderboard_row(r: dict) -> LeaderboardRow:
         runs_sort=str(r["n_runs"]) if has_runs else "",
         tier=f"{r['tier']} v{r['tier_version']}" if has_runs else MISSING,
         tier_name=r["tier"] or "", hardware=_text(r["hardware"]),
+        frontier_unbounded=unbounded, literature=list(findings),
     )
 
 
@@ -283,10 +311,12 @@ def _ceg_rows(ceg: list[dict], wall: list[dict]) -> list[CegRow]:
     rows = []
     for p in sorted(ceg, key=lambda p: _number(p.get("compute")) or 0):
         w = _at(wall, _number(p.get("compute")))
+        unbounded = unbounded_reason(p) or ""
         rows.append(CegRow(compute=fmt_compute(p.get("compute")),
-                           ceg=fmt_ceg(p.get("ceg"), p.get("low"), p.get("high")),
+                           ceg=UNBOUNDED if unbounded
+                           else fmt_ceg(p.get("ceg"), p.get("low"), p.get("high")),
                            wall_ceg=fmt_ceg(w.get("ceg"), w.get("low"), w.get("high")),
-                           extrapolated=bool(p.get("extrapolated"))))
+                           extrapolated=bool(p.get("extrapolated")), unbounded=unbounded))
     return rows
 
 
@@ -361,11 +391,12 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
         loss_plot=plots.loss_plot(ok, frontier, registry.fits(db, inn["name"], tier, version),
                                   _json(v.get("fit_bands"), None),
                                   title=inn["title"], salt=f"{salt}-loss"),
-        ceg_plot=plots.ceg_plot(ceg, title=inn["title"], salt=f"{salt}-ceg"),
+        ceg_plot=plots.ceg_plot(_bounded(ceg), title=inn["title"], salt=f"{salt}-ceg"),
         isoflop_plot=plots.isoflop_plot(ok, frontier, title=inn["title"], salt=f"{salt}-isoflop"),
         warnings=[str(w) for w in _json(v.get("warnings"), [])],
         runs=[run_row(r) for r in records], n_ok=n_ok, n_failed=n_failed,
         reproduce=_reproduce(inn["name"], tier, commands), recorded_commands=commands,
+        literature=literature_rows(inn, verdict),
     )
 
 
@@ -386,6 +417,7 @@ def innovation_context(db, inn: dict, verdicts: list[dict], names: dict[str, str
         recipe_rows=recipe_rows(_json(inn["baseline"], {}), _json(inn["modern"], {})),
         tiers=[tier_section(db, inn, tier, version, by_tier.get((tier, version)), names)
                for tier, version in keys],
+        literature=literature_rows(inn, None),
     )
 
 
@@ -416,7 +448,8 @@ def _facets(rows: list[LeaderboardRow]) -> dict[str, list[str]]:
 
 def overview_plots(records: list[dict], verdicts: list[dict]) -> tuple:
     """(CEG vs compute of every verdict, bars of CEG at the reference budget)."""
-    ceg = {(v["innovation"], v["tier"], v["tier_version"]): _json(v["ceg"], []) for v in verdicts}
+    ceg = {(v["innovation"], v["tier"], v["tier_version"]): _bounded(_json(v["ceg"], []))
+           for v in verdicts}
     with_verdict = [r for r in records if r["label"] is not None]
     tiers = {(r["tier"], r["tier_version"]) for r in with_verdict}
 
@@ -479,7 +512,11 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
     records = leaderboard_records(db, inns, verdicts)
     files = downloads.write_downloads(db, records, out_dir)
     written += [path for path, _ in files]
-    rows = [leaderboard_row(r) for r in records]
+    by_name = {inn["name"]: inn for inn in inns}
+    by_key = {(v["innovation"], v["tier"], v["tier_version"]): v for v in verdicts}
+    rows = [leaderboard_row(r, literature_rows(
+        by_name[r["innovation"]], by_key.get((r["innovation"], r["tier"], r["tier_version"]))))
+        for r in records]
     overview, bars = overview_plots(records, verdicts)
     index = IndexContext(
         root="", **shared, rows=rows, n_innovations=len(inns), facets=_facets(rows),
