@@ -414,18 +414,59 @@ def plugins(show_all, plugin_paths):
               show_default=True, help="Folder to write the static site into.")
 @click.option("--serve", is_flag=True, help="Serve the built site on localhost to preview it.")
 @click.option("--port", type=int, default=8000, show_default=True)
-def site(registry_path, out_dir, serve, port):
-    """Render the static leaderboard site from the registry.
+@click.option("--from", "export_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Build from these exports (`cegbench export`: .jsonl/.csv, possibly .gz) "
+                   "instead of --registry: import into a temporary registry, analyse, render. "
+                   "Repeatable.")
+@plugins_option
+def site(registry_path, out_dir, serve, port, export_files, plugin_paths):
+    """Render the static leaderboard site from the registry, or from exported runs.
 
     Example: cegbench site --out _site --serve
+
+    Example: cegbench site --from leaderboard/runs.jsonl.gz --out _site
     """
+    import tempfile
+
     from cegbench.site.render import build_site, fmt_bytes
 
-    written = build_site(open_db(registry_path), Path(out_dir))
+    if export_files:
+        with tempfile.TemporaryDirectory() as folder:
+            db = registry_from_exports(export_files, Path(folder) / "registry.db", plugin_paths)
+            written = build_site(db, Path(out_dir))
+            db.close()
+    else:
+        written = build_site(open_db(registry_path), Path(out_dir))
     size = fmt_bytes(sum(p.stat().st_size for p in written))
     click.echo(f"wrote {len(written)} files, {size}, to {out_dir}/ (open {out_dir}/index.html)")
     if serve:
         serve_folder(Path(out_dir), port)
+
+
+def registry_from_exports(files, path: Path, plugin_paths=()):
+    """A new registry at ``path`` holding every innovation the loaded plugins declare
+    (with or without runs), the runs of ``files`` (validated as by ``import``) and a
+    verdict per innovation and tier present: what ``site --from`` renders."""
+    from cegbench.registry.db import innovation_row, save_innovations
+    from cegbench.registry.exchange import ImportRejected, import_runs
+    from cegbench.registry.status import recorded_tiers
+
+    catalog = catalog_or_exit(plugin_paths)
+    declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
+                for i in select_innovations(catalog, ())}
+    db = open_db(path, must_exist=False)
+    save_innovations(db, list(declared.values()))
+    try:
+        report = import_runs(db, [Path(f) for f in files], declared)
+    except ImportRejected as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"imported {report.imported} runs from {len(files)} file(s)", err=True)
+    names = sorted({row["innovation"] for row in db["runs"].rows_where(select="distinct innovation")})
+    recorded = recorded_tiers(db)
+    for tier in [TIERS.get(name) for name in TIERS if name in recorded]:
+        analyze_innovations(db, names, tier, quiet_when_empty=True)
+    return db
 
 
 def serve_folder(folder: Path, port: int) -> None:
@@ -491,18 +532,25 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 @click.option("--innovation", "innovation_names", multiple=True, help="Only this innovation.")
 @registry_option
 def export(fmt, out_path, tier_name, innovation_names, registry_path):
-    """Export recorded runs, with their provenance, as JSON lines or CSV.
+    """Export recorded runs, with their provenance, as JSON lines or CSV; a name
+    ending in .gz is gzip-compressed (as leaderboard/runs.jsonl.gz).
 
     Example: cegbench export --tier smoke --out my-runs.jsonl
     """
-    from cegbench.registry.exchange import export_runs
+    from cegbench.registry.exchange import export_runs, is_csv, is_gzip, open_text
 
-    fmt = fmt or ("csv" if out_path.lower().endswith(".csv") else "jsonl")
+    fmt = fmt or ("csv" if is_csv(out_path) else "jsonl")
     db = open_db(registry_path)
     if tier_name:
         lookup_tier(tier_name)
-    with click.open_file(out_path, "w", encoding="utf-8", atomic=out_path != "-") as out:
-        count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
+    if is_gzip(out_path):  # written beside, then renamed: never half a file
+        partial = Path(f"{out_path}.partial")
+        with open_text(partial, "w", gz=True) as out:
+            count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
+        partial.replace(out_path)
+    else:
+        with click.open_file(out_path, "w", encoding="utf-8", atomic=out_path != "-") as out:
+            count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
     click.echo(f"exported {count} runs", err=True)
 
 
@@ -511,7 +559,8 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
 @registry_option
 @plugins_option
 def import_(files, registry_path, plugin_paths):
-    """Merge runs exported by `cegbench export` (.jsonl or .csv) into the registry.
+    """Merge runs exported by `cegbench export` (.jsonl or .csv, either possibly .gz)
+    into the registry.
 
     Every row is validated first and one bad row imports nothing. Runs already
     recorded with the same results are skipped; a run recorded with different

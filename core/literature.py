@@ -118,12 +118,17 @@ def _g(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _ratio(x: float) -> str:
+    """Two decimals below 10, as the sources print them (1.00, 0.96); else 3 digits."""
+    return f"{x:.2f}" if x < 10 else _g(x)
+
+
 def format_ceg(finding: dict) -> str:
-    """'1.26×', '1–9.8×', or '—'."""
+    """'1.26×', '1.00–9.80×', '6.00–47×', or '—'."""
     r = _range(finding.get("ceg"))
     if r is None:
         return "—"
-    return f"{_g(r[0])}×" if r[0] == r[1] else f"{_g(r[0])}–{_g(r[1])}×"
+    return f"{_ratio(r[0])}×" if r[0] == r[1] else f"{_ratio(r[0])}–{_ratio(r[1])}×"
 
 
 def format_label(finding: dict) -> str:

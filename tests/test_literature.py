@@ -247,7 +247,7 @@ def test_site_shows_literature_agreement_and_unbounded(registry_with_literature)
                      r'6.28× lies outside ours \[19.2, 23.5\] at C = 1e\+13">', row)
     assert re.search(r'badge-agrees" title="class: both scale-dependent; CEG: scales not '
                      r'comparable', row)
-    assert "6.28×, scale-dependent" in row and "6–47×, scale-dependent" in row
+    assert "6.28×, scale-dependent" in row and "6.00–47×, scale-dependent" in row
     assert 'href="https://arxiv.org/abs/2511.21622"' in row and "at 3.6e+06 parameters" in row
     pending = re.search(r'<tr data-name="gelu-to-swiglu".*?</tr>', index, re.DOTALL).group(0)
     assert "badge-cannot-tell" in pending and "no verdict of ours yet" in pending
@@ -266,7 +266,7 @@ def test_show_prints_literature_agreement_and_unbounded(registry_with_literature
     assert "C = 1e+21: unbounded (extrapolated to 1e+21 FLOPs" in out and "1.11e+25" not in out
     assert "literature (what published work found; display only):" in out
     assert "Gundlach et al. 2025: CEG 6.28×, scale-dependent (3.6e+06 parameters) — ours disagrees" in out
-    assert "CEG 6–47×, scale-dependent (1e+15–1e+17 FLOPs) — ours agrees" in out
+    assert "CEG 6.00–47×, scale-dependent (1e+15–1e+17 FLOPs) — ours agrees" in out
     assert "class: both scale-dependent" in out and "note: CEG ∝ C^0.45" in out
     pending = CliRunner().invoke(cli, ["show", "gelu-to-swiglu", "--registry",
                                        str(tmp_path / "registry.db")], catch_exceptions=False)
