@@ -263,7 +263,9 @@ def test_show_prints_literature_agreement_and_unbounded(registry_with_literature
                                       str(tmp_path / "registry.db")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "C = 1e+21: unbounded (extrapolated to 1e+21 FLOPs" in out and "1.11e+25" not in out
+    assert ("C = 1e+21: unbounded  (extrapolated) because it is extrapolated to 1e+21 FLOPs, "
+            "beyond the measured budgets: its 95 % interval [0.5, 3e+40] spans 40.8 orders of "
+            "magnitude (more than one)") in out and "1.11e+25" not in out
     assert "literature (what published work found; display only):" in out
     assert "Gundlach et al. 2025: CEG 6.28×, scale-dependent (3.6e+06 parameters) — ours disagrees" in out
     assert "CEG 6.00–47×, scale-dependent (1e+15–1e+17 FLOPs) — ours agrees" in out

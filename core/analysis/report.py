@@ -64,7 +64,7 @@ def _ceg_lines(title: str, points: list[dict]) -> list[str]:
     lines = [f"  {title}, 95% CI:"]
     for point in points:
         if reason := unbounded_reason(point):  # issue 15: no absurd numbers
-            lines.append(f"    C = {point['compute']:.3g}: {UNBOUNDED} ({reason})")
+            lines.append(f"    C = {point['compute']:.3g}: {UNBOUNDED}  (extrapolated) because it is {reason}")
             continue
         note = "  (extrapolated)" if point["extrapolated"] else "  (measured)"
         lines.append(f"    C = {point['compute']:.3g}: "
