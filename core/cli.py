@@ -230,10 +230,11 @@ def analyze(tier_name, innovation_names, registry_path):
 def show(name, tier_name, registry_path):
     """Print an innovation's verdict: label, Δα, fits, frontier, CEG(C) with intervals,
     CEG at target losses, wall-clock CEG, sensitivity, composition, what would decide
-    it, and warnings.
+    it, warnings, and what published work found beside whether ours agrees.
 
     Example: cegbench show gelu-to-swiglu --tier smoke
     """
+    from cegbench import literature
     from cegbench.registry.db import fits, get_innovation, verdicts
     from cegbench.report import innovation_lines
 
@@ -249,6 +250,9 @@ def show(name, tier_name, registry_path):
     fits_of = {(v["tier"], v["tier_version"]): fits(db, name, v["tier"], v["tier_version"])
                for v in rows}
     click.echo("\n".join(innovation_lines(innovation, rows, fits_of)))
+    findings = literature.from_json(innovation.get("literature"))
+    for verdict in rows or [None]:
+        click.echo("\n".join(literature.comparison_lines(findings, verdict)))
 
 
 @cli.command(name="list")
@@ -293,16 +297,41 @@ def plugins(show_all, plugin_paths):
               show_default=True, help="Folder to write the static site into.")
 @click.option("--serve", is_flag=True, help="Serve the built site on localhost to preview it.")
 @click.option("--port", type=int, default=8000, show_default=True)
-def site(registry_path, out_dir, serve, port):
-    """Render the static leaderboard site from the registry.
+@click.option("--from", "export_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Build from these exports (`cegbench export`: .jsonl/.csv, possibly .gz) "
+                   "instead of --registry: import into a temporary registry, analyse, render. "
+                   "Repeatable.")
+@plugins_option
+def site(registry_path, out_dir, serve, port, export_files, plugin_paths):
+    """Render the static leaderboard site from the registry, or from exported runs.
 
     Example: cegbench site --out _site --serve
+
+    Example: cegbench site --from leaderboard/runs.jsonl.gz --out _site
     """
+    import tempfile
+
+    from cegbench.registry.exchange import ImportRejected
     from cegbench.site.formatting import fmt_bytes
     from cegbench.site.render import build_site
     from cegbench.site.serve import serve as serve_site
+    from cegbench.sweep import registry_from_exports
 
-    written = build_site(open_db(registry_path), Path(out_dir))
+    if export_files:
+        catalog = catalog_or_exit(plugin_paths)
+        with tempfile.TemporaryDirectory() as folder:
+            db = open_db(Path(folder) / "registry.db", must_exist=False)
+            try:
+                imported = registry_from_exports(db, catalog, [Path(f) for f in export_files],
+                                                 progress=ClickProgress())
+            except ImportRejected as error:
+                raise click.ClickException(str(error)) from None
+            click.echo(f"imported {imported} runs from {len(export_files)} file(s)", err=True)
+            written = build_site(db, Path(out_dir))
+            db.close()
+    else:
+        written = build_site(open_db(registry_path), Path(out_dir))
     size = fmt_bytes(sum(p.stat().st_size for p in written))
     click.echo(f"wrote {len(written)} files, {size}, to {out_dir}/ (open {out_dir}/index.html)")
     if serve:
@@ -364,14 +393,15 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 @innovation_option
 @registry_option
 def export(fmt, out_path, tier_name, innovation_names, registry_path):
-    """Export recorded runs, with their provenance, as JSON lines or CSV.
+    """Export recorded runs, with their provenance, as JSON lines or CSV; a name
+    ending in .gz is gzip-compressed (as leaderboard/runs.jsonl.gz).
 
     Example: cegbench export --tier smoke --out my-runs.jsonl
     """
     from cegbench.registry.db import innovations
-    from cegbench.registry.exchange import export_runs
+    from cegbench.registry.exchange import export_runs, is_csv, is_gzip, open_text
 
-    fmt = fmt or ("csv" if out_path.lower().endswith(".csv") else "jsonl")
+    fmt = fmt or ("csv" if is_csv(out_path) else "jsonl")
     if tier_name:
         lookup_tier(tier_name)
     db = open_db(registry_path)
@@ -380,8 +410,14 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
         if name not in recorded:
             raise click.BadParameter(f"innovation {name!r} is not in registry {registry_path}",
                                      param_hint="'--innovation'")
-    with click.open_file(out_path, "w", encoding="utf-8", atomic=out_path != "-") as out:
-        count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
+    if is_gzip(out_path):  # written beside, then renamed: never half a file
+        partial = Path(f"{out_path}.partial")
+        with open_text(partial, "w", gz=True) as out:
+            count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
+        partial.replace(out_path)
+    else:
+        with click.open_file(out_path, "w", encoding="utf-8", atomic=out_path != "-") as out:
+            count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
     click.echo(f"exported {count} runs", err=True)
 
 
@@ -392,7 +428,8 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
               help="Validate the files and report what would be imported; write nothing.")
 @plugins_option
 def import_(files, registry_path, dry_run, plugin_paths):
-    """Merge runs exported by `cegbench export` (.jsonl or .csv) into the registry.
+    """Merge runs exported by `cegbench export` (.jsonl or .csv, either possibly .gz)
+    into the registry.
 
     Every row is validated first (the format and its checks: docs/import-format.md)
     and one bad row imports nothing. Runs already recorded with the same results

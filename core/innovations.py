@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass, field
 
 from cegbench.hashing import content_hash
+from cegbench.literature import Finding, LiteratureError, validate_finding
 
 ARMS = ("baseline", "modern")  # the two sides of every innovation, in this order
+
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 CATEGORIES = ("architecture", "optimizer", "schedule", "allocation", "systems", "data")
 LABELS = ("scale-invariant", "scale-dependent", "inconclusive")
@@ -82,12 +84,15 @@ class Innovation:
     modern: Recipe
     expected: str | None = None  # the class the literature expects (display only, never used)
     parts: tuple[str, ...] = ()  # for a bundle: names of the innovations it combines
+    # what published work measured (cegbench.literature.Finding); display only, never hashed
+    literature: tuple[Finding, ...] = ()
     plugin: str = field(default="", compare=False)  # filled in by the loader
 
     def declaration_hash(self) -> str:
         """A stable hash of everything declared, so changed declarations never mix."""
         data = dataclasses.asdict(self)
         data.pop("plugin")
+        data.pop("literature")  # citations are not part of what is measured
         return content_hash(data, 16)
 
     def recipe(self, arm: str) -> Recipe:
@@ -163,6 +168,12 @@ def validate_innovation(plugin: str, innovation) -> None:
             f"got {innovation.expected!r}"
         )
     _check_type(where, "parts", innovation.parts, tuple)
+    _check_type(where, "literature", innovation.literature, tuple)
+    for index, finding in enumerate(innovation.literature):
+        try:
+            validate_finding(finding)
+        except LiteratureError as error:
+            raise DeclarationError(f"{where}: field 'literature'[{index}]: {error}") from None
     validate_recipe(f"{where}, arm 'baseline'", innovation.baseline)
     validate_recipe(f"{where}, arm 'modern'", innovation.modern)
     if innovation.baseline == innovation.modern:

@@ -7,6 +7,9 @@ date), so no list of innovations is ever written by hand.
 
 from __future__ import annotations
 
+import dataclasses
+
+from cegbench import literature
 from cegbench.innovations import CATEGORIES, Innovation
 
 MARKDOWN_COMMAND = "cegbench list --markdown > docs/catalogue.md"
@@ -47,14 +50,19 @@ def markdown(innovations: list[Innovation]) -> str:
         "The *expected* class is what the literature suggests, shown for comparison only: the",
         "benchmark's verdict never uses it.",
         "",
-        "| innovation | category | year | change | expected | paper |",
-        "|---|---|---|---|---|---|",
+        "The *literature* column is what published work measured (CEG and the class the source",
+        "assigned, at the scale given under each innovation); the leaderboard shows it beside",
+        "the benchmark's own verdict and whether the two agree.",
+        "",
+        "| innovation | category | year | change | expected | literature | paper |",
+        "|---|---|---|---|---|---|---|",
     ]
     groups = by_category(innovations)
     for _, members in groups:
         for i in members:
             lines.append(f"| [{_cell(i.title)}](#{i.name}) | {i.category} | {i.year} | "
-                         f"{_cell(changes(i))} | {i.expected or '—'} | <{i.paper}> |")
+                         f"{_cell(changes(i))} | {i.expected or '—'} | "
+                         f"{_cell(_literature_cell(i))} | <{i.paper}> |")
     for category, members in groups:
         lines += ["", f"## {category.capitalize()}"]
         for i in members:
@@ -64,8 +72,22 @@ def markdown(innovations: list[Innovation]) -> str:
                       f"- expected: {i.expected or 'not stated'}"]
             if i.parts:
                 lines.append(f"- parts: {', '.join(i.parts)}")
+            for finding in map(dataclasses.asdict, i.literature):
+                lines.append(f"- literature: [{finding['source']}](<{finding['url']}>): CEG "
+                             f"{literature.format_ceg(finding)}, "
+                             f"{literature.format_label(finding)}; {finding['scale']}"
+                             + (f". {finding['note']}" if finding["note"] else ""))
             lines.append(f"- plugin: `{i.plugin}`")
     return "\n".join(lines) + "\n"
+
+
+def _literature_cell(innovation: Innovation) -> str:
+    """Each finding as 'CEG, class (source)', e.g. '1.17×, not classified
+    (Gundlach et al. 2025, 3.6e+06 parameters)'."""
+    return "; ".join(
+        f"{literature.format_ceg(f)}, {literature.format_label(f)} ({f['source']}"
+        + (f", {literature.format_scale(f)})" if literature.format_scale(f) else ")")
+        for f in map(dataclasses.asdict, innovation.literature)) or "—"
 
 
 def _cell(text: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 
+from cegbench.bounds import UNBOUNDED, unbounded_reason
+
 
 def describe_verdict(label, direction) -> str:
     return f"{label} ({direction})" if direction else label
@@ -61,6 +63,10 @@ def _frontier_lines(frontier: list[dict]) -> list[str]:
 def _ceg_lines(title: str, points: list[dict]) -> list[str]:
     lines = [f"  {title}, 95% CI:"]
     for point in points:
+        if reason := unbounded_reason(point):  # an interval too wide to print as a number
+            lines.append(f"    C = {point['compute']:.3g}: {UNBOUNDED}  (extrapolated) "
+                         f"because it is {reason}")
+            continue
         note = "  (extrapolated)" if point["extrapolated"] else "  (measured)"
         lines.append(f"    C = {point['compute']:.3g}: "
                      f"{format_interval(point['ceg'], point['low'], point['high'], '.3g', '×')}{note}")

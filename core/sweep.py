@@ -251,3 +251,24 @@ def bundle_composition(db, result, parts, tier):
         verdict = current_verdict(db, part, tier.name, tier.version)
         part_cegs[part] = json.loads(verdict["ceg"]) if verdict else None
     return analysis.compose(dataclasses.asdict(reference), part_cegs)
+
+
+def registry_from_exports(db, catalog, paths, *, progress: Progress | None = None) -> int:
+    """Fill the new registry ``db`` with every innovation ``catalog`` declares (with or
+    without runs), the runs of the exports ``paths`` (validated as by ``cegbench import``;
+    ``ImportRejected`` otherwise) and a verdict per innovation and tier present: what
+    ``cegbench site --from`` renders. Returns how many runs were imported."""
+    from cegbench.registry.db import innovation_row, save_innovations
+    from cegbench.registry.exchange import import_runs
+    from cegbench.registry.status import recorded_tiers
+    from cegbench.tiers import TIERS
+
+    innovations = [catalog.innovations.get(name) for name in catalog.innovations]
+    declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin)) for i in innovations}
+    save_innovations(db, list(declared.values()))
+    report = import_runs(db, paths, declared, catalog.components)
+    names = sorted({row["innovation"] for row in db["runs"].rows_where(select="distinct innovation")})
+    recorded = recorded_tiers(db)
+    for tier in [TIERS.get(name) for name in TIERS if name in recorded]:
+        analyze_innovations(db, names, tier, quiet_when_empty=True, progress=progress)
+    return report.imported

@@ -1,6 +1,7 @@
 """SGD with momentum → Adam."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation
 
 
 @hookimpl
@@ -23,5 +24,7 @@ def cegbench_register_innovations():
             baseline=Recipe(optimizer="sgd"),
             modern=Recipe(optimizer="adam"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(1.67, "Adam vs SGD at batch 64 (raw curves gave 3.45); "
+                                                "single-scale ablation: the table assigns no class"),),
         )
     ]

@@ -1,6 +1,7 @@
 """Adam → AdamW (decoupled weight decay)."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation
 
 
 @hookimpl
@@ -22,5 +23,6 @@ def cegbench_register_innovations():
             baseline=Recipe(optimizer="adam"),
             modern=Recipe(optimizer="adamw"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(1.00),),
         )
     ]

@@ -7,8 +7,9 @@ anchored to agree at the tier's smallest budget, so the gap opens with scale.
 It registers the two allocation rules it needs, as any plugin may.
 """
 
-from cegbench import Component, Innovation, Recipe, hookimpl
+from cegbench import Component, Finding, Innovation, Recipe, hookimpl
 from cegbench.allocation import power_law_rule
+from cegbench.plugins._references import GUNDLACH, GUNDLACH_URL
 
 KAPLAN_EXPONENT = 0.73
 CHINCHILLA_EXPONENT = 0.5
@@ -45,5 +46,15 @@ def cegbench_register_innovations():
             baseline=Recipe(allocation="kaplan"),
             modern=Recipe(allocation="chinchilla"),
             expected="scale-dependent",
+            literature=(
+                Finding(
+                    source=f"{GUNDLACH} (analytic)", url=GUNDLACH_URL, ceg=(1.0, 9.8),
+                    flops=(3e18, 2.3e23), label="scale-dependent",
+                    scale=("analytic, from Chinchilla's loss law L = 1.69 + 406.4/N^0.34 + "
+                           "410.7/D^0.28 with Kaplan's allocation N ∝ C^0.73 against "
+                           "Chinchilla's N ∝ C^0.46"),
+                    note="about 1× near 3e18 FLOPs, 1.22× at 1e20, 3.7× at 1.3e22, 9.8× at 2.3e23",
+                ),
+            ),
         )
     ]

@@ -2,6 +2,7 @@
 (the 2017 Transformer's) and linear decay. All three warm up over the same first 10 %."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation
 
 SGDR = "https://arxiv.org/abs/1608.03983"  # Loshchilov & Hutter, cosine annealing
 
@@ -24,6 +25,7 @@ def cegbench_register_innovations():
             baseline=Recipe(schedule="inverse-sqrt"),
             modern=Recipe(schedule="cosine"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(1.04),),
         ),
         Innovation(
             name="linear-to-cosine",
@@ -40,5 +42,6 @@ def cegbench_register_innovations():
             baseline=Recipe(schedule="linear"),
             modern=Recipe(schedule="cosine"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(1.04),),
         ),
     ]

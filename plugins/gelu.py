@@ -1,6 +1,7 @@
 """ReLU → GeLU in the Transformer's MLP."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation
 
 
 @hookimpl
@@ -21,5 +22,6 @@ def cegbench_register_innovations():
             baseline=Recipe(activation="relu"),
             modern=Recipe(activation="gelu"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(0.96),),
         )
     ]

@@ -1,6 +1,7 @@
 """Multi-head attention → grouped-query and multi-query attention."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import sanderson
 
 
 @hookimpl
@@ -37,5 +38,6 @@ def cegbench_register_innovations():
             baseline=Recipe(attention="mha"),
             modern=Recipe(attention="mqa"),
             expected="scale-invariant",
+            literature=sanderson(0.67, 0.93, "multi-query attention"),
         ),
     ]

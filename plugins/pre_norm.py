@@ -1,6 +1,7 @@
 """Post-norm → pre-norm residual blocks."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation
 
 
 @hookimpl
@@ -22,5 +23,6 @@ def cegbench_register_innovations():
             baseline=Recipe(norm_placement="post"),
             modern=Recipe(norm_placement="pre"),
             expected="scale-dependent",
+            literature=(gundlach_ablation(1.87),),
         )
     ]

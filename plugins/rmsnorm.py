@@ -1,6 +1,7 @@
 """LayerNorm → RMSNorm."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation
 
 
 @hookimpl
@@ -20,5 +21,6 @@ def cegbench_register_innovations():
             baseline=Recipe(norm="layernorm"),
             modern=Recipe(norm="rmsnorm"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(1.09),),
         )
     ]

@@ -1,6 +1,7 @@
 """Absolute positions (sinusoidal or learned) → rotary position embeddings."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation, sanderson
 
 ROPE = "https://arxiv.org/abs/2104.09864"
 
@@ -23,6 +24,7 @@ def cegbench_register_innovations():
             baseline=Recipe(position="sinusoidal"),
             modern=Recipe(position="rotary"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(1.44),),
         ),
         Innovation(
             name="learned-to-rope",
@@ -39,5 +41,7 @@ def cegbench_register_innovations():
             baseline=Recipe(position="learned"),
             modern=Recipe(position="rotary"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(1.26), *sanderson(
+                1.87, 1.35, "RoPE replaces learned positions in a baseline without per-block LayerNorm")),
         ),
     ]

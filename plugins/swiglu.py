@@ -1,6 +1,7 @@
 """GeLU → SwiGLU in the Transformer's MLP."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation
 
 
 @hookimpl
@@ -20,5 +21,6 @@ def cegbench_register_innovations():
             baseline=Recipe(activation="gelu"),
             modern=Recipe(activation="swiglu"),
             expected="scale-invariant",
+            literature=(gundlach_ablation(1.17),),
         )
     ]

@@ -1,6 +1,7 @@
 """The 2017 Transformer recipe → a modern (Llama-style) recipe: a bundle of six ideas."""
 
 from cegbench import Innovation, Recipe, hookimpl
+from cegbench.plugins._references import gundlach_ablation
 
 
 @hookimpl
@@ -26,5 +27,10 @@ def cegbench_register_innovations():
             expected="scale-invariant",
             parts=("post-norm-to-pre-norm", "layernorm-to-rmsnorm", "gelu-to-swiglu",
                    "sinusoidal-to-rope", "adam-to-adamw", "inverse-sqrt-to-cosine"),
+            literature=(gundlach_ablation(
+                1.33, label="scale-invariant",
+                note=("all tweaks together; the parts' ablation CEGs multiply to 3.43: they do not "
+                      "compose. The class is from the paper's scaling fits: α 0.091 (2017) vs "
+                      "0.094 (modern) over 1e16–5e17 FLOPs, treated as scale-invariant")),),
         )
     ]

@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 from sqlite_utils import Database
 
+from cegbench import __version__, literature
 from cegbench.provenance import utc_now
 from cegbench.registry import DEFAULT_REGISTRY
-from cegbench import __version__
 from cegbench.registry.migrations import migrations
 
 BUSY_TIMEOUT_MS = 60_000
@@ -244,6 +244,7 @@ def innovation_row(innovation, plugin_info) -> dict:
         "description": innovation.description,
         "expected": innovation.expected,
         "parts": json.dumps(list(innovation.parts)),
+        "literature": literature.to_json(innovation.literature),
         "baseline": json.dumps(dataclasses.asdict(innovation.baseline)),
         "modern": json.dumps(dataclasses.asdict(innovation.modern)),
         "plugin": innovation.plugin,

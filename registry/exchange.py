@@ -1,4 +1,5 @@
-"""Moving runs between registries: export to JSONL or CSV, and a validated import.
+"""Moving runs between registries: export to JSONL or CSV (either gzip-compressed when
+the file name ends in ``.gz``), and a validated import.
 
 An export holds ``runs`` rows exactly as stored (JSON columns such as ``spec``
 and ``curve`` stay JSON text), one row a line. An import reads such files and
@@ -23,6 +24,8 @@ missing from the registry are registered from the plugins' declarations.
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -116,10 +119,46 @@ def export_runs(db: Database, out, fmt: str = "jsonl", *, tier: str | None = Non
 # reading and validating
 
 
+def is_gzip(path) -> bool:
+    """A ``.gz`` name: the file is gzip-compressed (e.g. ``leaderboard/runs.jsonl.gz``)."""
+    return Path(path).suffix.lower() == ".gz"
+
+
+def is_csv(path) -> bool:
+    """``.csv`` or ``.csv.gz``: CSV; anything else is JSON lines."""
+    path = Path(path)
+    return (Path(path.stem) if is_gzip(path) else path).suffix.lower() == ".csv"
+
+
+def open_text(path, mode: str = "r", *, gz: bool | None = None):
+    """Open an export for text, through gzip when ``gz`` (default: the name ends in
+    ``.gz``). Written gzip files carry no name or time stamp, so the same rows give
+    the same bytes."""
+    if not (is_gzip(path) if gz is None else gz):
+        return open(path, mode, encoding="utf-8", newline="")
+    if mode == "r":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    raw = gzip.GzipFile(filename="", mode="wb", fileobj=open(path, "wb"), mtime=0)
+    return _ClosingText(raw)
+
+
+class _ClosingText(io.TextIOWrapper):
+    """A text stream over a ``GzipFile`` that also closes the file under it."""
+
+    def __init__(self, raw: gzip.GzipFile):
+        super().__init__(raw, encoding="utf-8", newline="")
+        self._file = raw.fileobj
+
+    def close(self):
+        super().close()
+        self._file.close()
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, dict | str]]:
-    """(line number, raw row) of a ``.csv`` file or else JSON lines; a str is a parse error."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        if path.suffix.lower() == ".csv":
+    """(line number, raw row) of a ``.csv`` file or else JSON lines, either of them
+    possibly gzip-compressed (``.gz``); a str is a parse error."""
+    with open_text(path) as handle:
+        if is_csv(path):
             csv.field_size_limit(MAX_TEXT * 4)  # an over-long field is reported, not a crash
             reader = csv.DictReader(handle, strict=True)
             try:
@@ -349,12 +388,12 @@ def read_and_validate(paths: Iterable[Path], columns: dict[str, str],
                     errors.append(f"{where}: {raw}")
                     continue
                 row, problems = validate_row(raw, columns, known_innovations,
-                                             from_csv=path.suffix.lower() == ".csv",
+                                             from_csv=is_csv(path),
                                              components=components)
                 errors += [f"{where}: {problem}" for problem in problems]
                 if row is not None:
                     rows.append((where, row))
-        except (OSError, UnicodeDecodeError) as error:
+        except (OSError, EOFError, UnicodeDecodeError) as error:  # EOFError: truncated .gz
             errors.append(f"{path}: cannot read: {error}")
     if errors:
         raise ImportRejected(errors)

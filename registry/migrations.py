@@ -205,11 +205,23 @@ def m004_learning_rates(db: Database) -> None:
 
 @migrations()
 def m005_run_epochs(db: Database) -> None:
-    """Repetition accounting (issue 11): the epochs of training data each run consumed,
-    its training tokens over its dataset's training tokens (above 1, it saw data again).
+    """Repetition accounting: the epochs of training data each run consumed, its
+    training tokens over its dataset's training tokens (above 1, it saw data again).
     NULL for runs recorded before."""
     db["runs"].add_column("epochs", float)
     db["tuning_runs"].add_column("epochs", float)
+
+
+@migrations()
+def m008_literature(db: Database) -> None:
+    """What published work found for each innovation: JSON list of
+    ``cegbench.literature.Finding`` dicts, display only. Rows written before this
+    column existed read as NULL (no findings) until their innovation is registered
+    again (``cegbench run`` or ``import``)."""
+    db["innovations"].add_column("literature", str)
+
+
+@migrations()
 def m009_cegbench_versions(db: Database) -> None:
     """Which cegbench versions wrote to this registry, so that a registry from a newer
     one (with migrations this one does not know) is refused naming both versions."""

@@ -28,6 +28,22 @@ class Page:
 
 
 @dataclass
+class LiteratureRow:
+    """One published finding (``cegbench.literature.Finding``), and whether our verdict agrees."""
+
+    source: str = doc("Short citation, e.g. 'Gundlach et al. 2025'")
+    url: str = doc("Link to the source (http/https only), or ''")
+    ceg: str = doc("The CEG the source measured, e.g. '1.26×' or '1–9.8×', or '—'")
+    label: str = doc("The class the source assigned, or 'not classified'")
+    scale: str = doc("The scale in numbers, e.g. '2.5e+18 FLOPs, 3e+07 parameters', or ''")
+    scale_text: str = doc("The scale and data in words, from the plugin")
+    note: str = doc("The plugin's note on the finding, or ''")
+    answer: str = doc("Ours against it: 'agrees', 'disagrees' or 'cannot tell yet'")
+    answer_slug: str = doc("CSS-safe answer: 'agrees', 'disagrees' or 'cannot-tell'")
+    reason: str = doc("The class and CEG checks behind the answer, in words")
+
+
+@dataclass
 class LeaderboardRow:
     """One (innovation, tier, tier_version) verdict, or an innovation with no verdict yet."""
 
@@ -55,6 +71,8 @@ class LeaderboardRow:
     tier: str = doc("Tier name and version, e.g. 'smoke v1'")
     tier_name: str = doc("Tier name alone, for the tier filter, or '' without runs")
     hardware: str = doc("Distinct hardware the runs used, comma-separated")
+    frontier_unbounded: str = doc("Why the frontier-scale CEG is shown as 'unbounded', or ''")
+    literature: list[LiteratureRow] = doc("What published work found, checked against this verdict")
 
 
 @dataclass
@@ -96,6 +114,7 @@ class CegRow:
     ceg: str = doc("CEG with its 95 % interval")
     wall_ceg: str = doc("Wall-clock CEG with its interval at this compute, or '—'")
     extrapolated: bool = doc("True outside the range of measured budgets")
+    unbounded: str = doc("Why this extrapolated CEG is shown as 'unbounded', or ''")
 
 
 @dataclass
@@ -188,6 +207,7 @@ class TierSection:
     n_failed: int = doc("Number of failed runs")
     reproduce: str = doc("Command that reproduces these runs")
     recorded_commands: list[str] = doc("The distinct commands the runs were recorded with")
+    literature: list[LiteratureRow] = doc("What published work found, checked against this verdict")
 
 
 @dataclass
@@ -205,3 +225,4 @@ class InnovationContext(Page):
     plugin: str = doc("Plugin (and distribution version) that declared the innovation")
     recipe_rows: list[RecipeRow] = doc("The two arms' recipes, field by field")
     tiers: list[TierSection] = doc("Results per tier version, verdicts first")
+    literature: list[LiteratureRow] = doc("What published work found (answers against no verdict)")

@@ -25,6 +25,8 @@ import sqlite_utils
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import cegbench
+from cegbench import literature
+from cegbench.bounds import UNBOUNDED, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry_db
 from cegbench.site import downloads, plots
@@ -36,6 +38,7 @@ from cegbench.site.context import (
     IndexContext,
     InnovationContext,
     LeaderboardRow,
+    LiteratureRow,
     LossCegRow,
     RecipeRow,
     RunRow,
@@ -72,6 +75,11 @@ def _largest(points: list[dict], *, extrapolated: bool) -> dict | None:
     sel = [p for p in points if bool(p.get("extrapolated")) is extrapolated
            and as_number(p.get("compute")) is not None and as_number(p.get("ceg")) is not None]
     return max(sel, key=lambda p: p["compute"]) if sel else None
+
+
+def _bounded(points: list[dict]) -> list[dict]:
+    """The CEG points worth drawing: unbounded extrapolations left out."""
+    return [p for p in points if not unbounded_reason(p)]
 
 
 def _at(points: list[dict], compute) -> dict:
@@ -127,8 +135,26 @@ def leaderboard_record(db, inn: dict, tier: str | None, version: int | None,
     return record
 
 
-def leaderboard_row(r: dict) -> LeaderboardRow:
+def literature_rows(inn: dict, verdict: dict | None) -> list[LiteratureRow]:
+    """The innovation's published findings, each with our ``verdict``'s agreement."""
+    rows = []
+    for f in literature.from_json(inn.get("literature")):
+        a = literature.agreement(f, verdict)
+        url = f.get("url") or ""
+        rows.append(LiteratureRow(
+            source=as_text(f.get("source")), url=url if url.startswith(("https://", "http://")) else "",
+            ceg=literature.format_ceg(f), label=literature.format_label(f),
+            scale=literature.format_scale(f), scale_text=as_text(f.get("scale")),
+            note=f.get("note") or "", answer=a.answer,
+            answer_slug="cannot-tell" if a.answer == literature.CANNOT_TELL else a.answer,
+            reason=a.reason))
+    return rows
+
+
+def leaderboard_row(r: dict, findings: list[LiteratureRow] = ()) -> LeaderboardRow:
     has_runs = r["tier"] is not None
+    unbounded = unbounded_reason({"compute": r["frontier_compute"], "low": r["frontier_ceg_low"],
+                                  "high": r["frontier_ceg_high"], "extrapolated": True}) or ""
     return LeaderboardRow(
         name=r["innovation"], title=r["title"], url=f"innovation/{r['innovation']}.html",
         category=as_text(r["category"]), year=as_text(r["year"]),
@@ -137,10 +163,11 @@ def leaderboard_row(r: dict) -> LeaderboardRow:
         ceg=fmt_ceg(r["ceg"], r["ceg_low"], r["ceg_high"]),
         ceg_compute=fmt_compute(r["reference_compute"]) if as_number(r["ceg"]) is not None else "",
         ceg_sort=sort_key(r["ceg"]),
-        frontier_ceg=fmt_ceg(r["frontier_ceg"], r["frontier_ceg_low"], r["frontier_ceg_high"]),
+        frontier_ceg=UNBOUNDED if unbounded else fmt_ceg(r["frontier_ceg"], r["frontier_ceg_low"],
+                                                         r["frontier_ceg_high"]),
         frontier_compute=(fmt_compute(r["frontier_compute"])
                           if as_number(r["frontier_ceg"]) is not None else ""),
-        frontier_sort=sort_key(r["frontier_ceg"]),
+        frontier_sort="" if unbounded else sort_key(r["frontier_ceg"]),
         wall_ceg=fmt_ceg(r["wall_ceg"], r["wall_ceg_low"], r["wall_ceg_high"]),
         wall_sort=sort_key(r["wall_ceg"]),
         delta_alpha=fmt_delta(r["delta_alpha"], r["delta_alpha_low"], r["delta_alpha_high"]),
@@ -149,6 +176,7 @@ def leaderboard_row(r: dict) -> LeaderboardRow:
         runs_sort=str(r["n_runs"]) if has_runs else "",
         tier=f"{r['tier']} v{r['tier_version']}" if has_runs else MISSING,
         tier_name=r["tier"] or "", hardware=as_text(r["hardware"]),
+        frontier_unbounded=unbounded, literature=list(findings),
     )
 
 
@@ -193,10 +221,12 @@ def _ceg_rows(ceg: list[dict], wall: list[dict]) -> list[CegRow]:
     rows = []
     for p in sorted(ceg, key=lambda p: as_number(p.get("compute")) or 0):
         w = _at(wall, as_number(p.get("compute")))
+        unbounded = unbounded_reason(p) or ""
         rows.append(CegRow(compute=fmt_compute(p.get("compute")),
-                           ceg=fmt_ceg(p.get("ceg"), p.get("low"), p.get("high")),
+                           ceg=UNBOUNDED if unbounded
+                           else fmt_ceg(p.get("ceg"), p.get("low"), p.get("high")),
                            wall_ceg=fmt_ceg(w.get("ceg"), w.get("low"), w.get("high")),
-                           extrapolated=bool(p.get("extrapolated"))))
+                           extrapolated=bool(p.get("extrapolated")), unbounded=unbounded))
     return rows
 
 
@@ -271,11 +301,12 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
         loss_plot=plots.loss_plot(ok, frontier, registry_db.fits(db, inn["name"], tier, version),
                                   parse_json(v.get("fit_bands"), None),
                                   title=inn["title"], salt=f"{salt}-loss"),
-        ceg_plot=plots.ceg_plot(ceg, title=inn["title"], salt=f"{salt}-ceg"),
+        ceg_plot=plots.ceg_plot(_bounded(ceg), title=inn["title"], salt=f"{salt}-ceg"),
         isoflop_plot=plots.isoflop_plot(ok, frontier, title=inn["title"], salt=f"{salt}-isoflop"),
         warnings=[str(w) for w in parse_json(v.get("warnings"), [])],
         runs=[run_row(r) for r in records], n_ok=n_ok, n_failed=n_failed,
         reproduce=_reproduce(inn["name"], tier, commands), recorded_commands=commands,
+        literature=literature_rows(inn, verdict),
     )
 
 
@@ -296,6 +327,7 @@ def innovation_context(db, inn: dict, verdicts: list[dict], names: dict[str, str
         recipe_rows=recipe_rows(parse_json(inn["baseline"], {}), parse_json(inn["modern"], {})),
         tiers=[tier_section(db, inn, tier, version, by_tier.get((tier, version)), names)
                for tier, version in keys],
+        literature=literature_rows(inn, None),
     )
 
 
@@ -326,7 +358,8 @@ def _facets(rows: list[LeaderboardRow]) -> dict[str, list[str]]:
 
 def overview_plots(records: list[dict], verdicts: list[dict]) -> tuple:
     """(CEG vs compute of every verdict, bars of CEG at the reference budget)."""
-    ceg = {(v["innovation"], v["tier"], v["tier_version"]): parse_json(v["ceg"], []) for v in verdicts}
+    ceg = {(v["innovation"], v["tier"], v["tier_version"]): _bounded(parse_json(v["ceg"], []))
+           for v in verdicts}
     with_verdict = [r for r in records if r["label"] is not None]
     tiers = {(r["tier"], r["tier_version"]) for r in with_verdict}
 
@@ -389,7 +422,11 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
     records = leaderboard_records(db, inns, verdicts)
     files = downloads.write_downloads(db, records, out_dir)
     written += [path for path, _ in files]
-    rows = [leaderboard_row(r) for r in records]
+    by_name = {inn["name"]: inn for inn in inns}
+    by_key = {(v["innovation"], v["tier"], v["tier_version"]): v for v in verdicts}
+    rows = [leaderboard_row(r, literature_rows(
+        by_name[r["innovation"]], by_key.get((r["innovation"], r["tier"], r["tier_version"]))))
+        for r in records]
     overview, bars = overview_plots(records, verdicts)
     index = IndexContext(
         root="", **shared, rows=rows, n_innovations=len(inns), facets=_facets(rows),

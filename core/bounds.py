@@ -1,0 +1,45 @@
+"""When an extrapolated CEG is too uncertain to print as a number.
+
+A fit extrapolated far beyond the measured budgets can give a CEG of 1.11e+25×
+with an interval spanning dozens of orders of magnitude: the number says nothing.
+Such a point is shown as "unbounded", with the reason, on the site and in
+``cegbench show``; the registry and the downloads keep the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+MAX_SPAN = 10.0  # an extrapolated interval wider than this factor (high / low) is unbounded
+UNBOUNDED = "unbounded"
+
+
+def _float(x) -> float | None:
+    """``x`` as a float; None when missing or NaN (an interval that failed, not a wide one)."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
+
+
+def unbounded_reason(point: dict) -> str | None:
+    """Why the CEG ``point`` ({"compute", "ceg", "low", "high", "extrapolated"}) is
+    unbounded, or None when its number can be shown. Only extrapolated points
+    qualify: their interval spans more than ``MAX_SPAN`` (an order of magnitude),
+    or it reaches zero or infinity. An interval that is missing (not computed, or
+    NaN: the bootstrap failed) is not judged here: the value shows without one."""
+    if not point.get("extrapolated"):
+        return None
+    low, high = _float(point.get("low")), _float(point.get("high"))
+    if low is None or high is None:
+        return None
+    compute = _float(point.get("compute"))
+    where = f"extrapolated to {compute:.3g} FLOPs" if compute else "extrapolated"
+    if low <= 0 or math.isinf(high):
+        return (f"{where}, beyond the measured budgets: its 95 % interval [{low:.3g}, {high:.3g}] "
+                "reaches zero or infinity")
+    if high / low <= MAX_SPAN:
+        return None
+    return (f"{where}, beyond the measured budgets: its 95 % interval [{low:.3g}, {high:.3g}] "
+            f"spans {math.log10(high / low):.1f} orders of magnitude (more than one)")

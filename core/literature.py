@@ -1,0 +1,269 @@
+"""What published work measured for an innovation, and whether our verdict agrees.
+
+A plugin declares its innovation's published results as ``Finding``\\ s
+(``Innovation.literature``); they are display metadata only: they never enter
+the declaration hash, the plan or the analysis. The registry stores them as JSON
+in the ``innovations`` row, so the site and ``cegbench show`` read them from the
+registry alone.
+
+The agreement rule (``agreement``) compares one finding with one stored verdict
+in two checks, each of which agrees, disagrees or cannot tell:
+
+* **class**: both sides decided (ours scale-invariant or scale-dependent, the
+  source's class stated) → agree when equal, disagree otherwise. Ours
+  inconclusive or not yet fitted, or the source assigned no class → cannot tell.
+* **CEG**: the finding states a CEG (a value or a range) and a scale, and one of
+  our *measured* (not extrapolated) CEG points is at a comparable scale — the
+  finding's FLOPs (else its parameter count, against our compute-optimal modern
+  model size at each budget) within a factor of ``COMPARABLE`` of that point's —
+  → agree when the finding's value (or any of its range) lies inside our 95 %
+  interval at the nearest such point, disagree otherwise. No CEG, no comparable
+  scale, or no interval → cannot tell.
+
+The finding's overall answer: **disagrees** if either check disagrees, else
+**agrees** if either agrees, else **cannot tell yet**. With a reason in words.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+
+SOURCE_LABELS = ("scale-invariant", "scale-dependent")  # a class a source may assign
+AGREES, DISAGREES, CANNOT_TELL = "agrees", "disagrees", "cannot tell yet"
+COMPARABLE = 10.0  # scales within this factor of each other are comparable
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One published measurement of an innovation, at one scale (or one range of scales)."""
+
+    source: str  # short citation, e.g. "Gundlach et al. 2025"
+    url: str  # where to read it, e.g. "https://arxiv.org/abs/2511.21622"
+    scale: str  # at what scale and on what data, in words, e.g. "3.6 M parameters, C4"
+    ceg: float | tuple[float, float] | None = None  # the CEG measured, or its (low, high) range
+    label: str | None = None  # the class the source assigned (SOURCE_LABELS), None: not classified
+    flops: float | tuple[float, float] | None = None  # training compute (FLOPs) of the measurement
+    params: float | None = None  # model parameters of the measurement
+    note: str = ""  # anything a reader needs to weigh the number
+
+
+class LiteratureError(ValueError):
+    """A finding is malformed; the message names the field (the caller adds plugin and innovation)."""
+
+
+def _positive(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
+
+
+def _number_or_range(name: str, value) -> None:
+    if value is None or _positive(value):
+        return
+    if (isinstance(value, tuple) and len(value) == 2 and all(map(_positive, value))
+            and value[0] <= value[1]):
+        return
+    raise LiteratureError(f"field {name!r} must be None, a positive number or a (low, high) "
+                          f"tuple of positive numbers with low <= high, got {value!r}")
+
+
+def validate_finding(finding) -> None:
+    """Check one finding's types and values; raises ``LiteratureError`` naming the field."""
+    if not isinstance(finding, Finding):
+        raise LiteratureError(f"must be a cegbench.Finding, got {type(finding).__name__} "
+                              f"{finding!r:.80}")
+    for name in ("source", "url", "scale"):
+        value = getattr(finding, name)
+        if not isinstance(value, str) or not value.strip():
+            raise LiteratureError(f"field {name!r} must be a non-empty string, got {value!r}")
+    if not finding.url.startswith(("https://", "http://")):
+        raise LiteratureError(f"field 'url' must be an http(s) URL, got {finding.url!r}")
+    _number_or_range("ceg", finding.ceg)
+    _number_or_range("flops", finding.flops)
+    if finding.params is not None and not _positive(finding.params):
+        raise LiteratureError(f"field 'params' must be None or a positive number, "
+                              f"got {finding.params!r}")
+    if finding.label is not None and finding.label not in SOURCE_LABELS:
+        raise LiteratureError(f"field 'label' must be None (not classified) or one of "
+                              f"{', '.join(SOURCE_LABELS)}; got {finding.label!r}")
+    if not isinstance(finding.note, str):
+        raise LiteratureError(f"field 'note' must be a string, got {finding.note!r}")
+
+
+def to_json(findings) -> str:
+    """The registry's ``innovations.literature`` column: a JSON list of finding dicts."""
+    return json.dumps([dataclasses.asdict(f) for f in findings])
+
+
+def from_json(text) -> list[dict]:
+    """Parse the column (NULL in rows written before it existed → [])."""
+    return json.loads(text) if text else []
+
+
+# -------------------------------------------------------------------------
+# formatting
+
+
+def _range(value) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return float(value[0]), float(value[1])
+    return float(value), float(value)
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _ratio(x: float) -> str:
+    """Two decimals below 10, as the sources print them (1.00, 0.96); else 3 digits."""
+    return f"{x:.2f}" if x < 10 else _g(x)
+
+
+def format_ceg(finding: dict) -> str:
+    """'1.26×', '1.00–9.80×', '6.00–47×', or '—'."""
+    r = _range(finding.get("ceg"))
+    if r is None:
+        return "—"
+    return f"{_ratio(r[0])}×" if r[0] == r[1] else f"{_ratio(r[0])}–{_ratio(r[1])}×"
+
+
+def format_label(finding: dict) -> str:
+    return finding.get("label") or "not classified"
+
+
+def format_scale(finding: dict) -> str:
+    """'at 2.5e+18 FLOPs, 3e+07 parameters', or the words of ``scale`` without numbers."""
+    parts = []
+    flops = _range(finding.get("flops"))
+    if flops:
+        parts.append(f"{_g(flops[0])} FLOPs" if flops[0] == flops[1]
+                     else f"{_g(flops[0])}–{_g(flops[1])} FLOPs")
+    if finding.get("params"):
+        parts.append(f"{_g(finding['params'])} parameters")
+    return ", ".join(parts)
+
+
+def summary(finding: dict) -> str:
+    """One line: 'Gundlach et al. 2025: CEG 1.26×, not classified (3.6e+06 parameters)'."""
+    scale = format_scale(finding)
+    return (f"{finding['source']}: CEG {format_ceg(finding)}, {format_label(finding)}"
+            + (f" ({scale})" if scale else ""))
+
+
+# -------------------------------------------------------------------------
+# the agreement rule
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One finding against one verdict (see the module docstring for the rule)."""
+
+    answer: str  # AGREES, DISAGREES or CANNOT_TELL
+    class_check: str  # the class check's answer
+    ceg_check: str  # the CEG check's answer
+    reason: str  # both checks in words
+
+
+def _check_class(finding: dict, verdict: dict | None) -> tuple[str, str]:
+    ours = (verdict or {}).get("label")
+    theirs = finding.get("label")
+    if verdict is None:
+        return CANNOT_TELL, "class: no verdict of ours yet"
+    if ours not in SOURCE_LABELS:
+        return CANNOT_TELL, f"class: ours is {ours or 'inconclusive'}"
+    if theirs is None:
+        return CANNOT_TELL, "class: the source assigned none"
+    if ours == theirs:
+        return AGREES, f"class: both {ours}"
+    return DISAGREES, f"class: ours {ours}, the source's {theirs}"
+
+
+def _finite(x) -> float | None:
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _nearest_measured(finding: dict, verdict: dict) -> tuple[dict | None, str]:
+    """Our measured CEG point at the scale nearest the finding's, if within COMPARABLE; else why not."""
+    points = [p for p in from_json(verdict.get("ceg")) if not p.get("extrapolated")
+              and _finite(p.get("compute")) and _finite(p.get("ceg"))]
+    if not points:
+        return None, "no measured CEG of ours"
+    flops = _range(finding.get("flops"))
+    if flops:
+        theirs, what = math.sqrt(flops[0] * flops[1]), "FLOPs"
+        scale_of = {id(p): float(p["compute"]) for p in points}
+    elif finding.get("params"):
+        theirs, what = float(finding["params"]), "parameters"
+        sizes = {float(f["budget"]): _finite(f.get("n_params_opt"))
+                 for f in from_json(verdict.get("frontier")) if f.get("arm") == "modern"}
+        scale_of = {id(p): sizes.get(float(p["compute"])) for p in points
+                    if sizes.get(float(p["compute"]))}
+        points = [p for p in points if id(p) in scale_of]
+        if not points:
+            return None, "no model sizes of ours to compare the source's parameters with"
+    else:
+        return None, "the source states no FLOPs or parameters"
+
+    def distance(p):
+        lo, hi = (flops if flops else (theirs, theirs))
+        ours = scale_of[id(p)]
+        return 0.0 if lo <= ours <= hi else min(abs(math.log(ours / lo)), abs(math.log(ours / hi)))
+
+    best = min(points, key=distance)
+    if distance(best) > math.log(COMPARABLE):
+        ours = sorted(scale_of[id(p)] for p in points)
+        return None, (f"scales not comparable (ours measured at {_g(ours[0])}–{_g(ours[-1])} "
+                      f"{what}, the source's {format_scale(finding)}; more than "
+                      f"{COMPARABLE:g}× apart)")
+    return best, ""
+
+
+def _check_ceg(finding: dict, verdict: dict | None) -> tuple[str, str]:
+    theirs = _range(finding.get("ceg"))
+    if theirs is None:
+        return CANNOT_TELL, "CEG: the source states none"
+    if verdict is None:
+        return CANNOT_TELL, "CEG: no verdict of ours yet"
+    point, why = _nearest_measured(finding, verdict)
+    if point is None:
+        return CANNOT_TELL, f"CEG: {why}"
+    low, high = _finite(point.get("low")), _finite(point.get("high"))
+    at = f"at C = {_g(float(point['compute']))}"
+    if low is None or high is None:
+        return CANNOT_TELL, f"CEG: ours {at} has no interval"
+    interval = f"[{_g(low)}, {_g(high)}]"
+    if theirs[1] >= low and theirs[0] <= high:
+        return AGREES, f"CEG: the source's {format_ceg(finding)} lies in ours {interval} {at}"
+    return DISAGREES, f"CEG: the source's {format_ceg(finding)} lies outside ours {interval} {at}"
+
+
+def agreement(finding: dict, verdict: dict | None) -> Agreement:
+    """Does our stored ``verdict`` (a registry row, or None) agree with ``finding`` (a dict)?"""
+    class_answer, class_reason = _check_class(finding, verdict)
+    ceg_answer, ceg_reason = _check_ceg(finding, verdict)
+    answers = (class_answer, ceg_answer)
+    answer = DISAGREES if DISAGREES in answers else AGREES if AGREES in answers else CANNOT_TELL
+    return Agreement(answer, class_answer, ceg_answer, f"{class_reason}; {ceg_reason}")
+
+
+def comparison_lines(findings: list[dict], verdict: dict | None) -> list[str]:
+    """What ``cegbench show`` prints under a verdict: each finding and our agreement."""
+    if not findings:
+        return []
+    lines = ["  literature (what published work found; display only):"]
+    for finding in findings:
+        a = agreement(finding, verdict)
+        lines.append(f"    {summary(finding)} — ours {a.answer}")
+        lines.append(f"      {a.reason}")
+        lines.append(f"      scale: {finding['scale']}; {finding['url']}")
+        if finding.get("note"):
+            lines.append(f"      note: {finding['note']}")
+    return lines
