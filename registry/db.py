@@ -160,7 +160,8 @@ def runs(db: Database, innovation: str, tier: str, tier_version: int, *,
 
 
 # JSON columns added by m002_analysis_detail; NULL when not applicable
-VERDICT_DETAIL_COLUMNS = ("sensitivity", "ceg_at_loss", "wall_ceg", "composition", "decision", "fit_bands")
+VERDICT_DETAIL_COLUMNS = ("sensitivity", "ceg_at_loss", "wall_ceg", "composition", "decision", "fit_bands",
+                          "withheld", "weakened")
 
 
 def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,

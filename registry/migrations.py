@@ -201,3 +201,16 @@ def m004_learning_rates(db: Database) -> None:
         pk=("recipe_key", "tier", "tier_version"),
     )
     db["runs"].add_column("train_time_s", float)
+
+
+@migrations()
+def m007_verdict_drift(db: Database) -> None:
+    """Labels from the CEG drift (issue 14): the drift per 10× compute with its interval,
+    why a label was withheld, and the sensitivity variants that only weaken it. The
+    ``margin`` column now holds a CEG drift factor over 100× compute, ``fragile`` marks
+    a label that flips under a variant. NULL in verdicts from before."""
+    verdicts = db["verdicts"]
+    for column in ("drift", "drift_low", "drift_high"):
+        verdicts.add_column(column, float)
+    for column in ("withheld", "weakened"):  # JSON lists of strings
+        verdicts.add_column(column, str)

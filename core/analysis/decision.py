@@ -27,7 +27,7 @@ import numpy as np
 from .estimate import Estimate, delta_alpha_se, log_variances
 from .fit import ScalingLawFitter
 from .frontier import ARMS, FrontierPoint, Ladder
-from .label import INCONCLUSIVE, label_from_interval
+from .label import INCONCLUSIVE, label_from_drift
 
 SEED_FACTORS = (2, 4, 8)
 BUDGET_FACTORS = (4.0, 16.0)
@@ -60,7 +60,8 @@ def _decided_share(arms, budgets, log_variance, main: Estimate, *, margin, widen
             continue
         delta = fit.laws["modern"].alpha - fit.laws["baseline"].alpha
         half = Z_95 * widen * delta_alpha_se(fitter, fit, log_variance)
-        decided += label_from_interval(delta - half, delta + half, margin)[0] != INCONCLUSIVE
+        alpha_b = fit.laws["baseline"].alpha  # drift exponent Δα/α_b, α_b held at the fit
+        decided += label_from_drift((delta - half) / alpha_b, (delta + half) / alpha_b, margin)[0] != INCONCLUSIVE
     return decided / n_sims
 
 
