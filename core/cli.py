@@ -279,6 +279,7 @@ def analyze_innovations(db, names, tier, quiet_when_empty=False):
     of a bundle before the bundle (its composition reads their verdicts)."""
     from cegbench import analysis
     from cegbench.analysis.report import describe_verdict, format_interval
+    from cegbench.analysis.drift import format_drift
     from cegbench.provenance import git_commit
     from cegbench.registry.db import get_innovation, runs, save_verdict
 
@@ -316,7 +317,9 @@ def analyze_innovations(db, names, tier, quiet_when_empty=False):
         save_verdict(db, **key, verdict={**verdict, **common}, fits=fits)
         fragile = ", fragile" if result.fragile else ""
         click.echo(f"{name} [{tier.name}]: {describe_verdict(result.label, result.direction)}{fragile}, "
-                   f"Δα = {format_interval(result.delta_alpha, result.delta_alpha_low, result.delta_alpha_high, '+.3f')}")
+                   f"Δα = {format_interval(result.delta_alpha, result.delta_alpha_low, result.delta_alpha_high, '+.3f')}"
+                   + (f", label withheld: {'; '.join(result.withheld)}" if result.withheld else
+                      f", CEG drift {format_drift(result.drift, result.drift_low, result.drift_high)}"))
 
 
 def bundle_composition(db, result, parts, tier):
