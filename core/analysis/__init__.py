@@ -356,7 +356,7 @@ def analyze_innovation(
             "margin_span": MARGIN_SPAN,
             "label": (f"CEG drift Δα/α_b: scale-invariant when its 95 % interval keeps the drift over "
                       f"{MARGIN_SPAN:g}× compute within [1/{margin:g}, {margin:g}] (|Δα/α_b| ≤ "
-                      f"{exponent_margin(margin):.4f}); scale-dependent when it excludes 1"),
+                      f"{exponent_margin(margin):.4f}); scale-dependent when its 99 % interval excludes 1"),
             "withheld_when": ["frontier not bracketed", "fitted parameter at a bound",
                               f"more than {BOOT_AT_BOUND_SHARE:.0%} of bootstrap fits at a bound or failed",
                               f"smallest frontier loss within {FLOOR_SDS:g} sd of the fitted E"],

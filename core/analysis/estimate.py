@@ -29,6 +29,7 @@ from .drift import drift_exponent
 from .label import label_from_drift
 
 CONFIDENCE = 0.95
+DEPENDENT_CONFIDENCE = 0.99  # the interval "scale-dependent" must exclude 0 (label.label_from_drift)
 # More than this share of bootstrap fits failed (or at a bound): the label is withheld
 BOOT_FAIL_SHARE = 0.1
 ONE_SEED_WARNING = "one seed per cell: intervals from a residual bootstrap, not independent seeds"
@@ -53,19 +54,21 @@ class Estimate:
     drift: float = np.nan
     drift_low: float = np.nan
     drift_high: float = np.nan
+    drift_low99: float = np.nan  # the DEPENDENT_CONFIDENCE interval
+    drift_high99: float = np.nan
 
     @property
     def n_failed(self) -> int:
         return self.replicates.shape[1] - len(self.boot)
 
 
-def percentile_interval(samples: np.ndarray, axis: int = 0):
-    """Central ``CONFIDENCE`` percentile interval, ignoring NaN; NaN if no samples."""
+def percentile_interval(samples: np.ndarray, axis: int = 0, confidence: float = CONFIDENCE):
+    """Central ``confidence`` percentile interval, ignoring NaN; NaN if no samples."""
     samples = np.asarray(samples, dtype=float)
     if samples.shape[axis] == 0:
         shape = np.delete(samples.shape, axis)
         return np.full(shape, np.nan), np.full(shape, np.nan)
-    tail = 100 * (1 - CONFIDENCE) / 2
+    tail = 100 * (1 - confidence) / 2
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN
         low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=axis)
@@ -172,6 +175,7 @@ def estimate(
     r = float(drift_exponent(point.laws["baseline"].alpha, point.laws["modern"].alpha))
     boot_r = drift_exponent(stacked(boot, "baseline", "alpha"), stacked(boot, "modern", "alpha"))
     r_low, r_high = map(float, percentile_interval(boot_r))
-    label, direction = label_from_drift(r_low, r_high, margin)
+    r_low99, r_high99 = map(float, percentile_interval(boot_r, confidence=DEPENDENT_CONFIDENCE))
+    label, direction = label_from_drift(r_low, r_high, margin, dependent=(r_low99, r_high99))
     return Estimate(fitter, point, boot, replicates, dof, warnings, float(delta_alpha), low, high,
-                    label, direction, r, r_low, r_high)
+                    label, direction, r, r_low, r_high, r_low99, r_high99)

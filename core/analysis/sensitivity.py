@@ -79,8 +79,9 @@ def _refit(name, frontier, keep, main: Estimate, variance, main_se, margin, **op
     high = delta + (main.high - main.delta_alpha) * scale
     r = float(drift_exponent(fit.laws["baseline"].alpha, fit.laws["modern"].alpha))
     r_scale = scale * (main.point.laws["baseline"].alpha / fit.laws["baseline"].alpha)
-    label, direction = label_from_drift(r - (main.drift - main.drift_low) * r_scale,
-                                        r + (main.drift_high - main.drift) * r_scale, margin)
+    label, direction = label_from_drift(
+        r - (main.drift - main.drift_low) * r_scale, r + (main.drift_high - main.drift) * r_scale, margin,
+        dependent=(r - (main.drift - main.drift_low99) * r_scale, r + (main.drift_high99 - main.drift) * r_scale))
     return SensitivityResult(name, label, direction, float(delta), float(low), float(high))
 
 

@@ -208,7 +208,7 @@ def simulate(shape: Shape, truth: Truth, noise: float, n_draws: int, *, margin: 
     counts = dict(da_in=0, da_n=0, ceg_in=0, ceg_n=0, shown=0)
     seconds = []
     for draw in range(n_draws):
-        rng = np.random.default_rng([seed, draw])
+        rng = np.random.default_rng([seed, draw, round(noise * 1e6)])
         runs = planted_runs(shape, truth, noise, rng)
         start = time.perf_counter()
         analysis = analyze(runs, margin=margin, n_boot=n_boot, seed=draw)
