@@ -13,7 +13,7 @@ up?" — and it is what the label tests (``label.label_from_drift``):
   ``MARGIN_SPAN`` (100×) of compute lies within [1/m, m], m the tier's ``margin``
   (1.25 on the cpu and gpu tiers: over two decades of compute a CEG of 2 stays
   between 1.6 and 2.5);
-* ``scale-dependent``: the interval excludes 1 (r ≠ 0);
+* ``scale-dependent``: the 99 % interval excludes 1 (r ≠ 0);
 * ``inconclusive``: neither.
 
 Reports show the drift per ``SHOW_SPAN`` (10×) of compute, ``10^r``.

@@ -78,7 +78,7 @@ def _drift_lines(verdict: dict) -> list[str]:
     if verdict.get("drift") is not None:
         lines.append(f"  CEG drift: {format_drift(verdict['drift'], verdict.get('drift_low'), verdict.get('drift_high'))}"
                      f" (95% CI; scale-invariant needs ≤ {verdict['margin']:g}× either way per 100× compute,"
-                     " scale-dependent an interval excluding 1×)")
+                     " scale-dependent a 99% interval excluding 1×)")
     if withheld := _json(verdict, "withheld"):
         lines.append("  label withheld (inconclusive), no drift and no extrapolated CEG shown: " + "; ".join(withheld))
     return lines
