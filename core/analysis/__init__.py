@@ -90,6 +90,8 @@ BOOT_AT_BOUND_SHARE = BOOT_FAIL_SHARE
 # A frontier whose smallest loss is within this many standard deviations (its bootstrap
 # noise) of the fitted irreducible loss is "within noise of its floor".
 FLOOR_SDS = 2.0
+# ... or whose E's bootstrap interval reaches (within this fraction of) that loss
+FLOOR_E_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -228,10 +230,16 @@ def _withheld(fitter, point: JointFit, frontier: list[FrontierPoint], replicates
         mine = [i for i, p in enumerate(frontier) if p.arm == arm]
         lowest = min(mine, key=lambda i: losses[i])
         gap = losses[lowest] - point.laws[arm].E
+        e_high = percentile_interval(stacked(boot, arm, "E"))[1] if boot else np.nan
         if gap < FLOOR_SDS * sd[lowest]:
             reasons.append(
                 f"frontier within noise of its floor ({arm} @ {frontier[lowest].budget:.3g} FLOPs: "
                 f"{gap:.3g} above the fitted E, noise {sd[lowest]:.3g})"
+            )
+        elif e_high >= losses[lowest] * (1 - FLOOR_E_TOLERANCE):
+            reasons.append(
+                f"frontier within noise of its floor ({arm} @ {frontier[lowest].budget:.3g} FLOPs: "
+                f"the 95 % interval of E reaches its loss {losses[lowest]:.4g})"
             )
     return reasons
 
