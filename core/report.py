@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+from cegbench.analysis.drift import format_drift
 from cegbench.bounds import UNBOUNDED, unbounded_reason
 
 
@@ -68,13 +69,30 @@ def _ceg_lines(title: str, points: list[dict]) -> list[str]:
                          f"because it is {reason}")
             continue
         note = "  (extrapolated)" if point["extrapolated"] else "  (measured)"
+        if point["extrapolated"] and _number(point["ceg"], ".3g") == "—":
+            lines.append(f"    C = {point['compute']:.3g}: not shown (no extrapolation from this fit)")
+            continue
         lines.append(f"    C = {point['compute']:.3g}: "
                      f"{format_interval(point['ceg'], point['low'], point['high'], '.3g', '×')}{note}")
     return lines
 
 
-def _sensitivity_lines(variants: list[dict], fragile) -> list[str]:
-    verdict = "FRAGILE: the label changes" if fragile else "robust: the label holds"
+def _drift_lines(verdict: dict) -> list[str]:
+    """CEG drift per 10× compute and the margin, or why the label was withheld."""
+    lines = []
+    if verdict.get("drift") is not None:
+        lines.append(f"  CEG drift: {format_drift(verdict['drift'], verdict.get('drift_low'), verdict.get('drift_high'))}"
+                     f" (95% CI; scale-invariant needs ≤ {verdict['margin']:g}× either way per 100× compute,"
+                     " scale-dependent a 99% interval excluding 1×)")
+    if withheld := _json(verdict, "withheld"):
+        lines.append("  label withheld (inconclusive), no drift and no extrapolated CEG shown: " + "; ".join(withheld))
+    return lines
+
+
+def _sensitivity_lines(variants: list[dict], fragile, weakened=()) -> list[str]:
+    verdict = "FRAGILE: the label flips" if fragile else "robust: no variant flips the label"
+    if weakened:
+        verdict += f"; weakens to inconclusive with {', '.join(weakened)}"
     lines = [f"  sensitivity ({verdict}):"]
     for v in variants:
         if v["label"] is None:
@@ -108,7 +126,9 @@ def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
         lines.append(
             "  Δα = α_modern − α_baseline = "
             f"{format_interval(verdict['delta_alpha'], verdict['delta_alpha_low'], verdict['delta_alpha_high'], '+.4f')}"
-            f"  (95% CI; equivalence margin ±{verdict['margin']})")
+            + (f"  (95% CI; equivalence margin ±{verdict['margin']})" if verdict.get("drift") is None
+               and not _json(verdict, "withheld") else "  (95% CI)"))
+    lines += _drift_lines(verdict)
     lines.append(f"  runs: {verdict['n_runs']} ok, {verdict['n_failed']} failed (left out)")
     lines += _fit_lines(fits)
     if frontier := _json(verdict, "frontier"):
@@ -122,7 +142,7 @@ def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
     if wall := _json(verdict, "wall_ceg"):
         lines += _ceg_lines("wall-clock CEG(C) (CEG × baseline/modern seconds per FLOP)", wall)
     if variants := _json(verdict, "sensitivity"):
-        lines += _sensitivity_lines(variants, verdict.get("fragile"))
+        lines += _sensitivity_lines(variants, verdict.get("fragile"), _json(verdict, "weakened") or ())
     if composition := _json(verdict, "composition"):
         lines += _composition_lines(composition)
     if decision := _json(verdict, "decision"):

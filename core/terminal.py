@@ -53,6 +53,7 @@ class ClickProgress(Progress):
         click.secho(f"warning: {text}", fg="yellow", err=True)
 
     def analysed(self, name, tier, analysis=None, error=None):
+        from cegbench.analysis.drift import format_drift
         from cegbench.report import describe_verdict, format_interval
 
         if analysis is None:
@@ -61,8 +62,11 @@ class ClickProgress(Progress):
         fragile = ", fragile" if analysis.fragile else ""
         delta = format_interval(analysis.delta_alpha, analysis.delta_alpha_low,
                                 analysis.delta_alpha_high, "+.3f")
+        trend = (f"label withheld: {'; '.join(analysis.withheld)}" if analysis.withheld else
+                 f"CEG drift {format_drift(analysis.drift, analysis.drift_low, analysis.drift_high)}")
         click.echo(f"{name} [{tier.name}]: "
-                   f"{describe_verdict(analysis.label, analysis.direction)}{fragile}, Δα = {delta}")
+                   f"{describe_verdict(analysis.label, analysis.direction)}{fragile}, Δα = {delta}, "
+                   f"{trend}")
 
 
 def status_table(statuses, innovations, rates, older) -> list[str]:

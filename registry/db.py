@@ -360,7 +360,8 @@ def copy_registry(db: Database, path: Path) -> Path:
 
 
 # JSON columns added by m002_analysis_detail; NULL when not applicable
-VERDICT_DETAIL_COLUMNS = ("sensitivity", "ceg_at_loss", "wall_ceg", "composition", "decision", "fit_bands")
+VERDICT_DETAIL_COLUMNS = ("sensitivity", "ceg_at_loss", "wall_ceg", "composition", "decision", "fit_bands",
+                          "withheld", "weakened")
 
 
 def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,

@@ -213,6 +213,19 @@ def m005_run_epochs(db: Database) -> None:
 
 
 @migrations()
+def m007_verdict_drift(db: Database) -> None:
+    """Labels from the CEG drift: the drift per 10× compute with its interval,
+    why a label was withheld, and the sensitivity variants that only weaken it. The
+    ``margin`` column now holds a CEG drift factor over 100× compute, ``fragile`` marks
+    a label that flips under a variant. NULL in verdicts from before."""
+    verdicts = db["verdicts"]
+    for column in ("drift", "drift_low", "drift_high"):
+        verdicts.add_column(column, float)
+    for column in ("withheld", "weakened"):  # JSON lists of strings
+        verdicts.add_column(column, str)
+
+
+@migrations()
 def m008_literature(db: Database) -> None:
     """What published work found for each innovation: JSON list of
     ``cegbench.literature.Finding`` dicts, display only. Rows written before this

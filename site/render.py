@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import cegbench
 from cegbench import literature
+from cegbench.analysis.drift import format_drift
 from cegbench.bounds import UNBOUNDED, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry_db
@@ -129,6 +130,7 @@ def leaderboard_record(db, inn: dict, tier: str | None, version: int | None,
         wall_ceg=wall.get("ceg"), wall_ceg_low=wall.get("low"), wall_ceg_high=wall.get("high"),
         delta_alpha=v.get("delta_alpha"), delta_alpha_low=v.get("delta_alpha_low"),
         delta_alpha_high=v.get("delta_alpha_high"),
+        drift=v.get("drift"), drift_low=v.get("drift_low"), drift_high=v.get("drift_high"),
         n_runs=n_ok, n_seeds=n_seeds, n_failed=n_failed,
         hardware=None if hardware == MISSING else hardware,
     )
@@ -160,6 +162,7 @@ def leaderboard_row(r: dict, findings: list[LiteratureRow] = ()) -> LeaderboardR
         category=as_text(r["category"]), year=as_text(r["year"]),
         has_verdict=r["label"] is not None, label=r["label"] or "",
         direction=r["direction"] or "", fragile=r["fragile"],
+        drift=format_drift(r.get("drift"), r.get("drift_low"), r.get("drift_high")),
         ceg=fmt_ceg(r["ceg"], r["ceg_low"], r["ceg_high"]),
         ceg_compute=fmt_compute(r["reference_compute"]) if as_number(r["ceg"]) is not None else "",
         ceg_sort=sort_key(r["ceg"]),
@@ -288,6 +291,9 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
         tier=tier, tier_version=version, anchor=f"tier-{salt}", has_verdict=verdict is not None,
         label=label, direction=v.get("direction") or "", fragile=bool(v.get("fragile")),
         delta_alpha=fmt_delta(v.get("delta_alpha"), v.get("delta_alpha_low"), v.get("delta_alpha_high")),
+        drift=format_drift(v.get("drift"), v.get("drift_low"), v.get("drift_high")),
+        withheld="; ".join(_json(v.get("withheld"), [])),
+        weakened=", ".join(_json(v.get("weakened"), [])),
         margin=fmt_ratio(v.get("margin")) if v.get("margin") is not None else MISSING,
         method=", ".join(f"{k}={val}" for k, val in method.items()) or MISSING,
         created_at=as_text(v.get("created_at")),

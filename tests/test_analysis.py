@@ -112,7 +112,7 @@ def test_frontier_of_planted_runs_matches_the_law():
 
 def test_unbracketed_ladder_is_flagged_with_a_warning_naming_arm_and_budget():
     runs = planted_runs(np.random.default_rng(1), ladder=(0.05, 0.1, 0.2))  # all below N*
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=20)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=20)
     assert not any(p.bracketed for p in analysis.frontier)
     smallest = next(p for p in analysis.frontier if p.arm == "baseline" and p.budget == 1e13)
     assert smallest.n_params_opt == round(math.sqrt(1e13 / 120) * 0.2)  # the best observed size
@@ -176,7 +176,7 @@ def test_fit_keeps_E_below_the_smallest_loss():
 def test_analysis_recovers_planted_law_from_low_noise_runs():
     laws = laws_with(0.15, 0.2)
     analysis = analyze_innovation(planted_runs(np.random.default_rng(4), laws=laws, noise=0.003, n_seeds=5),
-                                  margin=0.02, n_boot=100)
+                                  margin=1.85, n_boot=100)
     for arm in ARMS:
         fit = analysis.fit(arm)
         assert fit.alpha == pytest.approx(laws[arm].alpha, abs=0.005)
@@ -209,14 +209,14 @@ def test_label_from_interval(lo, hi, expected):
 
 def test_equal_exponents_with_plenty_of_seeds_are_scale_invariant():
     runs = planted_runs(np.random.default_rng(5), laws=laws_with(0.15, 0.15), noise=0.01, n_seeds=5)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=100)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=100)
     assert analysis.label == "scale-invariant" and analysis.direction is None
     assert -0.02 <= analysis.delta_alpha_low <= 0 <= analysis.delta_alpha_high <= 0.02
 
 
 def test_faster_modern_exponent_is_scale_dependent_and_grows():
     runs = planted_runs(np.random.default_rng(6), laws=laws_with(0.15, 0.25), noise=0.01)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=100)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=100)
     assert (analysis.label, analysis.direction) == ("scale-dependent", "grows with scale")
     assert analysis.delta_alpha_low < 0.1 < analysis.delta_alpha_high
     gains = [p.ceg for p in analysis.ceg]
@@ -225,7 +225,7 @@ def test_faster_modern_exponent_is_scale_dependent_and_grows():
 
 def test_slower_modern_exponent_shrinks_with_scale():
     runs = planted_runs(np.random.default_rng(7), laws=laws_with(0.25, 0.15), noise=0.01)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=100)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=100)
     assert (analysis.label, analysis.direction) == ("scale-dependent", "shrinks with scale")
 
 
@@ -234,7 +234,7 @@ def test_noisy_pair_with_few_points_is_inconclusive():
     runs = planted_runs(
         np.random.default_rng(8), laws=laws_with(0.15, 0.15), budgets=(1e13, 1e14, 1e15), n_seeds=2, noise=0.1
     )
-    analysis = analyze_innovation(runs, margin=0.01, n_boot=100)
+    analysis = analyze_innovation(runs, margin=1.36, n_boot=100)
     assert analysis.label == "inconclusive" and analysis.direction is None
     assert analysis.delta_alpha_low < 0 < analysis.delta_alpha_high
     assert analysis.delta_alpha_high - analysis.delta_alpha_low > 2 * 0.01
@@ -250,7 +250,7 @@ def _coverage(n_datasets: int, n_boot: int, n_seeds: int = 3, noise: float = 0.0
     for i in range(n_datasets):
         runs = planted_runs(np.random.default_rng(10_000 + i), laws=laws_with(0.15, 0.15 + truth),
                             n_seeds=n_seeds, noise=noise)
-        analysis = analyze_innovation(runs, margin=0.02, n_boot=n_boot, seed=i, extrapolate_to=(),
+        analysis = analyze_innovation(runs, margin=1.85, n_boot=n_boot, seed=i, extrapolate_to=(),
                                       check_sensitivity=False)
         hits += analysis.delta_alpha_low <= truth <= analysis.delta_alpha_high
     return hits / n_datasets
@@ -284,7 +284,7 @@ def test_compute_equivalent_gain_matches_closed_form():
 def test_ceg_recovered_at_measured_budgets_and_extrapolation_flagged():
     laws = laws_with(0.15, 0.2)
     runs = planted_runs(np.random.default_rng(9), laws=laws, noise=0.003, n_seeds=5)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=100, extrapolate_to=(1e11, 1e18, 1e21))
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=100, extrapolate_to=(1e11, 1e18, 1e21))
     assert [p.compute for p in analysis.ceg] == [1e11, *BUDGETS, 1e18, 1e21]
     truth = compute_equivalent_gain(laws["baseline"], laws["modern"], [p.compute for p in analysis.ceg])
     for point, expected in zip(analysis.ceg, truth):
@@ -298,7 +298,7 @@ def test_ceg_recovered_at_measured_budgets_and_extrapolation_flagged():
 def test_ceg_is_nan_with_a_warning_where_modern_loss_is_below_baseline_E():
     laws = {"baseline": planted_law(0.15, 2.0, E=2.0), "modern": planted_law(0.15, 1.8, E=1.6)}
     runs = planted_runs(np.random.default_rng(10), laws=laws, noise=0.002)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=50, shared_E=False, extrapolate_to=(1e30,))
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=50, shared_E=False, extrapolate_to=(1e30,))
     far = analysis.ceg[-1]
     assert far.compute == 1e30 and far.extrapolated and math.isnan(far.ceg)
     assert any(w.startswith("CEG undefined at 1e+30 FLOPs") for w in analysis.warnings)
@@ -327,7 +327,7 @@ def test_ceg_at_loss_interpolates_measured_frontiers():
 
 def test_analysis_ceg_at_loss_targets_the_baseline_frontier_the_modern_arm_spans():
     runs = planted_runs(np.random.default_rng(11), laws=laws_with(0.15, 0.2), noise=0.0)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=10)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=10)
     modern = [p.loss for p in analysis.frontier if p.arm == "modern"]
     expected = sorted((p.loss for p in analysis.frontier
                        if p.arm == "baseline" and min(modern) <= p.loss <= max(modern)), reverse=True)
@@ -344,9 +344,9 @@ def test_analysis_ceg_at_loss_targets_the_baseline_frontier_the_modern_arm_spans
 
 def test_same_input_and_seed_give_identical_output():
     runs = planted_runs(np.random.default_rng(12), laws=laws_with(0.15, 0.2), noise=0.02)
-    first = analyze_innovation(runs, margin=0.02, n_boot=50, seed=3)
-    again = analyze_innovation(runs.sample(frac=1, random_state=1), margin=0.02, n_boot=50, seed=3)
-    other = analyze_innovation(runs, margin=0.02, n_boot=50, seed=4)
+    first = analyze_innovation(runs, margin=1.85, n_boot=50, seed=3)
+    again = analyze_innovation(runs.sample(frac=1, random_state=1), margin=1.85, n_boot=50, seed=3)
+    other = analyze_innovation(runs, margin=1.85, n_boot=50, seed=4)
     assert json.dumps(dataclasses.asdict(first)) == json.dumps(dataclasses.asdict(again))
     assert first.delta_alpha == other.delta_alpha
     assert (first.delta_alpha_low, first.delta_alpha_high) != (other.delta_alpha_low, other.delta_alpha_high)
@@ -354,7 +354,7 @@ def test_same_input_and_seed_give_identical_output():
 
 def test_result_is_plain_data_that_serialises_to_json():
     runs = planted_runs(np.random.default_rng(13), laws=laws_with(0.15, 0.2), noise=0.01)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=20, seed=1)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=20, seed=1)
     assert isinstance(analysis, Analysis)
     data = json.loads(json.dumps(dataclasses.asdict(analysis)))
     assert data["label"] == analysis.label and len(data["fits"]) == 2 and len(data["frontier"]) == 10
@@ -366,7 +366,7 @@ def test_result_is_plain_data_that_serialises_to_json():
 
 def test_one_seed_per_cell_falls_back_to_a_residual_bootstrap():
     runs = planted_runs(np.random.default_rng(14), laws=laws_with(0.15, 0.2), n_seeds=1, noise=0.01)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=50)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=50)
     assert "one seed per cell: intervals from a residual bootstrap, not independent seeds" in analysis.warnings
     assert analysis.method["bootstrap"] == "fit residuals"
     assert analysis.delta_alpha_low < analysis.delta_alpha < analysis.delta_alpha_high
@@ -375,14 +375,14 @@ def test_one_seed_per_cell_falls_back_to_a_residual_bootstrap():
 def test_cells_with_a_single_seed_borrow_noise_from_replicated_cells():
     runs = planted_runs(np.random.default_rng(15), laws=laws_with(0.15, 0.2), noise=0.01)
     runs = runs[~((runs["budget"] == 1e15) & (runs["seed"] > 0))]  # one seed left at 1e15
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=50)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=50)
     assert any(w.startswith("6 (arm, budget, size) cell(s) have a single seed") for w in analysis.warnings)
     assert analysis.delta_alpha_low < analysis.delta_alpha_high
 
 
 def test_noiseless_data_gives_exact_answers_and_zero_width_intervals():
     runs = planted_runs(np.random.default_rng(16), laws=laws_with(0.15, 0.15), noise=0.0)
-    analysis = analyze_innovation(runs, margin=0.02, n_boot=20)
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=20)
     assert analysis.delta_alpha == pytest.approx(0, abs=1e-9)
     assert analysis.delta_alpha_high - analysis.delta_alpha_low < 1e-9
     assert analysis.label == "scale-invariant"
@@ -399,14 +399,14 @@ def _valid_runs():
 def test_missing_arm_is_named():
     runs = _valid_runs()
     with pytest.raises(AnalysisError, match="no runs for arm 'modern'"):
-        analyze_innovation(runs[runs["arm"] == "baseline"], margin=0.02)
+        analyze_innovation(runs[runs["arm"] == "baseline"], margin=1.85)
 
 
 def test_too_few_budgets_names_the_arm_and_its_budgets():
     runs = _valid_runs()
     runs = runs[(runs["arm"] == "baseline") | runs["budget"].isin([1e13, 1e14])]
     with pytest.raises(AnalysisError, match=r"arm 'modern' has runs at only 2 budget\(s\) \(1e\+13, 1e\+14 FLOPs\)"):
-        analyze_innovation(runs, margin=0.02)
+        analyze_innovation(runs, margin=1.85)
 
 
 def test_non_finite_loss_names_the_run():
@@ -414,19 +414,19 @@ def test_non_finite_loss_names_the_run():
     runs.loc[runs.index[5], "final_loss"] = float("nan")
     row = runs.loc[runs.index[5]]
     with pytest.raises(AnalysisError, match="non-finite") as error:
-        analyze_innovation(runs, margin=0.02)
+        analyze_innovation(runs, margin=1.85)
     assert f"{row.arm} @ {row.budget:.3g} FLOPs, {row.n_params:.0f} params, seed {row.seed}" in str(error.value)
 
 
 def test_missing_column_and_unknown_arm_are_named():
     runs = _valid_runs()
     with pytest.raises(AnalysisError, match="final_loss"):
-        analyze_innovation(runs.drop(columns="final_loss"), margin=0.02)
+        analyze_innovation(runs.drop(columns="final_loss"), margin=1.85)
     with pytest.raises(AnalysisError, match="unknown arm"):
-        analyze_innovation(runs.replace({"arm": {"modern": "moderne"}}), margin=0.02)
+        analyze_innovation(runs.replace({"arm": {"modern": "moderne"}}), margin=1.85)
 
 
 def test_analysis_error_is_a_value_error():
     assert issubclass(AnalysisError, ValueError)
     with pytest.raises(ValueError, match="margin"):
-        analyze_innovation(_valid_runs(), margin=-0.1)
+        analyze_innovation(_valid_runs(), margin=0.9)

@@ -144,7 +144,7 @@ def test_innovation_page_shows_recipes_verdicts_ceg_plots_runs(built_site):
     assert "cegbench run --tier smoke --innovation lstm-to-transformer" in html
     assert "fit=huber-log" in html
     # fragile, with the sensitivity variant that changes the label highlighted
-    assert "badge-fragile" in html and "Fragile: the label changes" in html
+    assert "badge-fragile" in html and "Fragile: the label flips" in html
     assert re.search(r'<tr class="differs"><td>drop largest budget</td><td><span class="badge '
                      r'badge-inconclusive">inconclusive', html)
     assert "<td>E fixed</td>" in html

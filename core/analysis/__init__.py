@@ -3,8 +3,9 @@
 
 One module per step: ``frontier`` (the compute-optimal loss per arm and budget),
 ``bootstrap`` (seed noise, Welch–Satterthwaite and Student-t scaling), ``fit`` (the
-joint scaling-law fit), ``estimate`` (Δα, its interval and the label), ``label``,
-``ceg``, ``sensitivity``, ``decision``, ``wall``, ``composition``; ``analyze``
+joint scaling-law fit), ``estimate`` (Δα, the CEG drift, their intervals and the label), ``drift``, ``label``,
+``ceg``, ``sensitivity``, ``decision``, ``wall``, ``composition``, ``simulate``
+(planted-truth data for acceptance tests and tier design); ``analyze``
 chains them. This package only re-exports the public names.
 
 ``analyze_innovation`` is the one entry point; ``compose`` compares a bundle's CEG
@@ -17,7 +18,7 @@ from .composition import Composition, compose, parts_first
 from .decision import Decision
 from .fit import ScalingFit
 from .frontier import AnalysisError, FrontierPoint
-from .label import label_from_interval
+from .label import label_from_drift, label_from_interval
 from .sensitivity import SensitivityResult
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "compose",
     "compute_equivalent_gain",
     "compute_to_reach",
+    "label_from_drift",
     "label_from_interval",
     "parts_first",
 ]

@@ -1,9 +1,11 @@
 """``analyze_innovation``: from the runs of one innovation in one tier to its ``Analysis``.
 
     runs ─▶ frontier L*(C) per arm ─▶ joint fit L* = E + A·C^(−α) ─▶ bootstrap
-         ─▶ Δα = α_modern − α_baseline with a 95 % interval ─▶ label, CEG(C)
-         ─▶ sensitivity refits (fragile?), decision estimate (if inconclusive),
-            CEG at target losses, wall-clock CEG, fit bands
+         ─▶ Δα = α_modern − α_baseline and the CEG drift Δα/α_b with 95 % intervals
+         ─▶ label from the drift (withheld where the frontier is not bracketed, a fitted
+            parameter sits at a bound, or the frontier is within noise of its floor), CEG(C)
+         ─▶ sensitivity refits (fragile: the label flips), decision estimate (if
+            inconclusive), CEG at target losses, wall-clock CEG, fit bands
 
 Everything it returns is a frozen dataclass of plain types, so
 ``dataclasses.asdict(analysis)`` serialises to JSON.
@@ -27,7 +29,14 @@ from .decision import (
     Decision,
     decision_estimate,
 )
-from .estimate import CONFIDENCE, estimate, percentile_interval, stacked
+from .estimate import (
+    BOOT_FAIL_SHARE,
+    CONFIDENCE,
+    estimate,
+    log_variances,
+    percentile_interval,
+    stacked,
+)
 from .fit import DEFAULT_F_SCALE, JointFit, PowerLaw, ScalingFit
 from .frontier import (
     ARMS,
@@ -38,11 +47,20 @@ from .frontier import (
     ladders_from_runs,
     validate_runs,
 )
+from .drift import MARGIN_SPAN, Drift, drift, exponent_margin
 from .label import INCONCLUSIVE
-from .sensitivity import SensitivityResult, changed_variants, sensitivity
+from .sensitivity import SensitivityResult, changed_variants, sensitivity, weakened_variants
 from .wall import wall_time_ratio
 
 FIT_BAND_POINTS = 40  # log-spaced computes per arm in ``fit_bands``
+# A label is withheld when more than this share of the bootstrap fits sit at a bound or
+# fail to converge: the interval is then shaped by the bounds, not by the data.
+BOOT_AT_BOUND_SHARE = BOOT_FAIL_SHARE
+# A frontier whose smallest loss is within this many standard deviations (its bootstrap
+# noise) of the fitted irreducible loss is "within noise of its floor".
+FLOOR_SDS = 2.0
+# ... or whose E's bootstrap interval reaches (within this fraction of) that loss
+FLOOR_E_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -54,14 +72,19 @@ class Analysis:
     delta_alpha: float
     delta_alpha_low: float
     delta_alpha_high: float
-    margin: float
+    margin: float  # CEG drift factor over 100× of compute allowed for "scale-invariant"
+    drift: float  # CEG drift per 10× of compute, 10^(Δα/α_b); NaN with a withheld label
+    drift_low: float
+    drift_high: float
+    withheld: tuple[str, ...]  # why no label was given (the label is then inconclusive)
     shared_E: bool
     fits: tuple[ScalingFit, ...]
     frontier: tuple[FrontierPoint, ...]
     ceg: tuple[CEGPoint, ...]
     ceg_at_loss: tuple[LossCEGPoint, ...]  # reference-work style, model-free
     wall_ceg: tuple[CEGPoint, ...] | None  # None without run timings
-    fragile: bool  # some sensitivity variant reaches another label
+    fragile: bool  # some sensitivity variant flips the label (dependent ↔ invariant, direction)
+    weakened: tuple[str, ...]  # variants under which the decided label weakens to inconclusive
     sensitivity: tuple[SensitivityResult, ...]
     decision: Decision | None  # only for an inconclusive label
     fit_bands: dict  # arm -> [{"compute", "loss", "low", "high"}]
@@ -157,6 +180,39 @@ def _fit_warnings(point: JointFit, frontier: list[FrontierPoint]) -> list[str]:
     return warnings
 
 
+def _withheld(fitter, point: JointFit, frontier: list[FrontierPoint], replicates: np.ndarray,
+              boot: list[JointFit]) -> list[str]:
+    """Why the label must be withheld: unbracketed frontier points, a fit (or too many
+    bootstrap fits) at a bound, a frontier within noise of its floor."""
+    reasons = [f"frontier not bracketed at {p.budget:.3g} FLOPs ({p.arm})" for p in frontier if p.bracketed is False]
+    losses = np.array([p.loss for p in frontier])
+    reasons += [f"fit at a bound: {problem}" for problem in fitter.at_bounds(point, losses)]
+    failed = replicates.shape[1] - len(boot)
+    if failed > BOOT_AT_BOUND_SHARE * replicates.shape[1]:
+        reasons.append(f"bootstrap fits failed to converge in {failed} of {replicates.shape[1]} replicates")
+    if boot:
+        at_bound = sum(bool(fitter.at_bounds(fit)) for fit in boot)
+        if at_bound > BOOT_AT_BOUND_SHARE * len(boot):
+            reasons.append(f"fit at a bound in {at_bound} of {len(boot)} bootstrap replicates")
+    sd = np.sqrt(log_variances(replicates)) * losses if replicates.shape[1] > 1 else np.zeros(len(losses))
+    for arm in ARMS:
+        mine = [i for i, p in enumerate(frontier) if p.arm == arm]
+        lowest = min(mine, key=lambda i: losses[i])
+        gap = losses[lowest] - point.laws[arm].E
+        e_high = percentile_interval(stacked(boot, arm, "E"))[1] if boot else np.nan
+        if gap < FLOOR_SDS * sd[lowest]:
+            reasons.append(
+                f"frontier within noise of its floor ({arm} @ {frontier[lowest].budget:.3g} FLOPs: "
+                f"{gap:.3g} above the fitted E, noise {sd[lowest]:.3g})"
+            )
+        elif e_high >= losses[lowest] * (1 - FLOOR_E_TOLERANCE):
+            reasons.append(
+                f"frontier within noise of its floor ({arm} @ {frontier[lowest].budget:.3g} FLOPs: "
+                f"the 95 % interval of E reaches its loss {losses[lowest]:.4g})"
+            )
+    return reasons
+
+
 def analyze_innovation(
     runs: pd.DataFrame,
     *,
@@ -173,15 +229,19 @@ def analyze_innovation(
 
     ``runs``: columns arm ("baseline" | "modern"), budget (FLOPs), n_params, seed,
     final_loss; optionally status (runs not "ok" are left out and counted) and
-    train_time_s (for the wall-clock CEG). ``margin``: the equivalence margin on Δα for
-    a ``scale-invariant`` verdict. Intervals are 95 % bootstrap percentiles from
+    train_time_s (for the wall-clock CEG). ``margin``: the CEG drift factor over 100×
+    of compute within which a ``scale-invariant`` verdict must lie (≥ 1; see
+    ``drift.py``). The label is withheld (``inconclusive``, reasons in ``withheld``)
+    where a frontier point is not bracketed, a fitted parameter sits at a bound, or
+    the frontier is within noise of its floor; such an analysis shows no drift and no
+    CEG outside the measured budgets. Intervals are 95 % bootstrap percentiles from
     ``n_boot`` replicates drawn with ``numpy.random.default_rng(seed)``; the same input
     and seed give the same result. ``shared_E=False`` fits an irreducible loss per arm;
     ``f_scale`` is the Huber threshold on log residuals. ``check_sensitivity=False``
     skips the sensitivity refits (``fragile`` is then False, ``sensitivity`` empty).
     """
-    if not margin >= 0:
-        raise ValueError(f"margin must be a non-negative number, got {margin}")
+    if not margin >= 1:
+        raise ValueError(f"margin must be a CEG drift factor ≥ 1 (over 100× compute), got {margin}")
     if n_boot < 0:
         raise ValueError(f"n_boot must be non-negative, got {n_boot}")
     if any(not c > 0 for c in extrapolate_to):
@@ -203,17 +263,33 @@ def analyze_innovation(
     if main.n_failed:
         warnings.append(f"{main.n_failed} of {n_boot} bootstrap fits failed and were dropped")
 
-    variants = sensitivity(frontier, main, margin=margin) if check_sensitivity else ()
+    withheld = _withheld(main.fitter, point, frontier, main.replicates, boot)
+    if withheld:
+        warnings.append("label withheld: " + "; ".join(withheld))
+        main.label, main.direction = INCONCLUSIVE, None
+        trend = Drift(np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
+    else:
+        trend = drift(main.drift, main.drift_low, main.drift_high)
+
+    # a withheld label has no sensitivity or decision to offer (and its refits are the
+    # slow ones: a fit at a bound)
+    variants = sensitivity(frontier, main, margin=margin) if check_sensitivity and not withheld else ()
     changed = changed_variants(main, variants)
+    weakened = weakened_variants(main, variants)
     if changed:
-        warnings.append(f"fragile: the label changes with {', '.join(changed)}")
+        warnings.append(f"fragile: the label flips with {', '.join(changed)}")
+    if weakened:
+        warnings.append(f"the label weakens to inconclusive with {', '.join(weakened)}")
     decision = (decision_estimate(ladders, frontier, main, margin=margin, seed=seed)
-                if main.label == INCONCLUSIVE else None)
+                if main.label == INCONCLUSIVE and not withheld else None)
 
     budgets = sorted({p.budget for p in frontier})
     computes = np.array(sorted(set(budgets) | {float(c) for c in extrapolate_to}))
     ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
     warnings += ceg_warnings
+    if withheld:  # no extrapolation from a fit that is not a result
+        ceg_points = tuple(CEGPoint(p.compute, np.nan, np.nan, np.nan, True) if p.extrapolated else p
+                           for p in ceg_points)
     loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval)
     ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), n_boot)
     warnings += [wall_warning] if wall_warning else []
@@ -226,6 +302,10 @@ def analyze_innovation(
         delta_alpha_low=main.low,
         delta_alpha_high=main.high,
         margin=float(margin),
+        drift=trend.per_10x,
+        drift_low=trend.low,
+        drift_high=trend.high,
+        withheld=tuple(withheld),
         shared_E=shared_E,
         fits=_scaling_fits(point, boot),
         frontier=tuple(frontier),
@@ -233,9 +313,10 @@ def analyze_innovation(
         ceg_at_loss=loss_points,
         wall_ceg=wall_ceg,
         fragile=bool(changed),
+        weakened=tuple(weakened),
         sensitivity=variants,
         decision=decision,
-        fit_bands=_fit_bands(point, boot, computes),
+        fit_bands=_fit_bands(point, boot, budgets if withheld else computes),
         n_runs=len(runs),
         n_failed=n_failed,
         n_boot=n_boot,
@@ -249,6 +330,13 @@ def analyze_innovation(
             "ci": CONFIDENCE,
             "shared_E": shared_E,
             "margin": margin,
+            "margin_span": MARGIN_SPAN,
+            "label": (f"CEG drift Δα/α_b: scale-invariant when its 95 % interval keeps the drift over "
+                      f"{MARGIN_SPAN:g}× compute within [1/{margin:g}, {margin:g}] (|Δα/α_b| ≤ "
+                      f"{exponent_margin(margin):.4f}); scale-dependent when its 99 % interval excludes 1"),
+            "withheld_when": ["frontier not bracketed", "fitted parameter at a bound",
+                              f"more than {BOOT_AT_BOUND_SHARE:.0%} of bootstrap fits at a bound or failed",
+                              f"smallest frontier loss within {FLOOR_SDS:g} sd of the fitted E"],
             "extrapolate_to": [float(c) for c in extrapolate_to],
             "bootstrap": (
                 "seed residuals pooled per ladder" if has_replicated_cells(ladders) else "fit residuals"

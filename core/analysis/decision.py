@@ -27,7 +27,7 @@ import numpy as np
 from .estimate import Estimate, delta_alpha_se, log_variances
 from .fit import ScalingLawFitter
 from .frontier import ARMS, FrontierPoint, Ladder
-from .label import INCONCLUSIVE, label_from_interval
+from .label import INCONCLUSIVE, label_from_drift
 
 SEED_FACTORS = (2, 4, 8)
 BUDGET_FACTORS = (4.0, 16.0)
@@ -35,6 +35,7 @@ BUDGET_STEP = 4.0
 DECIDED_SHARE = 0.8
 N_SIMS = 30
 Z_95 = 1.959963984540054
+Z_99 = 2.5758293035489004  # the dependent test's 99 % interval (label.label_from_drift)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,11 @@ def _decided_share(arms, budgets, log_variance, main: Estimate, *, margin, widen
             continue
         delta = fit.laws["modern"].alpha - fit.laws["baseline"].alpha
         half = Z_95 * widen * delta_alpha_se(fitter, fit, log_variance)
-        decided += label_from_interval(delta - half, delta + half, margin)[0] != INCONCLUSIVE
+        wide = half * Z_99 / Z_95
+        alpha_b = fit.laws["baseline"].alpha  # drift exponent Δα/α_b, α_b held at the fit
+        label = label_from_drift((delta - half) / alpha_b, (delta + half) / alpha_b, margin,
+                                 dependent=((delta - wide) / alpha_b, (delta + wide) / alpha_b))[0]
+        decided += label != INCONCLUSIVE
     return decided / n_sims
 
 

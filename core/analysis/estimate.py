@@ -20,11 +20,15 @@ from .bootstrap import (
     t_scale,
     welch_satterthwaite_dof,
 )
+from .drift import drift_exponent
 from .fit import JointFit, ScalingLawFitter
 from .frontier import ARMS, AnalysisError, FrontierPoint, Ladder
-from .label import label_from_interval
+from .label import label_from_drift
 
 CONFIDENCE = 0.95
+DEPENDENT_CONFIDENCE = 0.99  # the interval "scale-dependent" must exclude 0 (label.label_from_drift)
+# More than this share of bootstrap fits failed (or at a bound): the label is withheld
+BOOT_FAIL_SHARE = 0.1
 ONE_SEED_WARNING = "one seed per cell: intervals from a residual bootstrap, not independent seeds"
 
 
@@ -43,19 +47,25 @@ class Estimate:
     high: float
     label: str
     direction: str | None
+    # drift exponent r = Δα/α_b (CEG ∝ C^r) and its interval: what the label tests
+    drift: float = np.nan
+    drift_low: float = np.nan
+    drift_high: float = np.nan
+    drift_low99: float = np.nan  # the DEPENDENT_CONFIDENCE interval
+    drift_high99: float = np.nan
 
     @property
     def n_failed(self) -> int:
         return self.replicates.shape[1] - len(self.boot)
 
 
-def percentile_interval(samples: np.ndarray, axis: int = 0):
-    """Central ``CONFIDENCE`` percentile interval, ignoring NaN; NaN if no samples."""
+def percentile_interval(samples: np.ndarray, axis: int = 0, confidence: float = CONFIDENCE):
+    """Central ``confidence`` percentile interval, ignoring NaN; NaN if no samples."""
     samples = np.asarray(samples, dtype=float)
     if samples.shape[axis] == 0:
         shape = np.delete(samples.shape, axis)
         return np.full(shape, np.nan), np.full(shape, np.nan)
-    tail = 100 * (1 - CONFIDENCE) / 2
+    tail = 100 * (1 - confidence) / 2
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN
         low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=axis)
@@ -94,14 +104,22 @@ def bootstrap_frontiers(
     return replicates, dof, single_seed_warning(ladders)
 
 
-def bootstrap_fits(fitter: ScalingLawFitter, point: JointFit, replicates: np.ndarray) -> list[JointFit]:
-    """Refit every replicate frontier from the point estimate; keep those that converge."""
-    fits = []
+def bootstrap_fits(fitter: ScalingLawFitter, point: JointFit, replicates: np.ndarray,
+                   max_failed: int | None = None) -> list[JointFit]:
+    """Refit every replicate frontier from the point estimate; keep those that converge
+    (from there: a replicate that needs another start counts as failed, which bounds
+    the time; ``analyze_innovation`` withholds the label when more than ``max_failed``
+    fail, so the bootstrap stops there)."""
+    fits, failed = [], 0
     for losses in replicates.T:
         if np.all(np.isfinite(losses)) and np.all(losses > 0):
-            fit = fitter.fit(losses, start=point.params)
+            fit = fitter.fit(losses, start=point.params, fallback=False)
             if fit.converged:
                 fits.append(fit)
+                continue
+        failed += 1
+        if max_failed is not None and failed > max_failed:
+            break  # the label will be withheld anyway: the rest count as failed
     return fits
 
 
@@ -132,7 +150,8 @@ def estimate(
     fixed_E: float | None = None,
 ) -> Estimate:
     """Fit ``frontier`` (one point per ladder, same order), bootstrap it ``n_boot`` times
-    with ``numpy.random.default_rng(seed)``, and label the Δα interval."""
+    with ``numpy.random.default_rng(seed)``, and label the interval of the CEG drift
+    exponent Δα/α_b against ``margin`` (a drift factor over 100× of compute)."""
     losses = np.array([p.loss for p in frontier])
     fitter = ScalingLawFitter(
         ARMS, [p.arm for p in frontier], [p.budget for p in frontier],
@@ -146,10 +165,14 @@ def estimate(
         )
     rng = np.random.default_rng(seed)
     replicates, dof, warnings = bootstrap_frontiers(ladders, losses, fitter, point, rng, n_boot)
-    boot = bootstrap_fits(fitter, point, replicates)
+    boot = bootstrap_fits(fitter, point, replicates, max_failed=int(BOOT_FAIL_SHARE * n_boot))
     delta_alpha = point.laws["modern"].alpha - point.laws["baseline"].alpha
     boot_delta = stacked(boot, "modern", "alpha") - stacked(boot, "baseline", "alpha")
     low, high = map(float, percentile_interval(boot_delta))
-    label, direction = label_from_interval(low, high, margin)
+    r = float(drift_exponent(point.laws["baseline"].alpha, point.laws["modern"].alpha))
+    boot_r = drift_exponent(stacked(boot, "baseline", "alpha"), stacked(boot, "modern", "alpha"))
+    r_low, r_high = map(float, percentile_interval(boot_r))
+    r_low99, r_high99 = map(float, percentile_interval(boot_r, confidence=DEPENDENT_CONFIDENCE))
+    label, direction = label_from_drift(r_low, r_high, margin, dependent=(r_low99, r_high99))
     return Estimate(fitter, point, boot, replicates, dof, warnings, float(delta_alpha), low, high,
-                    label, direction)
+                    label, direction, r, r_low, r_high, r_low99, r_high99)

@@ -34,6 +34,16 @@ from .bootstrap import t_scale
 # refits stalled. 1e-2 is least squares for ordinary noise, linear for outlying points.
 DEFAULT_F_SCALE = 1e-2
 ALPHA_BOUNDS = (1e-6, 5.0)
+# A fitted parameter this close to a bound is "at its bound" (``ScalingLawFitter.at_bounds``):
+# α within ×(1 ± ALPHA_BOUND_TOLERANCE) of a limit — α below 1e-3 is no power law —, E
+# below E_ZERO × the smallest loss (E at 0), or within E_TOP_TOLERANCE of that loss.
+ALPHA_LOW_LIMIT = 1e-3
+ALPHA_BOUND_TOLERANCE = 1e-3
+E_ZERO = 1e-3
+E_TOP_TOLERANCE = 1e-4
+# Function evaluations per start: bounds the analysis time whatever the data (a fit
+# running into a bound otherwise crawls along it for thousands of evaluations).
+MAX_NFEV = 200
 E_STARTS = (0.2, 0.5, 0.8, 0.95)  # fractions of the smallest observed loss
 ALPHA_STARTS = (0.02, 0.05, 0.1, 0.3, 1.0)
 
@@ -218,6 +228,7 @@ class ScalingLawFitter:
             args=(y,),
             method="trf",
             x_scale="jac",
+            max_nfev=MAX_NFEV,
         )
 
     def _best_solution(self, y, starts, lower, upper):
@@ -230,18 +241,19 @@ class ScalingLawFitter:
                 best = result
         return best
 
-    def fit(self, losses: Sequence[float], start: np.ndarray | None = None) -> JointFit:
+    def fit(self, losses: Sequence[float], start: np.ndarray | None = None, *, fallback: bool = True) -> JointFit:
         """Fit the frontier losses (one per point, in the order given at construction).
 
         With ``start`` (``params`` of an earlier fit, e.g. the point estimate for a
         bootstrap replicate) the fit begins there and falls back to the grid only if
-        that start fails to converge.
+        that start fails to converge (never with ``fallback=False``: the bootstrap, whose
+        replicates would otherwise cost 20 starts each where the fit runs into a bound).
         """
         losses = np.asarray(losses, dtype=float)
         y = np.log(losses)
         lower, upper = self._bounds(losses)
         best = self._best_solution(y, [start[self.free]], lower, upper) if start is not None else None
-        if best is None:
+        if best is None and (fallback or start is None):
             best = self._best_solution(y, self.starts(losses), lower, upper)
         if best is None:
             nothing = np.full(self.n_params, np.nan)
@@ -259,6 +271,36 @@ class ScalingLawFitter:
             )
         residuals = self.log_predicted(p) - y
         return JointFit(laws, self.shared_E, True, float(residuals @ residuals), p, residuals)
+
+    def at_bounds(self, fit: JointFit, losses: Sequence[float] | None = None) -> list[str]:
+        """The parameters of ``fit`` that sit at a bound, in words (empty: none).
+
+        E at 0 (below ``E_ZERO`` × the smallest loss it must stay below) or at its top
+        (that loss), α at ``ALPHA_LOW_LIMIT`` or its upper limit: such a fit is shaped by
+        its bounds, not by the data, and its exponents are not results. ``losses``: the
+        frontier fitted (by default rebuilt from the fit's residuals).
+        """
+        if losses is None:
+            losses = np.exp(self.log_predicted(fit.params) - fit.residuals)
+        losses = np.asarray(losses, dtype=float)
+        problems = []
+        e_top = np.exp(self._e_upper_bounds(losses))
+        slots = {"shared E": (0, e_top[0])} if self.shared_E else {
+            f"E of arm '{arm}'": (k, e_top[k]) for k, arm in enumerate(self.arms)}
+        if self.fixed_E is None:
+            for who, (k, top) in slots.items():
+                e = fit.laws[self.arms[k]].E
+                if e < E_ZERO * top:
+                    problems.append(f"{who} at its lower bound 0 ({e:.3g})")
+                elif e > top * (1 - E_TOP_TOLERANCE):
+                    problems.append(f"{who} at its upper bound, the smallest frontier loss {top:.4g}")
+        for arm in self.arms:
+            alpha = fit.laws[arm].alpha
+            if alpha < ALPHA_LOW_LIMIT:
+                problems.append(f"α of arm '{arm}' at its lower limit ({alpha:.3g})")
+            elif alpha > ALPHA_BOUNDS[1] * (1 - ALPHA_BOUND_TOLERANCE):
+                problems.append(f"α of arm '{arm}' at its upper bound {ALPHA_BOUNDS[1]:g}")
+        return problems
 
     def alpha_difference_sensitivity(self, fit: JointFit) -> np.ndarray:
         """∂(α_modern − α_baseline)/∂ log L*_i at the fit, one entry per frontier point.

@@ -1,4 +1,9 @@
-"""The verdict on an innovation, from the interval of Δα = α_modern − α_baseline.
+"""The verdict on an innovation, from the interval of its CEG drift (``drift.py``).
+
+The tier's margin is a CEG drift factor over ``drift.MARGIN_SPAN`` (100×) of compute;
+``label_from_drift`` turns it into a margin on the drift exponent r = Δα/α_b and
+applies the rules below to the interval of r. ``label_from_interval`` is the rule on
+any interval with a margin in the same unit:
 
 * ``scale-dependent``: the 95 % interval excludes 0 (by more than round-off). Δα > 0 means the modern arm's
   loss falls faster with compute, so CEG(C) ∝ C^(α_m/α_b − 1) "grows with scale";
@@ -15,6 +20,8 @@ smaller than the margin is reported as scale-dependent.
 from __future__ import annotations
 
 import math
+
+from .drift import MARGIN_SPAN, exponent_margin
 
 SCALE_DEPENDENT = "scale-dependent"
 SCALE_INVARIANT = "scale-invariant"
@@ -43,3 +50,31 @@ def label_from_interval(lo: float, hi: float, margin: float) -> tuple[str, str |
     if -margin <= lo and hi <= margin:
         return SCALE_INVARIANT, None
     return INCONCLUSIVE, None
+
+
+def label_from_drift(lo: float, hi: float, margin: float, span: float = MARGIN_SPAN,
+                     dependent: tuple[float, float] | None = None) -> tuple[str, str | None]:
+    """(label, direction) for an interval [lo, hi] of the drift exponent r = Δα/α_b
+    (CEG ∝ C^r) and a margin that is a CEG drift factor over ``span`` of compute:
+    scale-invariant when span^r stays within [1/margin, margin] over the interval,
+    scale-dependent when the ``dependent`` interval (the wider, 99 % one; default
+    [lo, hi]) excludes r = 0 (a drift of 1).
+
+    The dependent test uses a 99 % interval because a reader takes "scale-dependent" as a
+    finding: with the 95 % interval an invariant pair was called dependent in ~5–10 % of
+    planted draws (issue 14); the equivalence test keeps the 95 % interval (already
+    conservative: two one-sided tests at 97.5 %)."""
+    d_lo, d_hi = dependent if dependent is not None else (lo, hi)
+    if not (math.isnan(d_lo) or math.isnan(d_hi)) and (d_lo > NUMERICAL_TOLERANCE or d_hi < -NUMERICAL_TOLERANCE):
+        return label_from_interval(d_lo, d_hi, 0.0)
+    label, direction = label_from_interval(lo, hi, exponent_margin(margin, span))
+    if label == SCALE_DEPENDENT:  # the 95 % interval excludes 0, the 99 % one does not
+        return INCONCLUSIVE, None
+    return label, direction
+
+
+def is_flip(main: tuple[str, str | None], other: tuple[str, str | None]) -> bool:
+    """True when ``other`` contradicts ``main``: scale-dependent ↔ scale-invariant, or
+    the direction reverses. A move to or from inconclusive is not a flip."""
+    decided = {SCALE_DEPENDENT, SCALE_INVARIANT}
+    return main[0] in decided and other[0] in decided and tuple(main) != tuple(other)

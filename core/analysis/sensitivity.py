@@ -15,8 +15,12 @@ bootstrap variance of each frontier point):
     [Δα_v − (Δα − low)·s_v/s,  Δα_v + (high − Δα)·s_v/s]
 
 It keeps the bootstrap's t-tails and asymmetry, and a variant that changes nothing
-gets the main interval back exactly. When any variant's (label, direction) differs
-from the main one, the verdict is *fragile*.
+gets the main interval back exactly. The drift exponent r = Δα/α_b the label tests
+gets the same treatment. A verdict is *fragile* when a variant flips it
+(scale-dependent ↔ scale-invariant, or the direction reverses); a variant that only
+weakens it to inconclusive is reported (``weakened_variants``) but is no badge: with
+realistic noise almost every decided verdict weakens under some variant, and a badge
+on nearly all verdicts says nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ import numpy as np
 from .estimate import Estimate, delta_alpha_se, log_variances
 from .fit import ScalingLawFitter
 from .frontier import ARMS, MIN_BUDGETS, FrontierPoint
-from .label import label_from_interval
+from .drift import drift_exponent
+from .label import INCONCLUSIVE, is_flip, label_from_drift
 
 DROP_SMALLEST = "drop smallest budget"
 DROP_LARGEST = "drop largest budget"
@@ -72,7 +77,11 @@ def _refit(name, frontier, keep, main: Estimate, variance, main_se, margin, **op
     scale = delta_alpha_se(fitter, fit, variance[keep]) / main_se if main_se > 0 else 1.0
     low = delta - (main.delta_alpha - main.low) * scale
     high = delta + (main.high - main.delta_alpha) * scale
-    label, direction = label_from_interval(low, high, margin)
+    r = float(drift_exponent(fit.laws["baseline"].alpha, fit.laws["modern"].alpha))
+    r_scale = scale * (main.point.laws["baseline"].alpha / fit.laws["baseline"].alpha)
+    label, direction = label_from_drift(
+        r - (main.drift - main.drift_low) * r_scale, r + (main.drift_high - main.drift) * r_scale, margin,
+        dependent=(r - (main.drift - main.drift_low99) * r_scale, r + (main.drift_high99 - main.drift) * r_scale))
     return SensitivityResult(name, label, direction, float(delta), float(low), float(high))
 
 
@@ -100,6 +109,13 @@ def sensitivity(frontier: list[FrontierPoint], main: Estimate, *, margin: float)
 
 
 def changed_variants(main: Estimate, results: tuple[SensitivityResult, ...]) -> list[str]:
-    """The variants that reach another (label, direction) than ``main``."""
+    """The variants that flip ``main``'s verdict (dependent ↔ invariant, or the direction
+    reverses): the ones that make it fragile."""
     return [r.variant for r in results
-            if r.label is not None and (r.label, r.direction) != (main.label, main.direction)]
+            if r.label is not None and is_flip((main.label, main.direction), (r.label, r.direction))]
+
+
+def weakened_variants(main: Estimate, results: tuple[SensitivityResult, ...]) -> list[str]:
+    """The variants under which ``main``'s decided verdict weakens to inconclusive."""
+    return [r.variant for r in results
+            if r.label == INCONCLUSIVE and main.label != INCONCLUSIVE]

@@ -1,0 +1,108 @@
+"""Planted-truth acceptance suite for the labels (issue 14).
+
+Runs drawn from known laws on the tiers' real shapes (budgets, seeds, a 3-size
+IsoFLOP ladder) are analysed as ``cegbench analyze`` does
+(``cegbench.analysis.simulate``), and the labels are held to:
+
+* invariant or null pairs labelled scale-dependent in ≤ 5 % of draws;
+* a dependent pair whose CEG grows 1.4× across the tier labelled scale-invariant in
+  ≤ 5 %, and scale-dependent in ≥ 80 % at noise ≤ 0.01 nats where the tier has the
+  power for it (``POWERED``);
+* Δα and CEG (at the largest budget) intervals covering the truth in ≥ 93 % of the
+  draws that report them;
+* no label and no extrapolated number from an unbracketed, at-bound or floor fit;
+* ``analyze`` ≤ 10 s per innovation on every scenario.
+
+The fast version (default CI) checks the hard guarantees on a few draws; the full
+version (``pytest -m slow``) draws ``N_SLOW`` per cell and checks the rates.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cegbench.analysis.simulate import Shape, confusion_table, scenarios, simulate
+from cegbench.tiers import TIERS
+
+NOISES = (0.003, 0.01, 0.03)
+N_SLOW = 40
+MAX_SECONDS = 10.0
+LABELLED = ("scale-dependent", "scale-invariant")
+# (tier, noise) where a 1.4× CEG growth across the tier is detected in ≥ 80 % of draws
+# (measured with this suite; the cpu tier at 0.03 nats has no such power: issue 15)
+POWERED = {("cpu", 0.003), ("cpu", 0.01), ("gpu", 0.003), ("gpu", 0.01)}
+ABNORMAL = ("unbracketed-top", "near-floor", "common-floor")
+
+
+def _shape(tier: str) -> Shape:
+    return Shape.of(TIERS.get(tier))
+
+
+def _check_abnormal(rates) -> None:
+    """No label, no extrapolated number, bounded time."""
+    assert rates.share("scale-dependent") == 0 and rates.share("scale-invariant") == 0, rates.row()
+    assert rates.shown_when_withheld == 0, rates.row()
+    assert rates.max_seconds <= MAX_SECONDS, rates.row()
+
+
+@pytest.mark.parametrize("name", ABNORMAL)
+def test_no_label_from_unbracketed_at_bound_or_floor_fits(name):
+    shape = _shape("cpu")
+    truth = next(t for t in scenarios(shape) if t.name == name)
+    rates = simulate(shape, truth, 0.01, n_draws=2, n_boot=100)
+    _check_abnormal(rates)
+    assert rates.labels["withheld"] == rates.n_draws, rates.row()
+
+
+def test_unbracketed_withholds_with_the_budget_named():
+    from cegbench.analysis import analyze_innovation
+    from cegbench.analysis.simulate import planted_runs
+    import numpy as np
+
+    shape = _shape("cpu")
+    truth = next(t for t in scenarios(shape) if t.name == "unbracketed-top")
+    analysis = analyze_innovation(planted_runs(shape, truth, 0.01, np.random.default_rng(0)),
+                                  margin=1.25, n_boot=50, check_sensitivity=False)
+    assert analysis.label == "inconclusive" and analysis.direction is None
+    assert "frontier not bracketed at 1.5e+12 FLOPs (baseline)" in analysis.withheld
+    assert all(np.isnan(p.ceg) for p in analysis.ceg if p.extrapolated)
+    assert np.isnan(analysis.drift)
+
+
+@pytest.mark.parametrize("tier", ["cpu", "gpu"])
+def test_clean_pairs_fast(tier):
+    """A few draws of the clean pairs: right labels at low noise, bounded time."""
+    shape = _shape(tier)
+    by_name = {t.name: t for t in scenarios(shape)}
+    dependent = simulate(shape, by_name["dependent"], 0.003, n_draws=2, n_boot=100)
+    assert dependent.labels["scale-dependent, grows with scale"] == 2, dependent.row()
+    for name in ("invariant", "null"):
+        rates = simulate(shape, by_name[name], 0.003, n_draws=2, n_boot=100)
+        assert rates.share("scale-dependent") == 0, rates.row()
+        assert rates.max_seconds <= MAX_SECONDS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tier", ["cpu", "gpu"])
+def test_label_rates_on_planted_truth(tier, capsys):
+    shape = _shape(tier)
+    rows = []
+    for noise in NOISES:
+        cells = {t.name: simulate(shape, t, noise, n_draws=N_SLOW) for t in scenarios(shape)}
+        rows += cells.values()
+        for name in ("invariant", "null"):
+            assert cells[name].share("scale-dependent") <= 0.05, cells[name].row()
+        dependent = cells["dependent"]
+        assert dependent.share("scale-invariant") <= 0.05, dependent.row()
+        if (tier, noise) in POWERED:
+            assert dependent.labels["scale-dependent, grows with scale"] >= 0.8 * N_SLOW, dependent.row()
+        clean = [cells[n] for n in ("dependent", "invariant", "null")]
+        covered = sum(r.delta_alpha_covered for r in clean) / max(sum(r.delta_alpha_intervals for r in clean), 1)
+        ceg_covered = sum(r.ceg_covered for r in clean) / max(sum(r.ceg_intervals for r in clean), 1)
+        assert covered >= 0.93 and ceg_covered >= 0.93, [r.row() for r in clean]
+        for name in ABNORMAL:
+            _check_abnormal(cells[name])
+        for rates in clean:
+            assert rates.max_seconds <= MAX_SECONDS, rates.row()
+    with capsys.disabled():
+        print(f"\n{tier}:\n{confusion_table(rows)}")
