@@ -156,8 +156,8 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
     import torch
 
     from cegbench.config import ConfigError
-    from cegbench.execute import ExecutorUnavailable, executor_choice, make_executor
     from cegbench.data import DatasetError
+    from cegbench.execute import ExecutorUnavailable, executor_choice, make_executor
     from cegbench.plan import RepetitionError
     from cegbench.sweep import check_data, run_command, run_sweep
 

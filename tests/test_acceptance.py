@@ -55,9 +55,10 @@ def test_no_label_from_unbracketed_at_bound_or_floor_fits(name):
 
 
 def test_unbracketed_withholds_with_the_budget_named():
+    import numpy as np
+
     from cegbench.analysis import analyze_innovation
     from cegbench.analysis.simulate import planted_runs
-    import numpy as np
 
     shape = _shape("cpu")
     truth = next(t for t in scenarios(shape) if t.name == "unbracketed-top")

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
+from test_browser import browser, page  # noqa: F401 (fixtures)
 
 from cegbench.cli import cli
 from cegbench.plugin_manager import load_catalog
-from test_browser import browser, page  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADERBOARD = ROOT / "leaderboard"

@@ -29,6 +29,7 @@ from .decision import (
     Decision,
     decision_estimate,
 )
+from .drift import MARGIN_SPAN, Drift, drift, exponent_margin
 from .estimate import (
     BOOT_FAIL_SHARE,
     CONFIDENCE,
@@ -47,7 +48,6 @@ from .frontier import (
     ladders_from_runs,
     validate_runs,
 )
-from .drift import MARGIN_SPAN, Drift, drift, exponent_margin
 from .label import INCONCLUSIVE
 from .sensitivity import SensitivityResult, changed_variants, sensitivity, weakened_variants
 from .wall import wall_time_ratio

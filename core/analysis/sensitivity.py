@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .drift import drift_exponent
 from .estimate import Estimate, delta_alpha_se, log_variances
 from .fit import ScalingLawFitter
 from .frontier import ARMS, MIN_BUDGETS, FrontierPoint
-from .drift import drift_exponent
 from .label import INCONCLUSIVE, is_flip, label_from_drift
 
 DROP_SMALLEST = "drop smallest budget"
