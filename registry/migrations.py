@@ -201,3 +201,12 @@ def m004_learning_rates(db: Database) -> None:
         pk=("recipe_key", "tier", "tier_version"),
     )
     db["runs"].add_column("train_time_s", float)
+
+
+@migrations()
+def m006_pack_provenance(db: Database) -> None:
+    """Packed training (cegbench.pack): what each run was packed with, JSON
+    ``{"size", "packed_with": [run ids], "engine" | "fallback"}``; NULL for a run
+    trained alone."""
+    for table in ("runs", "tuning_runs"):
+        db[table].add_column("pack", str)
