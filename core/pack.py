@@ -77,8 +77,10 @@ class VmapForward:
     def _loss(self, params, x, y):
         return functional_call(self.base, (params, self.buffers), (x, y))[1]
 
-    def losses(self, members, x, y):
-        """Training losses (A,) for each member's own inputs and targets (A, B, T)."""
+    def losses(self, members, batches):
+        """Training losses (A,), each member on its own (inputs, targets) of shape (B, T)."""
+        x = torch.stack([b[0] for b in batches])  # (A, B, T)
+        y = torch.stack([b[1] for b in batches])
         with warnings.catch_warnings():
             # e.g. "a performance drop because we have not yet implemented the batching rule"
             warnings.simplefilter("ignore", UserWarning)
@@ -113,8 +115,7 @@ def unpackable(members: list[Member], shape: Shape) -> str | None:
     forward = VmapForward(members)
     try:
         forward.set_training(True)
-        packed = forward.losses(members, x.expand(len(members), *x.shape),
-                                y.expand(len(members), *y.shape))
+        packed = forward.losses(members, [(x, y)] * len(members))
         packed.sum().backward()
     except Exception as error:  # noqa: BLE001 - any failure means: train them one by one
         return f"vmap cannot batch this model: {type(error).__name__}: {str(error).splitlines()[0]}"

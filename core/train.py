@@ -253,9 +253,10 @@ class SingleForward:
     def __init__(self, model):
         self.model = model
 
-    def losses(self, members, x, y):
-        """Training losses of the active members, (A,), for inputs and targets (A, B, T)."""
-        return self.model(x[0], y[0])[1].unsqueeze(0)
+    def losses(self, members, batches):
+        """Training losses (A,) of the active members, each on its own (inputs, targets)."""
+        [(x, y)] = batches
+        return self.model(x, y)[1].unsqueeze(0)
 
     def eval_losses(self, members, x, y):
         """Held-out losses (A,) of the active members on shared inputs and targets (B, T)."""
@@ -306,11 +307,9 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
             for group in member.optimizer.param_groups:
                 group["lr"] = member.spec.learning_rate * lr_factor
         stepping = list(active)  # the members whose losses this step computes, in order
-        batches = [windows(tokens, m.starts.next(), spec.context) for m in stepping]
-        x = torch.stack([b[0] for b in batches])  # (A, B, T)
-        y = torch.stack([b[1] for b in batches])
+        batches = [windows(tokens, m.starts.next(), spec.context) for m in stepping]  # (B, T) each
         with settings.autocast_context():
-            losses = forward.losses(stepping, x, y).float()  # (A,)
+            losses = forward.losses(stepping, batches).float()  # (A,)
         if settings.check_every == 1:  # read every step (free on CPU): stop before the backward
             for member, value in zip(stepping, losses.tolist()):
                 if not math.isfinite(value) or value > member.spec.max_loss:
