@@ -12,12 +12,12 @@ import json
 
 import pytest
 import torch
+from test_train import make_spec
 
 from cegbench.innovations import Recipe
 from cegbench.pack import run_pack
 from cegbench.plan import pack_groups, pack_key
 from cegbench.train import CUDA_CHECK_EVERY, DeviceSettings, run
-from test_train import make_spec
 
 RTOL = 1e-5
 

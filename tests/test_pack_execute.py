@@ -10,15 +10,15 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 import ray
 from click.testing import CliRunner
 from sqlite_utils import Database
+from test_crash import ONE_THREAD, PLUGIN, check_registry, planned, query, sweep  # noqa: F401
+from test_execute import KILLER_PLUGIN
 
 from cegbench.cli import cli
 from cegbench.execute import make_executor, pack_default, results
@@ -28,8 +28,6 @@ from cegbench.execute.worker import failed_result
 from cegbench.plugin_manager import load_catalog
 from cegbench.tiers import TIERS
 from plan_fixtures import plan_untuned
-from test_crash import ONE_THREAD, PLUGIN, check_registry, planned, query, sweep  # noqa: F401
-from test_execute import KILLER_PLUGIN
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

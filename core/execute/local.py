@@ -20,8 +20,8 @@ import torch
 
 from cegbench.execute import available_cpus
 from cegbench.execute.worker import failed_result
-from cegbench.plan import TrainSpec
 from cegbench.pack import run_pack
+from cegbench.plan import TrainSpec
 from cegbench.train import RunResult, run
 
 _worker_components = None

@@ -29,8 +29,8 @@ from cegbench.execute.worker import (
     ship_plugins,
     worker_components,
 )
-from cegbench.plan import TrainSpec
 from cegbench.pack import run_pack
+from cegbench.plan import TrainSpec
 from cegbench.train import RunResult, run
 
 
@@ -68,9 +68,9 @@ class RayExecutor:
         # each node makes a dataset once, in its own temporary folder, for all its workers
         env_vars = {"CEGBENCH_DATA_CACHE": os.path.join(tempfile.gettempdir(), data_cache_name())}
         env_vars.update({k: v for k, v in os.environ.items() if k.startswith("CEGBENCH_")})
-        options = dict(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries,
-                       retry_exceptions=False,  # train.run never raises: an exception is the engine's
-                       runtime_env={"env_vars": env_vars})
+        options = {"num_cpus": num_cpus, "num_gpus": num_gpus, "max_retries": max_retries,
+                   "retry_exceptions": False,  # train.run never raises: an exception is the engine's
+                   "runtime_env": {"env_vars": env_vars}}
         self.task = ray.remote(_run_task).options(**options)
         self.pack_task = ray.remote(_run_pack_task).options(**options)
         self.args = (ship_plugins(plugin_paths), device, max(1, int(num_cpus)))

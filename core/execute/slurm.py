@@ -39,8 +39,8 @@ from cegbench.execute.worker import (
     ship_plugins,
     worker_components,
 )
-from cegbench.plan import TrainSpec
 from cegbench.pack import run_pack
+from cegbench.plan import TrainSpec
 from cegbench.train import run
 
 
