@@ -282,6 +282,7 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
     first_bad = torch.zeros(len(members), dtype=torch.long, device=device)
     bad_loss = torch.zeros(len(members), device=device)
     slots = {id(m): i for i, m in enumerate(members)}
+    indices: dict[tuple, torch.Tensor] = {}  # the slots of a set of stepping members, on device
 
     def check():
         """Read back the divergence record; stop the members that diverged."""
@@ -315,7 +316,10 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
                 if not math.isfinite(value) or value > member.spec.max_loss:
                     member.error = divergence_reason(value, step, steps, member.spec.max_loss)
         else:  # record on the device, read back every check_every steps
-            index = torch.tensor([slots[id(m)] for m in stepping], device=device)
+            key = tuple(slots[id(m)] for m in stepping)
+            if key not in indices:  # made once per set of members: a copy to the device syncs
+                indices[key] = torch.tensor(key, device=device)
+            index = indices[key]
             bad = ~torch.isfinite(losses) | (losses.double() > max_loss[index])
             new = bad & (first_bad[index] == 0)
             first_bad[index] = torch.where(new, step, first_bad[index])
