@@ -140,11 +140,14 @@ def cli():
                    "env CEGBENCH_CONFIG).")
 @click.option("--device", default=None, help="torch device; default cuda when available, else cpu.")
 @click.option("--retry-failed", is_flag=True, help="Run again the runs recorded as failed.")
+@click.option("--pack/--no-pack", default=None,
+              help="Train runs of one shape together as one batched model.  [default: on "
+                   "for cuda, off for cpu (cegbench.execute.PACK_BY_DEFAULT)]")
 @click.option("--analyze/--no-analyze", default=True, show_default=True,
               help="Fit and label each innovation after the sweep.")
 @plugins_option
 def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_address, config_path,
-        device, retry_failed, analyze, plugin_paths):
+        device, retry_failed, pack, analyze, plugin_paths):
     """Tune each recipe's learning rate, train every planned run of a tier, record
     them, then analyse.
 
@@ -181,7 +184,7 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
         """A new executor for each phase (tuning, then runs): ``results()`` shuts it down."""
         try:
             return make_executor(executor_name, catalog.components, jobs=jobs, settings=settings,
-                                 plugin_paths=catalog.plugin_paths, device=device)
+                                 plugin_paths=catalog.plugin_paths, device=device, pack=pack)
         except (ExecutorUnavailable, ValueError, ConnectionError) as error:
             raise click.ClickException(str(error)) from error
 

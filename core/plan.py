@@ -221,3 +221,26 @@ def tokens_by_budget(cells: list[Cell], tier: Tier, components: Components) -> l
         by_budget.setdefault(cell.budget, []).append(cell)
     largest = [largest_run(group, tier, components) for _, group in sorted(by_budget.items())]
     return largest
+
+
+PACK_MAX_MEMBERS = 16  # runs in one pack at most
+_PACK_FREE = ("seed", "learning_rate", "max_loss", "innovation", "arm", "declaration_hash")
+
+
+def pack_key(spec: TrainSpec) -> str:
+    """What runs must share to train as one pack (``cegbench.pack``): every spec field but
+    the seed, the learning rate, the loss limit and which innovation and arm it measures."""
+    shared = {k: v for k, v in spec.to_dict().items() if k not in _PACK_FREE}
+    return content_hash(shared, 64)
+
+
+def pack_groups(specs, max_members: int = PACK_MAX_MEMBERS) -> list[list[TrainSpec]]:
+    """Specs grouped into packs of one shape, at most ``max_members`` each, in the order of
+    each pack's first spec (so smallest budgets still come first). Pure: no training."""
+    if max_members < 1:
+        raise ValueError("max_members must be at least 1")
+    groups: dict[str, list[TrainSpec]] = {}
+    for spec in specs:
+        groups.setdefault(pack_key(spec), []).append(spec)
+    return [group[i:i + max_members] for group in groups.values()
+            for i in range(0, len(group), max_members)]

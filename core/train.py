@@ -1,4 +1,4 @@
-"""The trainer: one spec in, one ``RunResult`` out. Never touches the database.
+"""The trainer: specs in, ``RunResult``s out. Never touches the database.
 
 A run trains to exactly its compute budget: FLOPs per token are measured (and
 cross-checked against the family's analytic formula; once per process for each
@@ -10,13 +10,28 @@ with the arm's optimizer and schedule, evaluating held-out loss a few times on
 the way and at the end. Divergence (a non-finite or exploding loss) ends the run
 as failed, with its reason. With the same seed a run is repeatable on CPU.
 
+``run(spec)`` trains one run; ``cegbench.pack.run_pack(specs)`` trains runs of
+one shape together as one batched model. Both use the loop here (``train_members``):
+each member has its own model, optimizer, learning rate, data order and
+divergence check, and only the forward pass differs (one model, or every
+member's at once under ``torch.func.vmap``).
+
+The device decides the numerics (``DeviceSettings``): on CPU, fp32 and a
+divergence check every step, bit-identical to the trainer before packing
+existed; on CUDA, bf16 autocast over fp32 master weights, TF32 matmuls, the
+training tokens resident on the GPU with windows gathered there, and the
+divergence check read back every ``CUDA_CHECK_EVERY`` steps (no host sync per
+step: the first bad step and its loss are kept on the device).
+
 Two times are recorded: ``wall_time_s``, the whole run (set-up, FLOP measurement,
 evaluations), and ``train_time_s``, the training steps alone, which is what a
-wall-clock comparison of two recipes should use.
+wall-clock comparison of two recipes should use. A packed run records its share
+of the pack's times (the pack's time divided by its members).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import traceback
@@ -26,12 +41,14 @@ from weakref import WeakKeyDictionary
 import torch
 
 from cegbench.components import Components
-from cegbench.data import load_dataset
+from cegbench.data import TokenDataset, gather_windows, load_dataset
 from cegbench.flops import FlopReport, check_flops
 from cegbench.plan import TrainSpec
 from cegbench.provenance import environment, utc_now
 
 GRAD_CLIP = 1.0
+CUDA_CHECK_EVERY = 16  # steps between divergence read-backs on CUDA (a host sync each)
+STARTS_CHUNK = 256  # window starts drawn (and moved to the device) this many steps at a time
 
 
 class Diverged(RuntimeError):
@@ -60,81 +77,289 @@ class RunResult:
     finished_at: str = ""
 
 
-def run(spec: TrainSpec, components: Components, device: str = "cpu") -> RunResult:
+@dataclass(frozen=True)
+class DeviceSettings:
+    """How a device trains: precision, and how often the divergence check syncs."""
+
+    device: str
+    autocast: torch.dtype | None  # None: plain fp32
+    check_every: int  # steps between divergence read-backs
+
+    @classmethod
+    def for_device(cls, device: str) -> DeviceSettings:
+        if torch.device(device).type == "cuda":
+            return cls(device, torch.bfloat16, CUDA_CHECK_EVERY)
+        return cls(device, None, 1)
+
+    def autocast_context(self):
+        if self.autocast is None:
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(self.device).type, dtype=self.autocast)
+
+
+def configure_device(device: str) -> None:
+    """Process-wide fast-math settings for CUDA: TF32 matmuls and convolutions."""
+    if torch.device(device).type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.set_float32_matmul_precision("high")
+
+
+def new_result(spec: TrainSpec, device: str) -> RunResult:
+    return RunResult(spec.run_id, spec, status="failed", started_at=utc_now(),
+                     environment=environment(device))
+
+
+def error_text(error: Exception) -> str:
+    """A failure's reason as recorded: the exception and where it was raised."""
+    if isinstance(error, Diverged):
+        return f"diverged: {error}"
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    return (f"{type(error).__name__}: {error} "
+            f"(at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
+
+
+def run(spec: TrainSpec, components: Components, device: str = "cpu",
+        settings: DeviceSettings | None = None) -> RunResult:
     """Train one run; any failure becomes a failed ``RunResult`` with its reason."""
-    result = RunResult(spec.run_id, spec, status="failed", started_at=utc_now(),
-                       environment=environment(device))
+    result = new_result(spec, device)
     start = time.perf_counter()
     try:
-        train(spec, components, device, result)
+        train(spec, components, device, result, settings)
         result.status = "ok"
-    except Diverged as error:
-        result.error = f"diverged: {error}"
     except Exception as error:  # recorded, not raised: the sweep goes on
-        where = traceback.extract_tb(error.__traceback__)[-1]
-        result.error = (f"{type(error).__name__}: {error} "
-                        f"(at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
+        result.error = error_text(error)
     result.wall_time_s = time.perf_counter() - start
     result.finished_at = utc_now()
     return result
 
 
-def train(spec: TrainSpec, components: Components, device: str, result: RunResult) -> None:
-    """The training loop proper; fills in ``result`` as it goes."""
-    recipe = spec.recipe
-    dataset = load_dataset(spec.dataset)
-    result.dataset_hash = dataset.content_hash
-    family = components.get("family", recipe.family)
-    optimizer_rule = components.get("optimizer", recipe.optimizer)
-    schedule = components.get("schedule", recipe.schedule)
+def train(spec: TrainSpec, components: Components, device: str, result: RunResult,
+          settings: DeviceSettings | None = None) -> None:
+    """Train one run, filling in ``result``; raises ``Diverged`` (or any error) on failure."""
+    shape = Shape.of(spec, components, device)
+    member = Member.build(spec, shape, components, device, result)
+    train_members(shape, [member], SingleForward(member.model), settings)
+    if member.error is not None:
+        raise Diverged(member.error)
 
-    # compute accounting: measured FLOPs per token, checked against the formula
-    flops = measured_flops(family, recipe, spec.width, dataset.vocab_size, spec.context, components)
-    result.flops_per_token = flops.measured
-    result.flops_per_token_analytic = flops.analytic
-    tokens_per_step = spec.batch_size * spec.context
-    steps = max(1, round(spec.budget / (flops.measured * tokens_per_step)))
-    result.steps, result.tokens = steps, steps * tokens_per_step
-    result.epochs = dataset.epochs(result.tokens)
-    eval_steps = sorted({max(1, round(steps * k / spec.eval_points)) for k in range(1, spec.eval_points + 1)})
 
-    torch.manual_seed(spec.seed)
-    model = family.build(recipe, spec.width, dataset.vocab_size, spec.context, components).to(device)
-    result.n_params = sum(p.numel() for p in model.parameters())
-    optimizer = optimizer_rule.build(model, spec.learning_rate)
-    batches = torch.Generator().manual_seed(spec.seed)
+@dataclass
+class Shape:
+    """What the members of a pack share: data, model family, optimizer, schedule, steps."""
 
-    model.train()
+    dataset: TokenDataset
+    family: object
+    optimizer_rule: object
+    schedule: object
+    flops: FlopReport
+    steps: int
+    eval_steps: list[int]
+    spec: TrainSpec  # the first member's: recipe, width, context, batch size, eval settings
+
+    @classmethod
+    def of(cls, spec: TrainSpec, components: Components, device: str) -> Shape:
+        recipe = spec.recipe
+        dataset = load_dataset(spec.dataset)
+        family = components.get("family", recipe.family)
+        optimizer_rule = components.get("optimizer", recipe.optimizer)
+        schedule = components.get("schedule", recipe.schedule)
+        # compute accounting: measured FLOPs per token, checked against the formula
+        flops = measured_flops(family, recipe, spec.width, dataset.vocab_size, spec.context, components)
+        steps = steps_for(spec, flops.measured)
+        eval_steps = sorted({max(1, round(steps * k / spec.eval_points))
+                             for k in range(1, spec.eval_points + 1)})
+        return cls(dataset, family, optimizer_rule, schedule, flops, steps, eval_steps, spec)
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.spec.batch_size * self.spec.context
+
+
+def steps_for(spec: TrainSpec, flops_per_token: float) -> int:
+    """Training steps that spend the spec's budget: every run trains to exactly its budget."""
+    return max(1, round(spec.budget / (flops_per_token * spec.batch_size * spec.context)))
+
+
+@dataclass
+class Member:
+    """One run in the training loop: its spec, model, optimizer, data order and result."""
+
+    spec: TrainSpec
+    result: RunResult
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    starts: WindowStarts
+    error: str | None = None  # set when it diverges
+
+    @classmethod
+    def build(cls, spec: TrainSpec, shape: Shape, components: Components, device: str,
+              result: RunResult) -> Member:
+        result.dataset_hash = shape.dataset.content_hash
+        result.flops_per_token = shape.flops.measured
+        result.flops_per_token_analytic = shape.flops.analytic
+        result.steps, result.tokens = shape.steps, shape.steps * shape.tokens_per_step
+        result.epochs = shape.dataset.epochs(result.tokens)
+        torch.manual_seed(spec.seed)
+        model = shape.family.build(spec.recipe, spec.width, shape.dataset.vocab_size, spec.context,
+                                   components).to(device)
+        result.n_params = sum(p.numel() for p in model.parameters())
+        optimizer = shape.optimizer_rule.build(model, spec.learning_rate)
+        starts = WindowStarts(len(shape.dataset.train) - spec.context - 1, spec.batch_size,
+                              torch.Generator().manual_seed(spec.seed), device)
+        return cls(spec, result, model, optimizer, starts)
+
+
+class WindowStarts:
+    """A run's training windows' start offsets, step by step: the same numbers as
+    ``TokenDataset.batch`` draws with the same generator (one ``randint`` stream),
+    drawn ``STARTS_CHUNK`` steps at a time and moved to the device in one copy."""
+
+    def __init__(self, high: int, batch_size: int, generator: torch.Generator, device: str):
+        self.high, self.batch_size, self.generator, self.device = high, batch_size, generator, device
+        self.chunk, self.index = None, STARTS_CHUNK
+
+    def next(self) -> torch.Tensor:
+        if self.index == STARTS_CHUNK:
+            drawn = torch.randint(self.high, (STARTS_CHUNK * self.batch_size,), generator=self.generator)
+            self.chunk = drawn.view(STARTS_CHUNK, self.batch_size).to(self.device, non_blocking=True)
+            self.index = 0
+        self.index += 1
+        return self.chunk[self.index - 1]  # (B,)
+
+
+_device_tokens: dict = {}
+
+
+def device_tokens(dataset: TokenDataset, device: str) -> torch.Tensor:
+    """The training tokens on ``device``, copied there once per process."""
+    if torch.device(device).type == "cpu":
+        return dataset.train
+    key = (dataset.content_hash, str(device))
+    if key not in _device_tokens:
+        _device_tokens[key] = dataset.train.to(device)
+    return _device_tokens[key]
+
+
+class SingleForward:
+    """One member's forward pass: its own model, no batching."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def losses(self, members, batches):
+        """Training losses (A,) of the active members, each on its own (inputs, targets)."""
+        [(x, y)] = batches
+        return self.model(x, y)[1].unsqueeze(0)
+
+    def eval_losses(self, members, x, y):
+        """Held-out losses (A,) of the active members on shared inputs and targets (B, T)."""
+        return self.model(x, y)[1].unsqueeze(0)
+
+    def set_training(self, training: bool) -> None:
+        self.model.train(training)
+
+
+def train_members(shape: Shape, members: list[Member], forward, settings: DeviceSettings | None = None):
+    """Train members of one shape in lockstep; a member that diverges stops alone (its
+    ``error`` set), the others go on. Fills in each member's result."""
+    spec = shape.spec
+    device = members[0].starts.device
+    settings = settings or DeviceSettings.for_device(device)
+    configure_device(device)
+    tokens = device_tokens(shape.dataset, device)
+    steps, flops = shape.steps, shape.flops.measured
+    active = list(members)
+    # sync-free divergence detection (check_every > 1): each member's first bad step and
+    # its loss stay on the device until the next read-back
+    max_loss = torch.tensor([m.spec.max_loss for m in members], dtype=torch.float64, device=device)
+    first_bad = torch.zeros(len(members), dtype=torch.long, device=device)
+    bad_loss = torch.zeros(len(members), device=device)
+    slots = {id(m): i for i, m in enumerate(members)}
+    indices: dict[tuple, torch.Tensor] = {}  # the slots of a set of stepping members, on device
+
+    def check():
+        """Read back the divergence record; stop the members that diverged."""
+        nonlocal active
+        if not active:
+            return
+        bad_steps, bad_values = first_bad.tolist(), bad_loss.tolist()
+        for member in active:
+            slot = slots[id(member)]
+            if bad_steps[slot]:
+                member.error = divergence_reason(bad_values[slot], bad_steps[slot], steps,
+                                                 member.spec.max_loss)
+        active = [m for m in active if m.error is None]
+
+    forward.set_training(True)
     eval_time = 0.0
     loop_start = time.perf_counter()
     for step in range(1, steps + 1):
-        lr = spec.learning_rate * schedule(step / steps)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        x, y = dataset.batch(spec.batch_size, spec.context, batches)
-        _, loss = model(x.to(device), y.to(device))
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):
-            raise Diverged(f"training loss became {loss_value} at step {step} of {steps}")
-        if loss_value > spec.max_loss:
-            raise Diverged(
-                f"training loss exploded to {loss_value:.3g} (> {spec.max_loss}) at step {step} of {steps}"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), GRAD_CLIP)
-        optimizer.step()
-        if step in eval_steps:
+        if not active:
+            break
+        lr_factor = shape.schedule(step / steps)
+        for member in active:
+            for group in member.optimizer.param_groups:
+                group["lr"] = member.spec.learning_rate * lr_factor
+        stepping = list(active)  # the members whose losses this step computes, in order
+        batches = [gather_windows(tokens, m.starts.next(), spec.context) for m in stepping]  # (B, T) each
+        with settings.autocast_context():
+            losses = forward.losses(stepping, batches).float()  # (A,)
+        if settings.check_every == 1:  # read every step (free on CPU): stop before the backward
+            for member, value in zip(stepping, losses.tolist()):
+                if not math.isfinite(value) or value > member.spec.max_loss:
+                    member.error = divergence_reason(value, step, steps, member.spec.max_loss)
+        else:  # record on the device, read back every check_every steps
+            key = tuple(slots[id(m)] for m in stepping)
+            if key not in indices:  # made once per set of members: a copy to the device syncs
+                indices[key] = torch.tensor(key, device=device)
+            index = indices[key]
+            bad = ~torch.isfinite(losses) | (losses.double() > max_loss[index])
+            new = bad & (first_bad[index] == 0)
+            first_bad[index] = torch.where(new, step, first_bad[index])
+            bad_loss[index] = torch.where(new, losses.detach(), bad_loss[index])
+            if step % settings.check_every == 0:
+                check()
+        alive = [i for i, m in enumerate(stepping) if m.error is None]
+        if len(alive) < len(stepping):  # the diverged stop here, before their backward
+            losses, active = losses[alive], [stepping[i] for i in alive]
+            if not active:
+                break
+        for member in active:
+            member.optimizer.zero_grad(set_to_none=True)
+        losses.sum().backward()
+        for member in active:
+            torch.nn.utils.clip_grad_norm_(member.model.parameters(), GRAD_CLIP)
+            member.optimizer.step()
+        if step in shape.eval_steps:
+            check()  # evaluations read back anyway: no curve point after a divergence
+            if not active:
+                break
             eval_start = time.perf_counter()
-            val_loss = evaluate(model, dataset, spec, device)
+            forward.set_training(False)
+            val = evaluate(forward, active, shape, settings)
+            forward.set_training(True)
             eval_time += time.perf_counter() - eval_start
-            if not math.isfinite(val_loss):
-                raise Diverged(f"held-out loss became {val_loss} at step {step} of {steps}")
-            tokens = step * tokens_per_step
-            result.curve.append({"step": step, "tokens": tokens,
-                                 "flops": tokens * flops.measured, "loss": val_loss})
-    result.final_loss = result.curve[-1]["loss"]
-    result.train_time_s = time.perf_counter() - loop_start - eval_time
+            tokens_so_far = step * shape.tokens_per_step
+            for member, loss in zip(active, val):
+                if not math.isfinite(loss):
+                    member.error = f"held-out loss became {loss} at step {step} of {steps}"
+                    continue
+                member.result.curve.append({"step": step, "tokens": tokens_so_far,
+                                            "flops": tokens_so_far * flops, "loss": loss})
+            active = [m for m in active if m.error is None]
+    check()
+    train_time = (time.perf_counter() - loop_start - eval_time) / len(members)
+    for member in members:
+        if member.error is None:
+            member.result.final_loss = member.result.curve[-1]["loss"]
+            member.result.train_time_s = train_time
+
+
+def divergence_reason(loss: float, step: int, steps: int, max_loss: float) -> str:
+    if not math.isfinite(loss):
+        return f"training loss became {loss} at step {step} of {steps}"
+    return f"training loss exploded to {loss:.3g} (> {max_loss}) at step {step} of {steps}"
 
 
 _flop_reports: WeakKeyDictionary = WeakKeyDictionary()  # Components → {(recipe, ...): FlopReport}
@@ -156,13 +381,14 @@ def measured_flops(family, recipe, width, vocab_size, context, components) -> Fl
 
 
 @torch.no_grad()
-def evaluate(model, dataset, spec: TrainSpec, device: str) -> float:
-    """Mean held-out loss over the dataset's fixed validation windows."""
-    model.eval()
-    total, count = 0.0, 0
-    for x, y in dataset.validation_batches(spec.eval_tokens, spec.context, spec.batch_size):
-        _, loss = model(x.to(device), y.to(device))
-        total += loss.item() * len(x)
+def evaluate(forward, active: list[Member], shape: Shape, settings: DeviceSettings) -> list[float]:
+    """Each active member's mean held-out loss over the dataset's fixed validation windows."""
+    spec = shape.spec
+    device = settings.device
+    total, count = torch.zeros(len(active), dtype=torch.float64, device=device), 0
+    for x, y in shape.dataset.validation_batches(spec.eval_tokens, spec.context, spec.batch_size):
+        with settings.autocast_context():
+            losses = forward.eval_losses(active, x.to(device), y.to(device)).float()
+        total += losses.double() * len(x)
         count += len(x)
-    model.train()
-    return total / count
+    return (total / count).tolist()

@@ -213,6 +213,15 @@ def m005_run_epochs(db: Database) -> None:
 
 
 @migrations()
+def m006_pack_provenance(db: Database) -> None:
+    """Packed training (``cegbench.pack``): what each run was packed with, JSON
+    ``{"size", "packed_with": [run ids], "engine" | "fallback"}``; NULL for a run
+    trained alone."""
+    for table in ("runs", "tuning_runs"):
+        db[table].add_column("pack", str)
+
+
+@migrations()
 def m007_verdict_drift(db: Database) -> None:
     """Labels from the CEG drift: the drift per 10× compute with its interval,
     why a label was withheld, and the sensitivity variants that only weaken it. The

@@ -5,6 +5,9 @@ driver, so components a ``--plugins`` file registers work in them too. Each
 worker gets an equal share of the CPU threads. A worker that dies (killed, out of
 memory, a crash in native code) fails the runs it held with that reason, and the
 pool is started again for the rest of the sweep.
+
+A pack (``submit_pack``) is one task: its runs train together in one worker and
+come back together; a worker that dies fails the pack's runs, each with the reason.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import torch
 
 from cegbench.execute import available_cpus
 from cegbench.execute.worker import failed_result
+from cegbench.pack import run_pack
 from cegbench.plan import TrainSpec
 from cegbench.train import RunResult, run
 
@@ -35,6 +39,10 @@ def _start_worker(plugin_paths: tuple[str, ...], threads: int, device: str) -> N
 
 def _run_in_worker(spec: TrainSpec) -> RunResult:
     return run(spec, _worker_components, _worker_device)
+
+
+def _run_pack_in_worker(specs: list[TrainSpec]) -> list[RunResult]:
+    return run_pack(specs, _worker_components, _worker_device)
 
 
 class LocalExecutor:
@@ -71,6 +79,34 @@ class LocalExecutor:
         result: Future = Future()
         in_worker.add_done_callback(lambda done: self._resolve(result, done, spec))
         return result
+
+    def submit_pack(self, specs: list[TrainSpec]) -> list[Future]:
+        """Train ``specs`` (one shape) as one pack; a future per run, in order."""
+        futures = [Future() for _ in specs]
+        if self.pool is None:
+            for future, result in zip(futures, run_pack(specs, self.components, self.device)):
+                future.set_result(result)
+            return futures
+        try:
+            in_worker = self.pool.submit(_run_pack_in_worker, specs)
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False)
+            self.pool = self._new_pool()
+            in_worker = self.pool.submit(_run_pack_in_worker, specs)
+        in_worker.add_done_callback(lambda done: self._resolve_pack(futures, done, specs))
+        return futures
+
+    def _resolve_pack(self, futures: list[Future], done: Future, specs: list[TrainSpec]) -> None:
+        if done.cancelled():
+            for future in futures:
+                future.cancel()
+        elif done.exception() is not None:
+            for future, spec in zip(futures, specs):
+                future.set_result(failed_result(
+                    spec, f"local worker process died: {done.exception()!r}", self.device))
+        else:
+            for future, result in zip(futures, done.result()):
+                future.set_result(result)
 
     def _resolve(self, result: Future, done: Future, spec: TrainSpec) -> None:
         if done.cancelled():

@@ -9,6 +9,9 @@ engine error, the run becomes a failed ``RunResult`` with the reason, so a
 sweep never loses a run. Results come back to the driver, which alone writes
 the registry. ``shutdown(cancel=True)`` (Ctrl-C) cancels the outstanding tasks.
 
+A pack (``submit_pack``) is one task returning its runs' results; with packing on a
+GPU, ``num_gpus`` below 1 lets several packs share one GPU (see docs/ARCHITECTURE.md).
+
 Needs ``pip install 'cegbench[ray]'`` on the driver and every node.
 """
 
@@ -26,6 +29,7 @@ from cegbench.execute.worker import (
     ship_plugins,
     worker_components,
 )
+from cegbench.pack import run_pack
 from cegbench.plan import TrainSpec
 from cegbench.train import RunResult, run
 
@@ -35,6 +39,13 @@ def _run_task(spec: TrainSpec, shipped, device: str, threads: int) -> RunResult:
 
     torch.set_num_threads(threads)
     return run(spec, worker_components(shipped), device)
+
+
+def _run_pack_task(specs: list[TrainSpec], shipped, device: str, threads: int) -> list[RunResult]:
+    import torch
+
+    torch.set_num_threads(threads)
+    return run_pack(specs, worker_components(shipped), device)
 
 
 class RayExecutor:
@@ -57,14 +68,14 @@ class RayExecutor:
         # each node makes a dataset once, in its own temporary folder, for all its workers
         env_vars = {"CEGBENCH_DATA_CACHE": os.path.join(tempfile.gettempdir(), data_cache_name())}
         env_vars.update({k: v for k, v in os.environ.items() if k.startswith("CEGBENCH_")})
-        self.task = ray.remote(_run_task).options(
-            num_cpus=num_cpus, num_gpus=num_gpus, max_retries=max_retries,
-            retry_exceptions=False,  # train.run never raises: an exception is the engine's
-            runtime_env={"env_vars": env_vars},
-        )
+        options = {"num_cpus": num_cpus, "num_gpus": num_gpus, "max_retries": max_retries,
+                   "retry_exceptions": False,  # train.run never raises: an exception is the engine's
+                   "runtime_env": {"env_vars": env_vars}}
+        self.task = ray.remote(_run_task).options(**options)
+        self.pack_task = ray.remote(_run_pack_task).options(**options)
         self.args = (ship_plugins(plugin_paths), device, max(1, int(num_cpus)))
         self.capacity = 2 * runs_at_once(ray.cluster_resources(), num_cpus, num_gpus)
-        self.in_flight: dict[ray.ObjectRef, Future] = {}
+        self.in_flight: dict[ray.ObjectRef, Future | list[Future]] = {}
 
     def submit(self, spec: TrainSpec) -> Future:
         ref = self.task.remote(spec, *self.args)
@@ -72,6 +83,29 @@ class RayExecutor:
         self.in_flight[ref] = future
         ref.future().add_done_callback(lambda done: self._finish(ref, spec, done))
         return future
+
+    def submit_pack(self, specs: list[TrainSpec]) -> list[Future]:
+        """Train ``specs`` (one shape) as one task; a future per run, in order."""
+        ref = self.pack_task.remote(specs, *self.args)
+        futures = [Future() for _ in specs]
+        self.in_flight[ref] = futures
+        ref.future().add_done_callback(lambda done: self._finish_pack(ref, specs, done))
+        return futures
+
+    def _finish_pack(self, ref, specs: list[TrainSpec], done: Future) -> None:
+        futures = self.in_flight.pop(ref, None)
+        if futures is None:
+            return
+        try:
+            results = done.result()
+        except Exception as error:  # the task's worker or node died for good, or Ray failed
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            results = [failed_result(
+                spec, f"ray: {type(error).__name__} after up to {self.max_retries} retries: "
+                      f"{reason}", self.device) for spec in specs]
+        for future, result in zip(futures, results):
+            if not future.done():
+                future.set_result(result)
 
     def flush(self) -> None:
         """Nothing is buffered: ``submit`` queues the task."""

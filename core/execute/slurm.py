@@ -13,6 +13,11 @@ it stopped. A job that fails for good turns its unfinished runs into failed
 results with the job's state and error. A driver that dies loses nothing
 either: rerun the same command and every finished result file is taken as is.
 
+With packing, a pack's runs always go to one job and train together
+(``cegbench.pack.run_pack``); a job holds whole packs up to ``runs_per_job`` runs
+(a larger pack gets a job of its own). A requeued job trains as one pack the
+members without a result file.
+
 ``cluster="local"`` (submitit's local executor) runs the same jobs as local
 processes, for tests; the default, ``None``, lets submitit detect Slurm.
 Needs ``pip install 'cegbench[slurm]'``.
@@ -34,6 +39,7 @@ from cegbench.execute.worker import (
     ship_plugins,
     worker_components,
 )
+from cegbench.pack import run_pack
 from cegbench.plan import TrainSpec
 from cegbench.train import run
 
@@ -45,20 +51,24 @@ class RunBatch(submitit.helpers.Checkpointable):
     arguments, and the result files make it skip what it already finished.
     """
 
-    def __call__(self, specs: list[TrainSpec], shipped, device: str, results_dir: str,
+    def __call__(self, specs: list, shipped, device: str, results_dir: str,
                  threads: int, data_cache: str) -> int:
+        """``specs``: each a ``TrainSpec`` (a lone run) or a list of them (a pack)."""
         import torch
 
         torch.set_num_threads(threads)
         os.environ.setdefault("CEGBENCH_DATA_CACHE", data_cache)
         components = worker_components(shipped)
         trained = 0
-        for spec in specs:
-            path = result_path(results_dir, spec)
-            if path.exists():
+        for unit in specs:
+            todo = [spec for spec in (unit if isinstance(unit, list) else [unit])
+                    if not result_path(results_dir, spec).exists()]
+            if not todo:
                 continue
-            write_result(path, run(spec, components, device))
-            trained += 1
+            done = run_pack(todo, components, device) if len(todo) > 1 else [run(todo[0], components, device)]
+            for spec, result in zip(todo, done):
+                write_result(result_path(results_dir, spec), result)
+            trained += len(todo)
         return trained
 
 
@@ -108,7 +118,7 @@ class SlurmExecutor:
         self.engine.update_parameters(**parameters)
         self.poll_s = poll_s if poll_s is not None else (0.5 if cluster in ("local", "debug") else 15)
         self.waiting: dict[str, tuple[TrainSpec, Future]] = {}  # run id -> not yet collected
-        self.buffer: list[TrainSpec] = []
+        self.buffer: list[list[TrainSpec]] = []  # lone runs and packs
         self.jobs: list[tuple[submitit.Job, list[TrainSpec]]] = []
         self.lock = threading.Lock()
         self.stopped = threading.Event()
@@ -116,30 +126,52 @@ class SlurmExecutor:
         self.watcher.start()
 
     def submit(self, spec: TrainSpec) -> Future:
+        future, pending = self._prepare(spec)
+        if pending:
+            self.buffer.append([spec])
+        return future
+
+    def submit_pack(self, specs: list[TrainSpec]) -> list[Future]:
+        """Queue ``specs`` (one shape) to train as one pack in one job; a future per run."""
+        prepared = [self._prepare(spec) for spec in specs]
+        pending = [spec for spec, (_, waiting) in zip(specs, prepared) if waiting]
+        if pending:
+            self.buffer.append(pending)
+        return [future for future, _ in prepared]
+
+    def _prepare(self, spec: TrainSpec) -> tuple[Future, bool]:
+        """The run's future, and whether it must still train (no ok result file yet)."""
         future: Future = Future()
         path = result_path(self.results_dir, spec)
         if path.exists():
             result = read_result(path)
             if result.status == "ok":  # finished under a driver that died before recording it
                 future.set_result(result)
-                return future
+                return future, False
             path.unlink()  # an old failure: the driver asked to run it again
         with self.lock:
             self.waiting[spec.run_id] = (spec, future)
-        self.buffer.append(spec)
-        return future
+        return future, True
 
     def flush(self) -> None:
-        """Submit the buffered specs, ``runs_per_job`` to a job, as one job array."""
+        """Submit the buffered runs and packs, whole packs of up to ``runs_per_job`` runs
+        to a job, as one job array."""
         if not self.buffer:
             return
-        batches = [self.buffer[i:i + self.runs_per_job]
-                   for i in range(0, len(self.buffer), self.runs_per_job)]
+        batches, batch = [], []
+        for unit in self.buffer:
+            if batch and sum(map(len, batch)) + len(unit) > self.runs_per_job:
+                batches.append(batch)
+                batch = []
+            batch.append(unit)
+        batches.append(batch)
         self.buffer = []
         with self.engine.batch():
-            jobs = [self.engine.submit(RunBatch(), batch, *self.job_args) for batch in batches]
+            jobs = [self.engine.submit(RunBatch(), [u if len(u) > 1 else u[0] for u in batch],
+                                       *self.job_args) for batch in batches]
         with self.lock:
-            self.jobs.extend(zip(jobs, batches))
+            self.jobs.extend((job, [s for unit in batch for s in unit])
+                             for job, batch in zip(jobs, batches))
 
     def _watch(self) -> None:
         while not self.stopped.wait(self.poll_s):
