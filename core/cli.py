@@ -3,6 +3,9 @@ turn domain errors into messages. The sweep itself (tuning, the execute loop,
 analysing and storing verdicts) is ``cegbench.sweep``; this module shows its
 progress (``ClickProgress``). The CLI and ``sweep`` are the only modules that wire
 the stages (plugins → plan → execute → registry → analysis → site) together.
+
+Over 400 lines: the options, help text and error conversion of eleven commands;
+what they print at length lives in ``terminal``, what they do in the library.
 """
 
 from __future__ import annotations
