@@ -14,6 +14,12 @@ MAX_SPAN = 10.0  # an extrapolated interval wider than this factor (high / low) 
 UNBOUNDED = "unbounded"
 
 
+def as_number(x) -> float | None:
+    """``x`` as a finite float; None when missing, not a number, NaN or infinite."""
+    x = _float(x)
+    return x if x is not None and math.isfinite(x) else None
+
+
 def _float(x) -> float | None:
     """``x`` as a float; None when missing or NaN (an interval that failed, not a wide one)."""
     try:

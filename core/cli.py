@@ -3,6 +3,9 @@ turn domain errors into messages. The sweep itself (tuning, the execute loop,
 analysing and storing verdicts) is ``cegbench.sweep``; this module shows its
 progress (``ClickProgress``). The CLI and ``sweep`` are the only modules that wire
 the stages (plugins → plan → execute → registry → analysis → site) together.
+
+Over 400 lines: the options, help text and error conversion of eleven commands;
+what they print at length lives in ``terminal``, what they do in the library.
 """
 
 from __future__ import annotations
@@ -356,11 +359,9 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
-    from cegbench.data import DatasetError, training_tokens
-    from cegbench.plan import plan_cells, run_tokens
-    from cegbench.registry.learning_rates import tuned_rates
-    from cegbench.registry.status import not_loaded_runs, older_runs, recorded_tiers, sweep_status
-    from cegbench.terminal import status_table
+    from cegbench.data import DatasetError
+    from cegbench.registry.status import recorded_tiers
+    from cegbench.terminal import status_report
 
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
@@ -369,22 +370,10 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
     tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(n) for n in TIERS if n in recorded]
     for tier in tiers:
         try:
-            available = training_tokens(tier.dataset)
+            lines = status_report(db, catalog, chosen, tier, not_loaded=not innovation_names)
         except DatasetError as error:
             raise click.ClickException(str(error)) from error
-        cells = plan_cells(chosen, tier, catalog.components, check_repetition=False)
-        statuses = sweep_status(db, cells, lambda cell, tier=tier, available=available:
-                                run_tokens(cell, tier, catalog.components) / available)
-        click.echo(f"tier {tier.name} v{tier.version}: dataset {tier.dataset}, {available:,} "
-                   f"training tokens, at most {tier.max_epochs:g} epochs a run")
-        older = {i.name: older_runs(db, i.name, tier.name, tier.version, i.declaration_hash())
-                 for i in chosen}
-        rates = tuned_rates(db, tier.name, tier.version)
-        click.echo("\n".join(status_table(statuses, chosen, rates, older)))
-        if not innovation_names:
-            for name, ok, failed in not_loaded_runs(db, tier.name, set(catalog.innovations)):
-                click.echo(f"{name}  not loaded: {ok} run(s) done, {failed} failed are "
-                           "recorded, but no loaded plugin declares it (install or --plugins it)")
+        click.echo("\n".join(lines))
 
 
 @cli.command()
@@ -402,7 +391,7 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
     Example: cegbench export --tier smoke --out my-runs.jsonl
     """
     from cegbench.registry.db import innovations
-    from cegbench.registry.exchange import export_runs, is_csv, is_gzip, open_text
+    from cegbench.registry.exchange import is_csv, write_export
 
     fmt = fmt or ("csv" if is_csv(out_path) else "jsonl")
     if tier_name:
@@ -413,14 +402,7 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
         if name not in recorded:
             raise click.BadParameter(f"innovation {name!r} is not in registry {registry_path}",
                                      param_hint="'--innovation'")
-    if is_gzip(out_path):  # written beside, then renamed: never half a file
-        partial = Path(f"{out_path}.partial")
-        with open_text(partial, "w", gz=True) as out:
-            count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
-        partial.replace(out_path)
-    else:
-        with click.open_file(out_path, "w", encoding="utf-8", atomic=out_path != "-") as out:
-            count = export_runs(db, out, fmt, tier=tier_name, innovations=innovation_names)
+    count = write_export(db, out_path, fmt, tier=tier_name, innovations=innovation_names)
     click.echo(f"exported {count} runs", err=True)
 
 
@@ -444,6 +426,7 @@ def import_(files, registry_path, dry_run, plugin_paths):
     """
     from cegbench.registry.db import innovation_row, open_registry, remove_registry
     from cegbench.registry.exchange import ImportRejected, import_runs
+    from cegbench.terminal import show_import
 
     catalog = catalog_or_exit(plugin_paths)
     declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
@@ -461,16 +444,7 @@ def import_(files, registry_path, dry_run, plugin_paths):
         if created and not dry_run:  # leave no empty registry behind
             remove_registry(registry_path)
         raise click.ClickException(str(error)) from None
-    would = "would be " if dry_run else ""
-    if report.registered:
-        click.echo(f"{would}registered innovations: {', '.join(report.registered)}")
-    click.echo(f"{'dry run, nothing written: ' if dry_run else ''}{would}imported "
-               f"{report.imported} runs, {report.unchanged} already recorded, "
-               f"{len(report.conflicts)} conflict(s)")
-    for warning in report.other_declarations:
-        click.secho(f"warning: {warning}", fg="yellow", err=True)
-    for conflict in report.conflicts:
-        click.secho(f"conflict: {conflict}", fg="red", err=True)
+    show_import(report)
     if report.conflicts:
         sys.exit(1)
 
@@ -488,29 +462,12 @@ def plan(tier_name, innovation_names, as_json, plugin_paths):
 
     Example: cegbench plan --tier smoke --innovation gelu-to-swiglu
     """
-    from cegbench.data import VOCAB_SIZE
-    from cegbench.plan import plan_cells
+    from cegbench.terminal import plan_lines
 
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(plugin_paths)
     for innovation in select_innovations(catalog, innovation_names):
-        cells = plan_cells([innovation], tier, catalog.components)
-        if not as_json:
-            click.echo(f"{innovation.name}  declaration_hash {innovation.declaration_hash()}  "
-                       f"tier {tier.name} v{tier.version}")
-        for cell in cells:
-            family = catalog.components.get("family", cell.recipe.family)
-            n_params = family.n_params(cell.recipe, cell.width, VOCAB_SIZE, tier.context,
-                                       catalog.components)
-            if as_json:
-                click.echo(json.dumps({
-                    "innovation": cell.innovation, "declaration_hash": cell.declaration_hash,
-                    "tier": tier.name, "tier_version": tier.version, "arm": cell.arm,
-                    "budget": cell.budget, "width": cell.width, "seed": cell.seed,
-                    "n_params": n_params}))
-            else:
-                click.echo(f"  {cell.arm:<8} budget {cell.budget:<8g} width {cell.width:>5} "
-                           f"seed {cell.seed}  n_params {n_params}")
+        click.echo("\n".join(plan_lines(innovation, tier, catalog.components, as_json)))
 
 
 from cegbench.data_cli import data_group

@@ -31,6 +31,8 @@ import json
 import math
 from dataclasses import dataclass
 
+from cegbench.bounds import as_number
+
 SOURCE_LABELS = ("scale-invariant", "scale-dependent")  # a class a source may assign
 AGREES, DISAGREES, CANNOT_TELL = "agrees", "disagrees", "cannot tell yet"
 COMPARABLE = 10.0  # scales within this factor of each other are comparable
@@ -182,18 +184,10 @@ def _check_class(finding: dict, verdict: dict | None) -> tuple[str, str]:
     return DISAGREES, f"class: ours {ours}, the source's {theirs}"
 
 
-def _finite(x) -> float | None:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
-
-
 def _nearest_measured(finding: dict, verdict: dict) -> tuple[dict | None, str]:
     """Our measured CEG point at the scale nearest the finding's, if within COMPARABLE; else why not."""
     points = [p for p in from_json(verdict.get("ceg")) if not p.get("extrapolated")
-              and _finite(p.get("compute")) and _finite(p.get("ceg"))]
+              and as_number(p.get("compute")) and as_number(p.get("ceg"))]
     if not points:
         return None, "no measured CEG of ours"
     flops = _range(finding.get("flops"))
@@ -202,7 +196,7 @@ def _nearest_measured(finding: dict, verdict: dict) -> tuple[dict | None, str]:
         scale_of = {id(p): float(p["compute"]) for p in points}
     elif finding.get("params"):
         theirs, what = float(finding["params"]), "parameters"
-        sizes = {float(f["budget"]): _finite(f.get("n_params_opt"))
+        sizes = {float(f["budget"]): as_number(f.get("n_params_opt"))
                  for f in from_json(verdict.get("frontier")) if f.get("arm") == "modern"}
         scale_of = {id(p): sizes.get(float(p["compute"])) for p in points
                     if sizes.get(float(p["compute"]))}
@@ -235,7 +229,7 @@ def _check_ceg(finding: dict, verdict: dict | None) -> tuple[str, str]:
     point, why = _nearest_measured(finding, verdict)
     if point is None:
         return CANNOT_TELL, f"CEG: {why}"
-    low, high = _finite(point.get("low")), _finite(point.get("high"))
+    low, high = as_number(point.get("low")), as_number(point.get("high"))
     at = f"at C = {_g(float(point['compute']))}"
     if low is None or high is None:
         return CANNOT_TELL, f"CEG: ours {at} has no interval"

@@ -10,6 +10,10 @@ Environment variables:
 * ``CEGBENCH_LOAD_PLUGINS=a,b`` — load only these entry points;
 * ``CEGBENCH_STRICT_PLUGINS=1`` — a broken third-party plugin is fatal instead
   of being reported and skipped.
+
+Just over 400 lines: loading, hook-name checks and the validated rebuild belong
+together (each check must name the plugin it skips); the component contracts are in
+``contracts.py``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """What the CLI shows on the terminal: a sweep's progress (``ClickProgress``, the
-``cegbench.sweep.Progress`` for people) and the ``cegbench status`` table."""
+``cegbench.sweep.Progress`` for people), the ``cegbench status`` report, an import's
+report and the ``cegbench plan`` listing. Like the CLI, it may read any stage."""
 
 from __future__ import annotations
 
@@ -93,3 +94,68 @@ def status_table(statuses, innovations, rates, older) -> list[str]:
                      f"{row.flops_needed:>12.3g} {epochs:>6} {tuned(row):>8}".rstrip())
     return lines + [f"note: {name} has {n} run(s) of an older declaration or tier version, "
                     "kept but never fitted" for name, n in older.items() if n]
+
+
+def status_report(db, catalog, innovations, tier, *, not_loaded: bool) -> list[str]:
+    """``cegbench status`` for one tier: its dataset and repetition allowance, the status
+    table, and (``not_loaded``) the recorded innovations no loaded plugin declares.
+    Raises ``DatasetError`` when the tier's dataset is not there."""
+    from cegbench.data import training_tokens
+    from cegbench.plan import plan_cells, run_tokens
+    from cegbench.registry.learning_rates import tuned_rates
+    from cegbench.registry.status import not_loaded_runs, older_runs, sweep_status
+
+    available = training_tokens(tier.dataset)
+    cells = plan_cells(innovations, tier, catalog.components, check_repetition=False)
+    statuses = sweep_status(db, cells, lambda cell: run_tokens(cell, tier, catalog.components)
+                            / available)
+    older = {i.name: older_runs(db, i.name, tier.name, tier.version, i.declaration_hash())
+             for i in innovations}
+    lines = [f"tier {tier.name} v{tier.version}: dataset {tier.dataset}, {available:,} "
+             f"training tokens, at most {tier.max_epochs:g} epochs a run",
+             *status_table(statuses, innovations, tuned_rates(db, tier.name, tier.version), older)]
+    if not_loaded:
+        lines += [f"{name}  not loaded: {ok} run(s) done, {failed} failed are recorded, but no "
+                  "loaded plugin declares it (install or --plugins it)"
+                  for name, ok, failed in not_loaded_runs(db, tier.name, set(catalog.innovations))]
+    return lines
+
+
+def show_import(report) -> None:
+    """What ``cegbench import`` did (or, with ``--dry-run``, would do): counts, then
+    warnings and conflicts on standard error."""
+    would = "would be " if report.dry_run else ""
+    if report.registered:
+        click.echo(f"{would}registered innovations: {', '.join(report.registered)}")
+    click.echo(f"{'dry run, nothing written: ' if report.dry_run else ''}{would}imported "
+               f"{report.imported} runs, {report.unchanged} already recorded, "
+               f"{len(report.conflicts)} conflict(s)")
+    for warning in report.other_declarations:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    for conflict in report.conflicts:
+        click.secho(f"conflict: {conflict}", fg="red", err=True)
+
+
+def plan_lines(innovation, tier, components, as_json: bool) -> list[str]:
+    """``cegbench plan`` for one innovation: its declaration hash, then each planned cell
+    with the parameter count its family gives (one JSON object a line with ``as_json``)."""
+    import json
+
+    from cegbench.data import VOCAB_SIZE
+    from cegbench.plan import plan_cells
+
+    lines = [] if as_json else [f"{innovation.name}  declaration_hash "
+                                f"{innovation.declaration_hash()}  tier {tier.name} v{tier.version}"]
+    for cell in plan_cells([innovation], tier, components):
+        family = components.get("family", cell.recipe.family)
+        n_params = family.n_params(cell.recipe, cell.width, VOCAB_SIZE, tier.context, components)
+        if as_json:
+            lines.append(json.dumps({
+                "innovation": cell.innovation, "declaration_hash": cell.declaration_hash,
+                "tier": tier.name, "tier_version": tier.version, "arm": cell.arm,
+                "budget": cell.budget, "width": cell.width, "seed": cell.seed,
+                "n_params": n_params}))
+        else:
+            lines.append(f"  {cell.arm:<8} budget {cell.budget:<8g} width {cell.width:>5} "
+                         f"seed {cell.seed}  n_params {n_params}")
+    return lines

@@ -5,6 +5,9 @@ timeout let readers and a second driver wait instead of failing; every write
 is one ``BEGIN IMMEDIATE`` transaction, which takes the write lock up front, so
 two writers queue on the busy timeout instead of one of them failing with
 "database is locked" when it upgrades a read to a write.
+
+Just over 400 lines: every SQL statement of the project lives in this package, and the
+named reads and writes of one database are easier to find in one module.
 """
 
 from __future__ import annotations

@@ -5,16 +5,9 @@ from __future__ import annotations
 import json
 import math
 
+from cegbench.bounds import as_number  # re-exported: the site's number reader
+
 MISSING = "—"
-
-
-
-def as_number(x) -> float | None:
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def fmt_ratio(x) -> str:

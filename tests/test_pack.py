@@ -103,7 +103,7 @@ def components_with(kind, name, implementation):
     """The built-in components plus one more."""
     from cegbench import allocation, optim
     from cegbench.components import Components
-    from cegbench.models import components as builtin
+    from cegbench.models import layers as builtin
     from cegbench.models import gpt, lstm
 
     components = Components()
