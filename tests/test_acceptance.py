@@ -11,7 +11,10 @@ IsoFLOP ladder) are analysed as ``cegbench analyze`` does
 * Δα and CEG (at the largest budget) intervals covering the truth in ≥ 93 % of the
   draws that report them;
 * no label and no extrapolated number from an unbracketed, at-bound or floor fit;
-* ``analyze`` ≤ 10 s per innovation on every scenario.
+* ``analyze`` ≤ 10 s per innovation on every scenario, in CPU seconds of the test's
+  own process (wall-clock time grows with whatever else the machine runs: a
+  near-floor analysis took 4–5 CPU s and 9 s of wall clock on two cores shared with
+  two other test processes).
 
 The fast version (default CI) checks the hard guarantees on a few draws; the full
 version (``pytest -m slow``) draws ``N_SLOW`` per cell and checks the rates.
@@ -42,7 +45,7 @@ def _check_abnormal(rates) -> None:
     """No label, no extrapolated number, bounded time."""
     assert rates.share("scale-dependent") == 0 and rates.share("scale-invariant") == 0, rates.row()
     assert rates.shown_when_withheld == 0, rates.row()
-    assert rates.max_seconds <= MAX_SECONDS, rates.row()
+    assert rates.max_cpu_seconds <= MAX_SECONDS, rates.row()
 
 
 @pytest.mark.parametrize("name", ABNORMAL)
@@ -80,7 +83,7 @@ def test_clean_pairs_fast(tier):
     for name in ("invariant", "null"):
         rates = simulate(shape, by_name[name], 0.003, n_draws=2, n_boot=100)
         assert rates.share("scale-dependent") == 0, rates.row()
-        assert rates.max_seconds <= MAX_SECONDS
+        assert rates.max_cpu_seconds <= MAX_SECONDS
 
 
 @pytest.mark.slow
@@ -91,6 +94,8 @@ def test_label_rates_on_planted_truth(tier, capsys):
     for noise in NOISES:
         cells = {t.name: simulate(shape, t, noise, n_draws=N_SLOW) for t in scenarios(shape)}
         rows += cells.values()
+        with capsys.disabled():  # the table so far, before any threshold can stop the test
+            print(f"\n{tier} @ {noise} nats:\n{confusion_table(list(cells.values()))}", flush=True)
         for name in ("invariant", "null"):
             assert cells[name].share("scale-dependent") <= 0.05, cells[name].row()
         dependent = cells["dependent"]
@@ -104,6 +109,6 @@ def test_label_rates_on_planted_truth(tier, capsys):
         for name in ABNORMAL:
             _check_abnormal(cells[name])
         for rates in clean:
-            assert rates.max_seconds <= MAX_SECONDS, rates.row()
+            assert rates.max_cpu_seconds <= MAX_SECONDS, rates.row()
     with capsys.disabled():
         print(f"\n{tier}:\n{confusion_table(rows)}")
