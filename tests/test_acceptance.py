@@ -12,9 +12,9 @@ IsoFLOP ladder) are analysed as ``cegbench analyze`` does
   draws that report them;
 * no label and no extrapolated number from an unbracketed, at-bound or floor fit;
 * ``analyze`` ≤ 10 s per innovation on every scenario, in CPU seconds of the test's
-  own process (wall-clock time grows with whatever else the machine runs: a
-  near-floor analysis took 4–5 CPU s and 9 s of wall clock on two cores shared with
-  two other test processes).
+  own process (wall-clock time grows with whatever else the machine runs: on the cpu
+  tier at 0.03 nats an analysis took up to 7 CPU s and 14 s of wall clock on two cores
+  shared with two other test processes).
 
 The fast version (default CI) checks the hard guarantees on a few draws; the full
 version (``pytest -m slow``) draws ``N_SLOW`` per cell and checks the rates.
