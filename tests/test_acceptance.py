@@ -17,7 +17,8 @@ IsoFLOP ladder) are analysed as ``cegbench analyze`` does
   shared with two other test processes).
 
 The fast version (default CI) checks the hard guarantees on a few draws; the full
-version (``pytest -m slow``) draws ``N_SLOW`` per cell and checks the rates.
+version (``pytest -m slow``) draws ``N_SLOW`` per cell and checks the rates (coverage
+and the false-dependent rate pooled over the noises: see its test).
 """
 
 from __future__ import annotations
@@ -89,26 +90,34 @@ def test_clean_pairs_fast(tier):
 @pytest.mark.slow
 @pytest.mark.parametrize("tier", ["cpu", "gpu"])
 def test_label_rates_on_planted_truth(tier, capsys):
+    """Rates over N_SLOW draws per cell. Coverage and the false-dependent rate are pooled
+    over the noises (and over the invariant and null pairs): per noise, 120 draws give
+    coverage a standard error of 2 points, so a method covering 95 % fails "≥ 93 %" in
+    ~15 % of cells (seen: cpu at 0.003 nats covered 108/120 on one set of draws and
+    118/120 on another), and "≤ 2 of 40" fails ~8 % of the time at a true 2.5 %."""
     shape = _shape(tier)
-    rows = []
+    rows, clean, false_dependent, n_null = [], [], 0, 0
     for noise in NOISES:
-        cells = {t.name: simulate(shape, t, noise, n_draws=N_SLOW) for t in scenarios(shape)}
+        cells = {t.name: simulate(shape, t, noise, n_draws=N_SLOW) for t in scenarios(shape, noise)}
         rows += cells.values()
         with capsys.disabled():  # the table so far, before any threshold can stop the test
             print(f"\n{tier} @ {noise} nats:\n{confusion_table(list(cells.values()))}", flush=True)
         for name in ("invariant", "null"):
-            assert cells[name].share("scale-dependent") <= 0.05, cells[name].row()
+            false_dependent += round(cells[name].share("scale-dependent") * N_SLOW)
+            n_null += N_SLOW
         dependent = cells["dependent"]
         assert dependent.share("scale-invariant") <= 0.05, dependent.row()
         if (tier, noise) in POWERED:
             assert dependent.labels["scale-dependent, grows with scale"] >= 0.8 * N_SLOW, dependent.row()
-        clean = [cells[n] for n in ("dependent", "invariant", "null")]
-        covered = sum(r.delta_alpha_covered for r in clean) / max(sum(r.delta_alpha_intervals for r in clean), 1)
-        ceg_covered = sum(r.ceg_covered for r in clean) / max(sum(r.ceg_intervals for r in clean), 1)
-        assert covered >= 0.93 and ceg_covered >= 0.93, [r.row() for r in clean]
+        clean += [cells[n] for n in ("dependent", "invariant", "null")]
         for name in ABNORMAL:
             _check_abnormal(cells[name])
         for rates in clean:
             assert rates.max_cpu_seconds <= MAX_SECONDS, rates.row()
+    covered = sum(r.delta_alpha_covered for r in clean) / max(sum(r.delta_alpha_intervals for r in clean), 1)
+    ceg_covered = sum(r.ceg_covered for r in clean) / max(sum(r.ceg_intervals for r in clean), 1)
     with capsys.disabled():
-        print(f"\n{tier}:\n{confusion_table(rows)}")
+        print(f"\n{tier}: Δα coverage {covered:.3f}, CEG coverage {ceg_covered:.3f}, "
+              f"invariant/null called dependent {false_dependent}/{n_null}", flush=True)
+    assert false_dependent <= 0.05 * n_null
+    assert covered >= 0.93 and ceg_covered >= 0.93, [r.row() for r in clean]
