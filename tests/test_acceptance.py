@@ -11,10 +11,14 @@ IsoFLOP ladder) are analysed as ``cegbench analyze`` does
 * Δα and CEG (at the largest budget) intervals covering the truth in ≥ 93 % of the
   draws that report them;
 * no label and no extrapolated number from an unbracketed, at-bound or floor fit;
-* ``analyze`` ≤ 10 s per innovation on every scenario.
+* ``analyze`` ≤ 10 s per innovation on every scenario, in CPU seconds of the test's
+  own process (wall-clock time grows with whatever else the machine runs: on the cpu
+  tier at 0.03 nats an analysis took up to 7 CPU s and 14 s of wall clock on two cores
+  shared with two other test processes).
 
 The fast version (default CI) checks the hard guarantees on a few draws; the full
-version (``pytest -m slow``) draws ``N_SLOW`` per cell and checks the rates.
+version (``pytest -m slow``) draws ``N_SLOW`` per cell and checks the rates (coverage
+and the false-dependent rate pooled over the noises: see its test).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def _check_abnormal(rates) -> None:
     """No label, no extrapolated number, bounded time."""
     assert rates.share("scale-dependent") == 0 and rates.share("scale-invariant") == 0, rates.row()
     assert rates.shown_when_withheld == 0, rates.row()
-    assert rates.max_seconds <= MAX_SECONDS, rates.row()
+    assert rates.max_cpu_seconds <= MAX_SECONDS, rates.row()
 
 
 @pytest.mark.parametrize("name", ABNORMAL)
@@ -80,30 +84,40 @@ def test_clean_pairs_fast(tier):
     for name in ("invariant", "null"):
         rates = simulate(shape, by_name[name], 0.003, n_draws=2, n_boot=100)
         assert rates.share("scale-dependent") == 0, rates.row()
-        assert rates.max_seconds <= MAX_SECONDS
+        assert rates.max_cpu_seconds <= MAX_SECONDS
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("tier", ["cpu", "gpu"])
 def test_label_rates_on_planted_truth(tier, capsys):
+    """Rates over N_SLOW draws per cell. Coverage and the false-dependent rate are pooled
+    over the noises (and over the invariant and null pairs): per noise, 120 draws give
+    coverage a standard error of 2 points, so a method covering 95 % fails "≥ 93 %" in
+    ~15 % of cells (seen: cpu at 0.003 nats covered 108/120 on one set of draws and
+    118/120 on another), and "≤ 2 of 40" fails ~8 % of the time at a true 2.5 %."""
     shape = _shape(tier)
-    rows = []
+    rows, clean, false_dependent, n_null = [], [], 0, 0
     for noise in NOISES:
-        cells = {t.name: simulate(shape, t, noise, n_draws=N_SLOW) for t in scenarios(shape)}
+        cells = {t.name: simulate(shape, t, noise, n_draws=N_SLOW) for t in scenarios(shape, noise)}
         rows += cells.values()
+        with capsys.disabled():  # the table so far, before any threshold can stop the test
+            print(f"\n{tier} @ {noise} nats:\n{confusion_table(list(cells.values()))}", flush=True)
         for name in ("invariant", "null"):
-            assert cells[name].share("scale-dependent") <= 0.05, cells[name].row()
+            false_dependent += round(cells[name].share("scale-dependent") * N_SLOW)
+            n_null += N_SLOW
         dependent = cells["dependent"]
         assert dependent.share("scale-invariant") <= 0.05, dependent.row()
         if (tier, noise) in POWERED:
             assert dependent.labels["scale-dependent, grows with scale"] >= 0.8 * N_SLOW, dependent.row()
-        clean = [cells[n] for n in ("dependent", "invariant", "null")]
-        covered = sum(r.delta_alpha_covered for r in clean) / max(sum(r.delta_alpha_intervals for r in clean), 1)
-        ceg_covered = sum(r.ceg_covered for r in clean) / max(sum(r.ceg_intervals for r in clean), 1)
-        assert covered >= 0.93 and ceg_covered >= 0.93, [r.row() for r in clean]
+        clean += [cells[n] for n in ("dependent", "invariant", "null")]
         for name in ABNORMAL:
             _check_abnormal(cells[name])
         for rates in clean:
-            assert rates.max_seconds <= MAX_SECONDS, rates.row()
+            assert rates.max_cpu_seconds <= MAX_SECONDS, rates.row()
+    covered = sum(r.delta_alpha_covered for r in clean) / max(sum(r.delta_alpha_intervals for r in clean), 1)
+    ceg_covered = sum(r.ceg_covered for r in clean) / max(sum(r.ceg_intervals for r in clean), 1)
     with capsys.disabled():
-        print(f"\n{tier}:\n{confusion_table(rows)}")
+        print(f"\n{tier}: Δα coverage {covered:.3f}, CEG coverage {ceg_covered:.3f}, "
+              f"invariant/null called dependent {false_dependent}/{n_null}", flush=True)
+    assert false_dependent <= 0.05 * n_null
+    assert covered >= 0.93 and ceg_covered >= 0.93, [r.row() for r in clean]

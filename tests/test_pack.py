@@ -103,8 +103,8 @@ def components_with(kind, name, implementation):
     """The built-in components plus one more."""
     from cegbench import allocation, optim
     from cegbench.components import Components
-    from cegbench.models import layers as builtin
     from cegbench.models import gpt, lstm
+    from cegbench.models import layers as builtin
 
     components = Components()
     for plugin in (builtin, gpt, lstm, optim, allocation):

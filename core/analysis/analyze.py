@@ -33,6 +33,7 @@ from .drift import MARGIN_SPAN, Drift, drift, exponent_margin
 from .estimate import (
     BOOT_FAIL_SHARE,
     CONFIDENCE,
+    PAIRED_SEEDS,
     estimate,
     log_variances,
     percentile_interval,
@@ -223,6 +224,7 @@ def analyze_innovation(
     shared_E: bool = True,
     f_scale: float = DEFAULT_F_SCALE,
     check_sensitivity: bool = True,
+    paired_seeds: bool = PAIRED_SEEDS,
 ) -> Analysis:
     """Frontier, scaling fits, Δα interval, label, CEG(C) and the checks around them
     for one innovation in one tier.
@@ -239,6 +241,9 @@ def analyze_innovation(
     and seed give the same result. ``shared_E=False`` fits an irreducible loss per arm;
     ``f_scale`` is the Huber threshold on log residuals. ``check_sensitivity=False``
     skips the sensitivity refits (``fragile`` is then False, ``sensitivity`` empty).
+    ``paired_seeds``: resample seeds jointly across the arms of a budget (the same
+    residual indices for both; ``bootstrap.draw_seed_noise``), as the arms share seeds
+    and data order; False draws each arm's independently.
     """
     if not margin >= 1:
         raise ValueError(f"margin must be a CEG drift factor ≥ 1 (over 100× compute), got {margin}")
@@ -257,7 +262,8 @@ def analyze_innovation(
         bad = [f"{p.arm} @ {p.budget:.3g} FLOPs" for p in frontier if not p.loss > 0]
         raise AnalysisError(f"compute-optimal loss is not positive at {', '.join(bad)}")
 
-    main = estimate(ladders, frontier, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E, f_scale=f_scale)
+    main = estimate(ladders, frontier, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E, f_scale=f_scale,
+                    paired=paired_seeds)
     point, boot = main.point, main.boot
     warnings += _fit_warnings(point, frontier) + main.warnings
     if main.n_failed:
@@ -339,7 +345,9 @@ def analyze_innovation(
                               f"smallest frontier loss within {FLOOR_SDS:g} sd of the fitted E"],
             "extrapolate_to": [float(c) for c in extrapolate_to],
             "bootstrap": (
-                "seed residuals pooled per ladder" if has_replicated_cells(ladders) else "fit residuals"
+                ("seed residuals pooled per ladder" + (", drawn jointly for both arms of a budget"
+                                                        if paired_seeds else ""))
+                if has_replicated_cells(ladders) else "fit residuals"
             ),
             "t_dof": main.dof if np.isfinite(main.dof) else None,
             "sensitivity": [v.variant for v in variants],

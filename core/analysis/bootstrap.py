@@ -2,7 +2,8 @@
 
 Every replicate redraws the seed noise of each (arm, budget, size) cell from the
 seed residuals of its ladder (``residual_pools``, ``draw_seed_noise``), then
-recomputes the frontier (``replicate_frontier``). ``welch_satterthwaite_dof`` and
+recomputes the frontier (``replicate_frontier``); the two arms of a budget draw the
+same seeds (``paired_groups``), as they were trained on the same seeds and data order. ``welch_satterthwaite_dof`` and
 ``t_scale`` widen that noise to Student-t tails when the noise level itself is
 read off few seeds.
 """
@@ -73,8 +74,32 @@ def single_seed_warning(ladders: list[Ladder]) -> list[str]:
     )]
 
 
+def paired_groups(ladders: list[Ladder], pools: list[ResidualPool]) -> list[list[int]]:
+    """Indices of ladders whose seeds are resampled jointly: the baseline and modern
+    ladders of one budget when both have the same sizes and seeds per size and draw from
+    pools of their own of equal length (so the k-th residual of one and of the other come
+    from the same size and seed: cells are sorted by seed). Every other ladder is a group
+    of its own."""
+    groups: dict[float, list[int]] = {}
+    for i, ladder in enumerate(ladders):
+        groups.setdefault(ladder.budget, []).append(i)
+    out = []
+    for members in groups.values():
+        first = ladders[members[0]]
+        same = len(members) > 1 and all(
+            np.array_equal(ladders[i].n_params, first.n_params)
+            and [len(x) for x in ladders[i].seed_losses] == [len(x) for x in first.seed_losses]
+            and len(pools[i].residuals) == len(pools[members[0]].residuals)
+            == sum(len(x) for x in first.seed_losses if len(x) > 1)
+            for i in members
+        )
+        out += [members] if same else [[i] for i in members]
+    return sorted(out)
+
+
 def draw_seed_noise(
-    ladders: list[Ladder], pools: list[ResidualPool], rng: np.random.Generator, n_boot: int
+    ladders: list[Ladder], pools: list[ResidualPool], rng: np.random.Generator, n_boot: int,
+    paired: bool = False,
 ) -> list[np.ndarray]:
     """Per ladder, shape (n_sizes, n_boot): the mean of n residuals drawn with replacement
     from the ladder's pool for every cell of n seeds — the noise of a resampled cell mean.
@@ -83,14 +108,22 @@ def draw_seed_noise(
     noise level 6 degrees of freedom instead of 2 with 3 sizes × 3 seeds, and the
     √(n/(n−1)) scaling undoes the third by which a plain resample of 3 seeds
     underestimates the variance of their mean.
+
+    ``paired``: the arms share seeds and data order, so their seed noise at one budget
+    may be correlated. The baseline and modern ladders of a budget (``paired_groups``)
+    then draw the same residual indices — the same (size, seed) for both arms in a
+    replicate — which keeps that correlation in the replicates; unpaired, it is lost.
     """
-    noise = []
-    for ladder, pool in zip(ladders, pools):
-        cells = np.empty((len(ladder.seed_losses), n_boot))
-        for j, losses in enumerate(ladder.seed_losses):
-            draws = pool.residuals[rng.integers(0, len(pool.residuals), size=(n_boot, len(losses)))]
-            cells[j] = draws.mean(axis=1)
-        noise.append(cells)
+    noise: list[np.ndarray] = [np.empty(0)] * len(ladders)
+    groups = paired_groups(ladders, pools) if paired else [[i] for i in range(len(ladders))]
+    for group in groups:
+        first = ladders[group[0]]
+        for j, losses in enumerate(first.seed_losses):
+            index = rng.integers(0, len(pools[group[0]].residuals), size=(n_boot, len(losses)))
+            for i in group:
+                if j == 0:
+                    noise[i] = np.empty((len(ladders[i].seed_losses), n_boot))
+                noise[i][j] = pools[i].residuals[index].mean(axis=1)
     return noise
 
 
