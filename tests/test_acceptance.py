@@ -1,4 +1,4 @@
-"""Planted-truth acceptance suite for the labels (issue 14).
+"""Planted-truth acceptance suite for the labels.
 
 Runs drawn from known laws on the tiers' real shapes (budgets, seeds, a 3-size
 IsoFLOP ladder) are analysed as ``cegbench analyze`` does
@@ -33,7 +33,7 @@ N_SLOW = 40
 MAX_SECONDS = 10.0
 LABELLED = ("scale-dependent", "scale-invariant")
 # (tier, noise) where a 1.4× CEG growth across the tier is detected in ≥ 80 % of draws
-# (measured with this suite; the cpu tier at 0.03 nats has no such power: issue 15)
+# (measured with this suite; the cpu tier at 0.03 nats has no such power: a tier-shape limit)
 POWERED = {("cpu", 0.003), ("cpu", 0.01), ("gpu", 0.003), ("gpu", 0.01)}
 ABNORMAL = ("unbracketed-top", "near-floor", "common-floor")
 

@@ -436,7 +436,7 @@ def test_analysis_error_is_a_value_error():
 
 
 def test_paired_seed_bootstrap_draws_the_same_seeds_for_both_arms():
-    """Joint resampling (issue 14, item 4): the baseline and modern ladders of a budget
+    """Joint resampling: the baseline and modern ladders of a budget
     draw the same residual indices, so correlated seed noise stays correlated."""
     from cegbench.analysis.bootstrap import draw_seed_noise, paired_groups, residual_pools
     from cegbench.analysis.frontier import ladders_from_runs

@@ -1,4 +1,4 @@
-"""Exit statuses and notes of the smaller commands (issue 16, item 6)."""
+"""Exit statuses and notes of the smaller commands."""
 
 import pytest
 from click.testing import CliRunner

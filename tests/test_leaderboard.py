@@ -1,4 +1,4 @@
-"""Publishing (issue 15): compressed exports, the one-command build of the site from
+"""Publishing: compressed exports, the one-command build of the site from
 an export (``cegbench site --from``), and the committed ``leaderboard/``.
 
 The end-to-end test makes its own small smoke-tier export (the test plugin's
@@ -144,7 +144,7 @@ def committed_site(tmp_path_factory):
     """The site as Pages builds it, from the committed export, by the same command."""
     if not COMMITTED.exists():
         pytest.skip(f"{COMMITTED.relative_to(ROOT)} is not committed yet: no published "
-                    "results to build (issue 15 commits them after the catalogue sweep)")
+                    "results to build (they are committed after the catalogue sweep)")
     out = tmp_path_factory.mktemp("committed") / "_site"
     cegbench = shutil.which("cegbench", path=str(Path(sys.executable).parent)) or "cegbench"
     done = subprocess.run([cegbench, "site", "--from", str(COMMITTED), "--out", str(out)],

@@ -1,4 +1,4 @@
-"""Literature beside measurement, and no absurd numbers (issue 15, items 4 and 5):
+"""Literature beside measurement, and no absurd numbers:
 ``Innovation.literature`` (validated, never hashed, stored by migration m008), the
 agreement rule, "unbounded" extrapolated CEGs, and how the site and ``show`` show both."""
 

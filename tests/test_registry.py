@@ -146,7 +146,7 @@ def test_select_in_reads_more_values_than_one_query_binds(tmp_path):
     assert recorded_run_ids(db, ids) == set(ids[::3])
 def test_m005_adds_run_epochs_to_an_existing_registry(tmp_path):
     db = Database(tmp_path / "old.db")
-    migrations.apply(db, stop_before="m005_run_epochs")  # a registry from before issue 11
+    migrations.apply(db, stop_before="m005_run_epochs")  # a registry from before epochs were recorded
     db["innovations"].insert(innovation())
     db["runs"].insert(run_row("old"))
     assert "epochs" not in db["runs"].columns_dict

@@ -1,4 +1,4 @@
-"""Token stores, corpora and repetition accounting (issue 11), all offline: the corpus
+"""Token stores, corpora and repetition accounting, all offline: the corpus
 files are small Parquet and JSONL.gz files made here, served from 127.0.0.1."""
 
 import gzip

@@ -62,7 +62,7 @@ def label_from_drift(lo: float, hi: float, margin: float, span: float = MARGIN_S
 
     The dependent test uses a 99 % interval because a reader takes "scale-dependent" as a
     finding: with the 95 % interval an invariant pair was called dependent in ~5–10 % of
-    planted draws (issue 14); the equivalence test keeps the 95 % interval (already
+    planted draws; the equivalence test keeps the 95 % interval (already
     conservative: two one-sided tests at 97.5 %)."""
     d_lo, d_hi = dependent if dependent is not None else (lo, hi)
     if not (math.isnan(d_lo) or math.isnan(d_hi)) and (d_lo > NUMERICAL_TOLERANCE or d_hi < -NUMERICAL_TOLERANCE):

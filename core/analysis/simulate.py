@@ -7,7 +7,7 @@ each draw exactly as ``cegbench analyze`` does, and returns the label rates, the
 coverage of Δα and of CEG at the largest budget, how often the label was withheld,
 whether a withheld analysis still showed an extrapolated number, and the time per
 analysis. It is how the labels were checked (tests/test_acceptance.py) and how a
-tier design is chosen (issue 15):
+tier design is chosen:
 
     from cegbench.analysis.simulate import Shape, Truth, simulate, dependent_truth
     shape = Shape.of(TIERS.get("cpu"))                      # or Shape(budgets=…, n_seeds=…)
