@@ -71,10 +71,10 @@ def check_registry(registry: Path, planned: set[tuple]) -> dict[str, tuple]:
     return {row[0]: row[-2:] for row in rows}
 
 
-def test_sweep_killed_with_sigkill_resumes_redoing_only_the_run_in_flight(tmp_path, planned):
-    registry = tmp_path / "r.db"
-    process = subprocess.Popen(sweep(registry, "--no-analyze", "--jobs", "1"), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env=ONE_THREAD)
+def kill_after_two_runs(registry: Path, *extra) -> None:
+    """Start a one-job sweep and SIGKILL it once two runs are recorded."""
+    process = subprocess.Popen(sweep(registry, "--no-analyze", "--jobs", "1", *extra),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ONE_THREAD)
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
         if query(registry, "select count(*) from runs") >= [(2,)]:
@@ -83,6 +83,11 @@ def test_sweep_killed_with_sigkill_resumes_redoing_only_the_run_in_flight(tmp_pa
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the sweep ended before it could be killed"
+
+
+def test_sweep_killed_with_sigkill_resumes_redoing_only_the_run_in_flight(tmp_path, planned):
+    registry = tmp_path / "r.db"
+    kill_after_two_runs(registry)
 
     assert query(registry, "PRAGMA integrity_check") == [("ok",)]
     recorded = query(registry, f"select {', '.join(COMPLETE)} from runs")

@@ -181,13 +181,18 @@ def test_killed_ray_worker_is_retried_and_nothing_is_lost(ray_cluster, tmp_path)
     assert lost.error.startswith("ray: ") and "after up to 1 retries" in lost.error
 
 
-def test_dead_local_worker_fails_only_the_runs_it_held(tmp_path, monkeypatch):
+def killer_catalog(tmp_path, monkeypatch):
+    """The catalogue with ``KILLER_PLUGIN`` loaded, its marker file set up."""
     plugin = tmp_path / "killer.py"
     plugin.write_text(KILLER_PLUGIN)
-    marker = tmp_path / "a-worker-died"
-    monkeypatch.setenv("CEGBENCH_TEST_MARKER", str(marker))
+    monkeypatch.setenv("CEGBENCH_TEST_MARKER", str(tmp_path / "a-worker-died"))
     monkeypatch.setenv("CEGBENCH_TEST_DRIVER_PID", str(os.getpid()))
-    catalog = load_catalog([plugin])
+    return load_catalog([plugin])
+
+
+def test_dead_local_worker_fails_only_the_runs_it_held(tmp_path, monkeypatch):
+    catalog = killer_catalog(tmp_path, monkeypatch)
+    marker = tmp_path / "a-worker-died"
     smoke = TIERS.get("smoke")
     specs = [s for s in plan_untuned([catalog.innovations.get("gelu-to-gelu-dies-once")], smoke,
                                      catalog.components)
@@ -206,7 +211,8 @@ def test_dead_local_worker_fails_only_the_runs_it_held(tmp_path, monkeypatch):
     assert len(finished) - len(died) >= len(specs) - executor.capacity
 
 
-def test_slurm_sweep_with_submitit_local_equals_local(local_registry, tmp_path):
+def local_slurm_config(tmp_path, runs_per_job: int):
+    """A settings file sending runs to Slurm through submitit's local cluster."""
     config = tmp_path / "cegbench.toml"
     config.write_text(textwrap.dedent(f"""
         [executor]
@@ -215,8 +221,13 @@ def test_slurm_sweep_with_submitit_local_equals_local(local_registry, tmp_path):
         [executor.slurm]
         cluster = "local"
         folder = "{tmp_path / 'slurm'}"
-        runs_per_job = 24
+        runs_per_job = {runs_per_job}
     """))
+    return config
+
+
+def test_slurm_sweep_with_submitit_local_equals_local(local_registry, tmp_path):
+    config = local_slurm_config(tmp_path, runs_per_job=24)
     path = tmp_path / "slurm.db"
     output = sweep(path, "--config", str(config))
     assert "with the slurm executor" in output

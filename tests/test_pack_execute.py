@@ -7,25 +7,28 @@ The sweeps run the test plugin's ``tiny-sweep`` (8 smoke-tier runs: 4 packs of 2
 its tuning, 2 packs of 3 learning-rate multipliers)."""
 
 import json
-import os
-import signal
 import subprocess
-import textwrap
-import time
 
 import pytest
 import ray
 from click.testing import CliRunner
 from sqlite_utils import Database
-from test_crash import ONE_THREAD, PLUGIN, check_registry, planned, query, sweep  # noqa: F401
-from test_execute import KILLER_PLUGIN
+from test_crash import (  # noqa: F401 (planned: a fixture)
+    ONE_THREAD,
+    PLUGIN,
+    check_registry,
+    kill_after_two_runs,
+    planned,
+    query,
+    sweep,
+)
+from test_execute import killer_catalog, local_slurm_config
 
 from cegbench.cli import cli
 from cegbench.execute import make_executor, pack_default, results
 from cegbench.execute.ray import RayExecutor
 from cegbench.execute.slurm import RunBatch, read_result, result_path, write_result
 from cegbench.execute.worker import failed_result
-from cegbench.plugin_manager import load_catalog
 from cegbench.tiers import TIERS
 from plan_fixtures import plan_untuned
 
@@ -78,16 +81,7 @@ def test_local_packed_sweep_records_the_unpacked_runs_and_their_packs(unpacked, 
 
 def test_packed_sweep_killed_with_sigkill_resumes(tmp_path, planned):  # noqa: F811
     registry = tmp_path / "r.db"
-    process = subprocess.Popen(sweep(registry, "--no-analyze", "--jobs", "1", "--pack"),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ONE_THREAD)
-    deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        if query(registry, "select count(*) from runs") >= [(2,)]:
-            break
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    assert process.returncode == -signal.SIGKILL, "the sweep ended before it could be killed"
+    kill_after_two_runs(registry, "--pack")
     before = dict(query(registry, "select run_id, started_at || finished_at from runs"))
     assert 2 <= len(before) < len(planned)
 
@@ -102,12 +96,8 @@ def test_packed_sweep_killed_with_sigkill_resumes(tmp_path, planned):  # noqa: F
 
 
 def killer_specs(tmp_path, monkeypatch):
-    plugin = tmp_path / "killer.py"
-    plugin.write_text(KILLER_PLUGIN)
+    catalog = killer_catalog(tmp_path, monkeypatch)
     marker = tmp_path / "a-worker-died"
-    monkeypatch.setenv("CEGBENCH_TEST_MARKER", str(marker))
-    monkeypatch.setenv("CEGBENCH_TEST_DRIVER_PID", str(os.getpid()))
-    catalog = load_catalog([plugin])
     smoke = TIERS.get("smoke")
     once, always = (plan_untuned([catalog.innovations.get(f"gelu-to-gelu-dies-{n}")], smoke,
                                  catalog.components) for n in ("once", "always"))
@@ -155,16 +145,7 @@ def test_ray_packs_retry_a_killed_worker_and_fail_only_a_doomed_pack(tmp_path, m
 
 
 def test_slurm_packed_sweep_equals_unpacked(unpacked, tmp_path):
-    config = tmp_path / "cegbench.toml"
-    config.write_text(textwrap.dedent(f"""
-        [executor]
-        name = "slurm"
-
-        [executor.slurm]
-        cluster = "local"
-        folder = "{tmp_path / 'slurm'}"
-        runs_per_job = 4
-    """))
+    config = local_slurm_config(tmp_path, runs_per_job=4)
     path = tmp_path / "slurm.db"
     sweep_here(path, "--config", str(config), "--pack")
     assert_same(path, unpacked)
