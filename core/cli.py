@@ -4,117 +4,34 @@ analysing and storing verdicts) is ``cegbench.sweep``; this module shows its
 progress (``ClickProgress``). The CLI and ``sweep`` are the only modules that wire
 the stages (plugins → plan → execute → registry → analysis → site) together.
 
-Over 400 lines: the options, help text and error conversion of eleven commands;
-what they print at length lives in ``terminal``, what they do in the library.
+The commands' shared options and registry opening are in ``cli_common``, what they
+print at length in ``terminal``, what they do in the library.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from cegbench import __version__
-from cegbench.components import UnknownName
+from cegbench.cli_common import (
+    Group,
+    catalog_or_exit,
+    innovation_option,
+    lookup_tier,
+    open_db,
+    plugins_option,
+    registry_option,
+    select_innovations,
+    tier_option,
+)
 from cegbench.execute import EXECUTORS
-from cegbench.innovations import DeclarationError
-from cegbench.plugin_manager import PluginError, load_catalog
-from cegbench.registry import DEFAULT_REGISTRY
 from cegbench.terminal import ClickProgress
 from cegbench.tiers import TIERS
-
-
-def registry_option(command):
-    return click.option(
-        "--registry", "registry_path", type=click.Path(),
-        default=os.environ.get("CEGBENCH_REGISTRY", DEFAULT_REGISTRY),
-        show_default=True, help="SQLite registry file (env CEGBENCH_REGISTRY).",
-    )(command)
-
-
-def plugins_option(command):
-    return click.option(
-        "--plugins", "plugin_paths", multiple=True, type=click.Path(dir_okay=False),
-        help="Load a plugin from a local Python file (repeatable).",
-    )(command)
-
-
-def innovation_option(command):
-    return click.option(
-        "--innovation", "innovation_names", multiple=True,
-        help="Only this innovation (repeatable). Default: all.",
-    )(command)
-
-
-def tier_option(required: bool):
-    return click.option(
-        "--tier", "tier_name", required=required,
-        help=f"Tier: {', '.join(TIERS)}.",
-    )
-
-
-def catalog_or_exit(plugin_paths):
-    try:
-        catalog = load_catalog(plugin_paths)
-    except (PluginError, DeclarationError) as error:
-        raise click.ClickException(str(error)) from error
-    for problem in [*catalog.problems, *catalog.warnings]:
-        click.secho(f"warning: {problem}", fg="yellow", err=True)
-    return catalog
-
-
-def lookup_tier(name: str):
-    try:
-        return TIERS.get(name)
-    except UnknownName as error:
-        raise click.BadParameter(str(error), param_hint="'--tier'") from None
-
-
-def select_innovations(catalog, names):
-    if not names:
-        return [catalog.innovations.get(name) for name in catalog.innovations]
-    try:
-        return [catalog.innovations.get(name) for name in names]
-    except UnknownName as error:
-        raise click.BadParameter(str(error), param_hint="'--innovation'") from None
-
-
-class RegistryProblem(click.ClickException):
-    """A registry file that cannot be used: one line, exit status 2."""
-
-    exit_code = 2
-
-
-def open_db(path, *, must_exist: bool = True, write: bool | None = None):
-    """Open the registry; reading commands refuse to create one and write nothing."""
-    from cegbench.registry.db import RegistryError, open_registry
-
-    write = not must_exist if write is None else write
-    click.get_current_context().meta["cegbench.registry"] = str(path)
-    try:
-        return open_registry(Path(path), readonly=not write, create=not must_exist)
-    except RegistryError as error:
-        raise RegistryProblem(str(error)) from None
-
-
-class Group(click.Group):
-    """Turns a registry found damaged mid-command into one line (exit 2), not a traceback."""
-
-    def invoke(self, ctx):
-        import sqlite3
-
-        try:
-            return super().invoke(ctx)
-        except sqlite3.DatabaseError as error:
-            registry = ctx.meta.get("cegbench.registry")
-            where = f"registry {registry!r}" if registry else "the registry"
-            raise RegistryProblem(f"{where}: SQLite error: {error}; if "
-                                  "the registry is damaged, restore it from a backup or rebuild "
-                                  "it with `cegbench import` from an export") from None
 
 
 @click.group(cls=Group)

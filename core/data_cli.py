@@ -91,7 +91,7 @@ def verify(store):
 @click.option("--markdown", is_flag=True, help="As a Markdown table.")
 def needs(tier_name, markdown):
     """Per budget of a tier: the largest run's training tokens against the dataset's."""
-    from cegbench.cli import catalog_or_exit, lookup_tier
+    from cegbench.cli_common import catalog_or_exit, lookup_tier
     from cegbench.data import DatasetError
     from cegbench.plan import plan_cells, tokens_by_budget
 
