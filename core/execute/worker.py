@@ -14,7 +14,6 @@ variable itself: a downloaded corpus (``fineweb-edu:10B``) is prepared once with
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 
@@ -57,7 +56,7 @@ def local_copies(shipped: ShippedPlugins) -> list[str]:
 
 def data_cache_name() -> str:
     """A dataset cache folder's name, after the data code: a changed generator never reads an old cache."""
-    return "cegbench-data-" + hashlib.sha256(Path(data.__file__).read_bytes()).hexdigest()[:12]
+    return "cegbench-data-" + data.code_version()
 
 
 def failed_result(spec: TrainSpec, reason: str, device: str = "cpu") -> RunResult:
