@@ -28,6 +28,14 @@ def spec_id(spec: dict) -> str:
     return content_hash(spec, 20)
 
 
+def training_id(spec: dict) -> str:
+    """What a run trains, whichever innovation and arm it measures: the run id of the bare
+    ``TrainSpec`` inside the spec (given as a dict). Measurement runs of different
+    innovations with one training id (same recipe, tier, budget, width, seed, learning
+    rate…) train identically, so one training serves them all (``cegbench.sweep``)."""
+    return spec_id({name: spec[name] for name in TRAIN_FIELDS})
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """Everything that decides one training run's result."""
@@ -63,6 +71,9 @@ class TrainSpec:
         return cls(tier=tier.name, tier_version=tier.version, dataset=tier.dataset,
                    context=tier.context, batch_size=tier.batch_size, eval_points=tier.eval_points,
                    eval_tokens=tier.eval_tokens, max_loss=tier.max_loss, **fields)
+
+
+TRAIN_FIELDS = tuple(f.name for f in dataclasses.fields(TrainSpec))
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ class Planned:
     units: int
     planned: int
     recorded: int
+    # runs to do whose training an earlier one of them does for another innovation
+    # (the same recipe and cell): recorded as copies of it, not trained again
+    shared: int = 0
 
     @property
     def todo(self) -> int:
@@ -115,7 +118,7 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
         save_innovations,
         unrecorded,
     )
-    from cegbench.registry.ingest import ingest
+    from cegbench.registry.ingest import ingest, ingest_copy
 
     progress = progress or Progress()
     save_innovations(db, [innovation_row(i, catalog.plugin_info(i.plugin)) for i in innovations])
@@ -128,15 +131,68 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
     specs = plan_runs(tuned, tier, catalog.components, rates)
     done = recorded_run_ids(db, [s.run_id for s in specs], include_failed=not retry_failed)
     todo = [s for s in specs if s.run_id not in done]
-    progress.planned(Planned("runs", tier, len(tuned), len(specs), len(specs) - len(todo)))
+    trainings, twins = one_per_training(todo)
+    progress.planned(Planned("runs", tier, len(tuned), len(specs), len(specs) - len(todo),
+                             shared=len(todo) - len(trainings)))
+    trainings = copy_trained(db, trainings, twins, command)
+
+    def record(result) -> bool:
+        recorded = ingest(db, result, command)
+        for twin in twins.pop(result.run_id, []):
+            ingest_copy(db, result.run_id, twin, command)
+        return recorded
+
     # checked again just before each run starts: another process may share the registry
-    pending = unrecorded(db, todo, include_failed=not retry_failed)
-    executed = run_phase(pending, len(todo), executor(), lambda result: ingest(db, result, command),
-                       "runs", progress)
+    pending = unrecorded(db, trainings, include_failed=not retry_failed)
+    executed = run_phase(pending, len(trainings), executor(), record, "runs", progress)
+    # the twins of trainings that another process recorded meanwhile
+    copy_trained(db, [], twins, command)
     if analyze:
         analyze_innovations(db, [i.name for i in tuned], tier, progress=progress)
     return dataclasses.replace(
         executed, not_tuned=tuple(i.name for i in innovations if i not in tuned))
+
+
+def one_per_training(specs) -> tuple[list, dict[str, list]]:
+    """The first of ``specs`` for each training (``plan.training_id``: innovations whose
+    arms share a recipe plan the same trainings) and {its run id: the later specs with
+    that training, its twins}, in the order of ``specs``."""
+    from cegbench.plan import training_id
+
+    first, twins = {}, {}
+    for spec in specs:
+        key = training_id(spec.to_dict())
+        if key in first:
+            twins[first[key].run_id].append(spec)
+        else:
+            first[key] = spec
+            twins[spec.run_id] = []
+    return list(first.values()), twins
+
+
+def copy_trained(db, trainings, twins: dict[str, list], command: str) -> list:
+    """Record as copies every run of ``trainings`` and of their ``twins`` whose training
+    an ok run in the registry already did (``ingest_copy``), removing those from
+    ``twins``; return the trainings still to run."""
+    from cegbench.plan import training_id
+    from cegbench.registry.db import trainings as trained
+    from cegbench.registry.ingest import ingest_copy
+
+    keys = {spec.run_id: training_id(spec.to_dict()) for spec in trainings}
+    keys.update({run_id: training_id(group[0].to_dict())
+                 for run_id, group in twins.items() if group and run_id not in keys})
+    done = trained(db, set(keys.values()))
+    for run_id, key in keys.items():
+        if key in done:
+            for twin in twins.pop(run_id, []):
+                ingest_copy(db, done[key], twin, command)
+    todo = []
+    for spec in trainings:
+        if keys[spec.run_id] in done:
+            ingest_copy(db, done[keys[spec.run_id]], spec, command)
+        else:
+            todo.append(spec)
+    return todo
 
 
 def tune_learning_rates(db, innovations, tier, components, executor, command, *,

@@ -298,6 +298,22 @@ def recorded_run_ids(db: Database, run_ids, *, include_failed: bool = True) -> s
                                         + status, run_ids)}
 
 
+def trainings(db: Database, training_ids) -> dict[str, str]:
+    """{training id: the run id of an ok measurement run with that training}
+    (``cegbench.plan.training_id``) for the ``training_ids`` the registry has trained,
+    preferring the run that trained itself over a copy of it."""
+    from cegbench.plan import training_id  # not at the top: it imports torch
+
+    wanted, found = set(training_ids), {}
+    rows = db.execute("select run_id, spec, trained_as from runs where status = 'ok' "
+                      "order by trained_as is not null, run_id").fetchall()
+    for run_id, spec, trained_as in rows:
+        key = training_id(json.loads(spec))
+        if key in wanted and key not in found:
+            found[key] = run_id
+    return found
+
+
 def unrecorded(db: Database, specs, *, include_failed: bool = True):
     """Yield the specs not recorded yet, checking each one just before it is yielded.
 

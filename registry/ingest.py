@@ -7,6 +7,7 @@ import json
 
 from sqlite_utils import Database
 
+from cegbench.plan import training_id
 from cegbench.registry.db import get_innovation, save_run
 
 # what a trained run reports, copied as is into its row
@@ -56,3 +57,27 @@ def ingest(db: Database, result, command: str) -> bool:
     if innovation is None:
         raise ValueError(f"innovation {result.spec.innovation!r} is not in the registry")
     return save_run(db, measurement_row(result, innovation, command))
+
+
+def ingest_copy(db: Database, source_run_id: str, spec, command: str) -> bool:
+    """Record the measurement run ``spec`` as a copy of the recorded run ``source_run_id``,
+    which did the same training for another innovation (the same ``training_id``): its
+    result and where it trained, with ``spec``'s innovation, arm and declaration, and
+    ``trained_as`` naming the run that trained. Returns whether it was written."""
+    source = db["runs"].get(source_run_id)
+    if training_id(json.loads(source["spec"])) != training_id(spec.to_dict()):
+        raise ValueError(f"run {spec.run_id} does not train as run {source_run_id}")
+    innovation = get_innovation(db, spec.innovation)
+    if innovation is None:
+        raise ValueError(f"innovation {spec.innovation!r} is not in the registry")
+    return save_run(db, {
+        **source,
+        "run_id": spec.run_id,
+        "spec": json.dumps(spec.to_dict(), sort_keys=True),
+        "innovation": spec.innovation,
+        "arm": spec.arm,
+        "declaration_hash": spec.declaration_hash,
+        **{name: innovation[name] for name in ("plugin", "distribution", "plugin_version")},
+        "command": command,
+        "trained_as": source["trained_as"] or source_run_id,
+    })

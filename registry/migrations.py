@@ -248,3 +248,11 @@ def m009_cegbench_versions(db: Database) -> None:
     """Which cegbench versions wrote to this registry, so that a registry from a newer
     one (with migrations this one does not know) is refused naming both versions."""
     db["cegbench_versions"].create({"version": str, "first_written_at": str}, pk="version")
+
+
+@migrations()
+def m010_shared_trainings(db: Database) -> None:
+    """One training for several innovations (``cegbench.sweep``): a measurement run whose
+    training another innovation's run already did is recorded as a copy of that run's
+    result; ``trained_as`` names the run that trained (NULL: the run trained itself)."""
+    db["runs"].add_column("trained_as", str)

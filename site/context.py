@@ -175,7 +175,8 @@ class RunRow:
     error: str = doc("Why the run failed, or ''")
     wall_time: str = doc("Wall-clock time of the run")
     hardware: str = doc("Hardware the run used")
-    provenance: str = doc("cegbench version and commit, torch, Python, dataset hash, finish time")
+    provenance: str = doc("cegbench version and commit, torch, Python, dataset hash, finish time, "
+                          "the run that trained it when another innovation's run did")
     sort: dict[str, str] = doc("Column name → numeric sort key, for the sortable table")
 
 

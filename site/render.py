@@ -201,6 +201,7 @@ def _provenance(r: dict) -> str:
         f"data {r['dataset']}" + (f" ({r['dataset_hash'][:10]})" if isinstance(r.get("dataset_hash"), str)
                                   else "") if isinstance(r.get("dataset"), str) else None,
         f"finished {r['finished_at']}" if isinstance(r.get("finished_at"), str) else None,
+        f"trained as run {r['trained_as']}" if isinstance(r.get("trained_as"), str) else None,
     ]
     return " · ".join(p for p in parts if p) or MISSING
 

@@ -53,3 +53,60 @@ def test_sweep_reports_phases_runs_and_verdicts_and_prints_nothing(tmp_path, cap
                       **sweep, analyze=False)
     assert (again.ok, again.failed, again.skipped) == (0, 0, 0)
     assert capsys.readouterr().out == ""
+
+
+TWIN = str(Path(__file__).parent / "plugin_files" / "tiny_twin.py")  # shares tiny-sweep's baseline
+
+
+def measured(db, innovation):
+    return {(r["arm"], r["budget"], r["width"], r["seed"]): r
+            for r in db["runs"].rows_where("innovation = ?", [innovation])}
+
+
+def test_innovations_sharing_a_recipe_train_its_runs_once(tmp_path, one_thread):
+    catalog = load_catalog([PLUGIN, TWIN])
+    both = [catalog.innovations.get(name) for name in ("tiny-sweep", "tiny-twin")]
+    sweep = dict(executor=lambda: LocalExecutor(catalog.components), command="test", analyze=False)
+    db = open_registry(tmp_path / "shared.db")
+    planned = []
+
+    class Shared(Progress):
+        def planned(self, p):
+            planned.append((p.phase, p.planned, p.shared))
+
+    executed = run_sweep(db, catalog, both, TIERS.get("smoke"), **sweep, progress=Shared())
+    assert planned[-1] == ("runs", 16, 4)
+    assert executed.ok == 12  # 4 baseline trainings for both, 4 modern runs each
+    first, twin = measured(db, "tiny-sweep"), measured(db, "tiny-twin")
+    assert len(first) == len(twin) == 8
+    for cell, row in twin.items():
+        if cell[0] == "baseline":
+            source = first[cell]
+            assert row["trained_as"] == source["run_id"] != row["run_id"]
+            assert (row["final_loss"], row["curve"]) == (source["final_loss"], source["curve"])
+            assert row["innovation"] == "tiny-twin" and row["command"] == "test"
+        else:
+            assert row["trained_as"] is None
+    assert all(row["trained_as"] is None for row in first.values())
+
+    # the copies are the runs themselves: trained alone, the twin's baseline gives the same
+    alone = open_registry(tmp_path / "alone.db")
+    run_sweep(alone, catalog, both[1:], TIERS.get("smoke"), **sweep)
+    for cell, row in measured(alone, "tiny-twin").items():
+        assert row["trained_as"] is None
+        assert (row["run_id"], row["final_loss"]) == (twin[cell]["run_id"], twin[cell]["final_loss"])
+
+
+def test_a_later_innovation_reuses_the_registrys_trainings(tmp_path, one_thread):
+    catalog = load_catalog([PLUGIN, TWIN])
+    sweep = dict(executor=lambda: LocalExecutor(catalog.components), command="test", analyze=False)
+    db = open_registry(tmp_path / "r.db")
+    run_sweep(db, catalog, [catalog.innovations.get("tiny-sweep")], TIERS.get("smoke"), **sweep)
+    executed = run_sweep(db, catalog, [catalog.innovations.get("tiny-twin")], TIERS.get("smoke"),
+                         **sweep)
+    assert executed.ok == 4  # only the modern arm trains
+    first, twin = measured(db, "tiny-sweep"), measured(db, "tiny-twin")
+    copies = [row for cell, row in twin.items() if cell[0] == "baseline"]
+    assert len(copies) == 4
+    assert all(row["trained_as"] == first[cell]["run_id"] for cell, row in twin.items()
+               if cell[0] == "baseline")
