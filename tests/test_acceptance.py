@@ -76,15 +76,19 @@ def test_unbracketed_withholds_with_the_budget_named():
 
 @pytest.mark.parametrize("tier", ["cpu", "gpu"])
 def test_clean_pairs_fast(tier):
-    """A few draws of the clean pairs: right labels at low noise, bounded time."""
+    """A few draws of the clean pairs: right labels at low noise, bounded time. A false
+    "scale-dependent" happens in a few % of draws (the slow suite measures the rate),
+    so one of the 8 invariant and null draws may have it; two would be a ~1 % event."""
     shape = _shape(tier)
     by_name = {t.name: t for t in scenarios(shape)}
     dependent = simulate(shape, by_name["dependent"], 0.003, n_draws=2, n_boot=100)
     assert dependent.labels["scale-dependent, grows with scale"] == 2, dependent.row()
+    false_dependent = 0
     for name in ("invariant", "null"):
-        rates = simulate(shape, by_name[name], 0.003, n_draws=2, n_boot=100)
-        assert rates.share("scale-dependent") == 0, rates.row()
+        rates = simulate(shape, by_name[name], 0.003, n_draws=4, n_boot=100)
+        false_dependent += round(rates.share("scale-dependent") * rates.n_draws)
         assert rates.max_cpu_seconds <= MAX_SECONDS
+    assert false_dependent <= 1
 
 
 @pytest.mark.slow

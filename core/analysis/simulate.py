@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -212,7 +213,8 @@ def _label_key(analysis) -> str:
 def simulate(shape: Shape, truth: Truth, noise: float, n_draws: int, *, margin: float = 1.25,
              n_boot: int = 200, seed: int = 0, analyze: Callable | None = None,
              rho: float = 0.0, **options) -> Rates:
-    """Analyse ``n_draws`` planted draws (see module doc); deterministic in ``seed``.
+    """Analyse ``n_draws`` planted draws (see module doc); deterministic in ``seed``, the
+    noise level and the truth's name (each truth draws its own noise).
     ``rho``: the arms' seed-noise correlation (``planted_runs``); ``options`` go to
     ``analyze`` (e.g. ``paired_seeds=False``).
 
@@ -232,7 +234,8 @@ def simulate(shape: Shape, truth: Truth, noise: float, n_draws: int, *, margin: 
     counts = dict(da_in=0, da_n=0, ceg_in=0, ceg_n=0, shown=0)
     seconds, cpu_seconds = [], []
     for draw in range(n_draws):
-        rng = np.random.default_rng([seed, draw, round(noise * 1e6)])
+        # each truth its own stream: pairs simulated side by side get independent noise
+        rng = np.random.default_rng([seed, draw, round(noise * 1e6), zlib.crc32(truth.name.encode())])
         runs = planted_runs(shape, truth, noise, rng, rho=rho)
         start, cpu_start = time.perf_counter(), time.process_time()
         analysis = analyze(runs, margin=margin, n_boot=n_boot, seed=draw, **options)
