@@ -136,6 +136,45 @@ def plan_cells(innovations: list[Innovation], tier: Tier, components: Components
     return cells
 
 
+def extend_ladders(cells: list[Cell], tier: Tier, mean_loss: Mapping[tuple, float]) -> list[Cell]:
+    """``cells`` and the rungs the results so far call for: where a ladder's (innovation,
+    arm, budget) lowest mean final loss (``mean_loss`` by (innovation, arm, budget,
+    width), over its recorded ok runs) sits at its smallest or largest width, the next
+    width of the tier's grid beyond that edge, for every seed, up to
+    ``tier.ladder_extension`` widths beyond the planned ladder on each side. A ladder
+    extends only once each of its widths has a result, so a sweep adds rungs round by
+    round (``cegbench.sweep``). Ladders of fewer than 3 widths (an allocation rule that
+    prescribes one size) never extend."""
+    ladders: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        ladders.setdefault((cell.innovation, cell.arm, cell.budget), []).append(cell)
+    grid = sorted(tier.widths)
+    added = []
+    for (innovation, arm, budget), group in ladders.items():
+        planned = sorted({cell.width for cell in group})
+        if len(planned) < 3:
+            continue
+        widths = list(planned)
+        while True:
+            losses = [mean_loss.get((innovation, arm, budget, w)) for w in widths]
+            if any(loss is None for loss in losses):
+                break
+            lowest = widths[losses.index(min(losses))]
+            side = -1 if lowest == widths[0] else 1 if lowest == widths[-1] else 0
+            beyond = [w for w in grid if (w < planned[0] if side < 0 else w > planned[-1])]
+            taken = [w for w in widths if w in beyond]
+            if side == 0 or len(taken) >= tier.ladder_extension:
+                break
+            candidates = [w for w in grid if (w < widths[0] if side < 0 else w > widths[-1])]
+            if not candidates:
+                break
+            width = candidates[-1] if side < 0 else candidates[0]
+            widths = sorted(widths + [width])
+            template = group[0]
+            added += [dataclasses.replace(template, width=width, seed=seed) for seed in tier.seeds]
+    return cells + added
+
+
 # -------------------------------------------------------------------------
 # repetition: how many times a run goes over its training data
 
@@ -199,14 +238,21 @@ def guard_repetition(cells: list[Cell], tier: Tier, components: Components,
 
 
 def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
-              rates: Mapping[Recipe, TunedRate]) -> list[RunSpec]:
-    """Every run of a tier for these innovations, smallest budgets first.
+              rates: Mapping[Recipe, TunedRate],
+              mean_loss: Mapping[tuple, float] | None = None) -> list[RunSpec]:
+    """Every run of a tier for these innovations, smallest budgets first, with the ladder
+    rungs the results so far call for (``extend_ladders``; ``mean_loss`` by (innovation,
+    arm, budget, width)).
 
     ``rates`` holds each recipe's tuned learning rate (``cegbench.tuning``);
     a run's rate is it, moved to the run's width by the tier's width rule.
     """
+    cells = plan_cells(innovations, tier, components)
+    if mean_loss:
+        cells = extend_ladders(cells, tier, mean_loss)
+        guard_repetition(cells, tier, components)
     specs = []
-    for cell in plan_cells(innovations, tier, components):
+    for cell in cells:
         if cell.recipe not in rates:
             raise KeyError(f"innovation {cell.innovation!r}, arm {cell.arm!r}: its recipe has "
                            f"no tuned learning rate on tier {tier.name} v{tier.version}")

@@ -112,13 +112,7 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
     ``KeyboardInterrupt``: every finished run is recorded, so the same call resumes.
     """
     from cegbench.plan import plan_runs
-    from cegbench.registry.db import (
-        innovation_row,
-        recorded_run_ids,
-        save_innovations,
-        unrecorded,
-    )
-    from cegbench.registry.ingest import ingest, ingest_copy
+    from cegbench.registry.db import innovation_row, mean_losses, recorded_run_ids, save_innovations
 
     progress = progress or Progress()
     save_innovations(db, [innovation_row(i, catalog.plugin_info(i.plugin)) for i in innovations])
@@ -128,12 +122,34 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
     for innovation in innovations:
         if innovation not in tuned:
             progress.warning(f"{innovation.name} skipped: a recipe's learning-rate tuning failed")
-    specs = plan_runs(tuned, tier, catalog.components, rates)
-    done = recorded_run_ids(db, [s.run_id for s in specs], include_failed=not retry_failed)
-    todo = [s for s in specs if s.run_id not in done]
+    declarations = {i.name: i.declaration_hash() for i in tuned}
+    ok = failed = skipped = 0
+    for phase in ("runs", *["ladder"] * tier.ladder_extension):
+        # a ladder whose lowest loss sits at an edge gains a rung in the next phase
+        specs = plan_runs(tuned, tier, catalog.components, rates,
+                          mean_losses(db, tier.name, tier.version, declarations))
+        done = recorded_run_ids(db, [s.run_id for s in specs], include_failed=not retry_failed)
+        todo = [s for s in specs if s.run_id not in done]
+        if phase == "ladder" and not todo:
+            break
+        executed = train_and_record(db, todo, Planned(phase, tier, len(tuned), len(specs),
+                                                      len(specs) - len(todo)),
+                                    executor, command, retry_failed, progress)
+        ok, failed, skipped = ok + executed.ok, failed + executed.failed, skipped + executed.skipped
+    if analyze:
+        analyze_innovations(db, [i.name for i in tuned], tier, progress=progress)
+    return Executed(ok, failed, skipped, not_tuned=tuple(i.name for i in innovations if i not in tuned))
+
+
+def train_and_record(db, todo, planned: Planned, executor: Callable, command: str,
+                     retry_failed: bool, progress: Progress) -> Executed:
+    """Train the runs ``todo`` of one phase, each training once for the innovations that
+    share it (``one_per_training``), recording every result as it arrives."""
+    from cegbench.registry.db import unrecorded
+    from cegbench.registry.ingest import ingest, ingest_copy
+
     trainings, twins = one_per_training(todo)
-    progress.planned(Planned("runs", tier, len(tuned), len(specs), len(specs) - len(todo),
-                             shared=len(todo) - len(trainings)))
+    progress.planned(dataclasses.replace(planned, shared=len(todo) - len(trainings)))
     trainings = copy_trained(db, trainings, twins, command)
 
     def record(result) -> bool:
@@ -144,13 +160,9 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
 
     # checked again just before each run starts: another process may share the registry
     pending = unrecorded(db, trainings, include_failed=not retry_failed)
-    executed = run_phase(pending, len(trainings), executor(), record, "runs", progress)
-    # the twins of trainings that another process recorded meanwhile
-    copy_trained(db, [], twins, command)
-    if analyze:
-        analyze_innovations(db, [i.name for i in tuned], tier, progress=progress)
-    return dataclasses.replace(
-        executed, not_tuned=tuple(i.name for i in innovations if i not in tuned))
+    executed = run_phase(pending, len(trainings), executor(), record, planned.phase, progress)
+    copy_trained(db, [], twins, command)  # twins of trainings another process recorded meanwhile
+    return executed
 
 
 def one_per_training(specs) -> tuple[list, dict[str, list]]:

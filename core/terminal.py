@@ -22,6 +22,9 @@ class ClickProgress(Progress):
         if planned.phase == "tuning":
             click.echo(f"learning-rate tuning on {tier}: {planned.units} recipes, "
                        f"{planned.planned} tuning runs, {planned.recorded} already recorded")
+        elif planned.phase == "ladder":
+            click.echo(f"{tier}: {planned.todo} runs on rungs added where a ladder's lowest loss "
+                       f"sat at its edge {self.where}")
         else:
             click.echo(f"{tier}: {planned.units} innovations, {planned.planned} runs planned, "
                        f"{planned.recorded} already recorded, {planned.todo} to run {self.where}")

@@ -26,6 +26,9 @@ class Tier:
     widths: tuple[int, ...]  # model-size grid (multiples of 16)
     seeds: tuple[int, ...]
     sizes_per_budget: int = 3  # IsoFLOP ladder length around the expected optimum
+    # widths a sweep may add beyond each end of a ladder whose results put the lowest
+    # loss at that end (cegbench.plan.extend_ladders); 0: ladders stay as planned
+    ladder_extension: int = 0
     tokens_per_param: float = 20.0  # where the ladder is centred (Chinchilla)
     # learning-rate tuning (cegbench.tuning): optimizer.base_lr × each multiplier is tried
     # at the smallest budget, middle width, on tuning_seed (never a measurement seed)

@@ -314,6 +314,19 @@ def trainings(db: Database, training_ids) -> dict[str, str]:
     return found
 
 
+def mean_losses(db: Database, tier: str, tier_version: int,
+                declarations: dict[str, str]) -> dict[tuple, float]:
+    """{(innovation, arm, budget, width): mean final loss of its ok runs} on one tier
+    version, for the innovations of ``declarations`` ({name: declaration hash}) as they
+    are declared now."""
+    rows = db.execute(
+        "select innovation, declaration_hash, arm, budget, width, avg(final_loss) from runs "
+        "where status = 'ok' and tier = ? and tier_version = ? "
+        "group by innovation, declaration_hash, arm, budget, width", [tier, tier_version])
+    return {(name, arm, budget, width): loss for name, declared, arm, budget, width, loss in rows
+            if declarations.get(name) == declared}
+
+
 def unrecorded(db: Database, specs, *, include_failed: bool = True):
     """Yield the specs not recorded yet, checking each one just before it is yielded.
 

@@ -117,3 +117,71 @@ def test_optimisation_pairs_change_training_not_the_model(catalog, name, field):
         assert str(baseline) == str(modern)
         assert [p.shape for p in baseline.parameters()] == [p.shape for p in modern.parameters()]
         assert flops[0] == flops[1]
+
+
+def _ladder(tier, widths, seeds=(0, 1)):
+    from cegbench.plan import Cell
+
+    tier = dataclasses.replace(tier, seeds=seeds)
+    return tier, [Cell("x", "baseline", Recipe(), "h", tier.name, tier.version, 1e9, w, s)
+                  for w in widths for s in seeds]
+
+
+def _losses(by_width):
+    return {("x", "baseline", 1e9, w): loss for w, loss in by_width.items()}
+
+
+def test_a_ladder_with_its_lowest_loss_at_an_edge_gains_the_next_grid_width():
+    from cegbench.plan import extend_ladders
+
+    tier, cells = _ladder(dataclasses.replace(TIERS.get("cpu"), ladder_extension=2), (32, 48, 64))
+    added = lambda losses: sorted({(c.width, c.seed) for c in extend_ladders(cells, tier, _losses(losses))}
+                                  - {(c.width, c.seed) for c in cells})
+    assert added({32: 3.0, 48: 2.9, 64: 3.1}) == []  # bracketed
+    assert added({32: 3.0, 48: 2.9, 64: 2.8}) == [(80, 0), (80, 1)]  # lowest at the top
+    assert added({32: 2.7, 48: 2.9, 64: 3.1}) == [(16, 0), (16, 1)]  # lowest at the bottom
+    assert added({32: 3.0, 48: 2.9}) == []  # a width without results yet: wait for it
+    # the new rung is lowest again: one more, then the tier's limit of 2 per side
+    assert added({32: 3.0, 48: 2.9, 64: 2.8, 80: 2.7}) == [(80, 0), (80, 1), (96, 0), (96, 1)]
+    assert added({32: 3.0, 48: 2.9, 64: 2.8, 80: 2.7, 96: 2.6}) == [(80, 0), (80, 1), (96, 0), (96, 1)]
+    # the new rung brackets it: nothing more
+    assert added({32: 3.0, 48: 2.9, 64: 2.8, 80: 2.85}) == [(80, 0), (80, 1)]
+
+
+def test_ladders_do_not_extend_past_the_grid_or_the_tiers_limit_or_below_three_widths():
+    from cegbench.plan import extend_ladders
+
+    cpu = TIERS.get("cpu")
+    tier, cells = _ladder(dataclasses.replace(cpu, ladder_extension=2), cpu.widths[-3:])
+    assert extend_ladders(cells, tier, _losses(dict(zip(cpu.widths[-3:], (3.0, 2.9, 2.8))))) == cells
+    tier, cells = _ladder(dataclasses.replace(cpu, ladder_extension=0), (32, 48, 64))
+    assert extend_ladders(cells, tier, _losses({32: 3.0, 48: 2.9, 64: 2.8})) == cells
+    tier, cells = _ladder(dataclasses.replace(cpu, ladder_extension=2), (32,))
+    assert extend_ladders(cells, tier, _losses({32: 3.0})) == cells
+
+
+def test_a_sweep_adds_the_rungs_its_results_call_for(tmp_path, catalog, one_thread):
+    from cegbench.execute.local import LocalExecutor
+    from cegbench.registry.db import mean_losses, open_registry, recorded_run_ids
+    from cegbench.registry.learning_rates import tuned_rates
+    from cegbench.sweep import run_sweep
+
+    tier = dataclasses.replace(TIERS.get("smoke"), ladder_extension=1, budgets=(5e8, 1e9))
+    innovation = catalog.innovations.get("gelu-to-swiglu")
+    db = open_registry(tmp_path / "r.db")
+    run_sweep(db, catalog, [innovation], tier, command="test", analyze=False,
+              executor=lambda: LocalExecutor(catalog.components))
+    losses = mean_losses(db, tier.name, tier.version, {innovation.name: innovation.declaration_hash()})
+    rates = tuned_rates(db, tier.name, tier.version)
+    planned = plan_runs([innovation], tier, catalog.components, rates)
+    final = plan_runs([innovation], tier, catalog.components, rates, losses)
+    # every rung the final results call for was run (a sweep leaves none for later) ...
+    assert recorded_run_ids(db, [s.run_id for s in final]) == {s.run_id for s in final}
+    # ... and a ladder grew exactly where its planned widths had the lowest loss at the top
+    for arm in ("baseline", "modern"):
+        for budget in tier.budgets:
+            widths = sorted({s.width for s in planned if (s.arm, s.budget) == (arm, budget)})
+            run = sorted({s.width for s in final if (s.arm, s.budget) == (arm, budget)})
+            lowest = min(widths, key=lambda w: losses[(innovation.name, arm, budget, w)])
+            grows = lowest == widths[-1] and widths[-1] < max(tier.widths)
+            assert run == (widths + [tier.widths[tier.widths.index(widths[-1]) + 1]] if grows else widths)
