@@ -37,8 +37,9 @@ def add_planted_innovation(db, innovation: Innovation, tier, rng: np.random.Gene
     """Record ``innovation`` and its runs on ``tier`` from the planted laws (see module doc).
 
     ``alphas``, ``excess`` (L* − E at the geometric middle budget) and
-    ``seconds_per_flop`` are (baseline, modern); the first ``n_failed`` cells of the
-    modern arm's smallest budget are recorded as failed runs.
+    ``seconds_per_flop`` are (baseline, modern); the first seed's run of the first
+    ``n_failed`` ladder sizes of the modern arm's smallest budget is recorded as failed
+    (each size keeps its other seeds' runs).
     """
     save_innovations(db, [innovation_row(innovation, PLUGIN)])
     c_mid = math.exp(np.mean(np.log(tier.budgets)))
@@ -51,7 +52,8 @@ def add_planted_innovation(db, innovation: Innovation, tier, rng: np.random.Gene
                 n_params = round(math.sqrt(budget / 120) * factor)
                 for seed in tier.seeds:
                     loss = optimum + curvature * math.log(factor) ** 2 + noise * rng.standard_normal()
-                    fail = arm == "modern" and budget == tier.budgets[0] and failed < n_failed
+                    fail = (arm == "modern" and budget == tier.budgets[0] and seed == tier.seeds[0]
+                            and failed < n_failed)
                     failed += fail
                     save_run(db, {
                         "run_id": f"{innovation.name}-{tier.name}-{arm}-{budget:.3g}-{width}-{seed}",

@@ -17,8 +17,8 @@ def test_every_tier_has_a_ladder_of_three_sizes_and_enough_seeds(components):
         tier = TIERS.get(name)
         assert len(tier.budgets) >= 3 and list(tier.budgets) == sorted(tier.budgets)
         assert all(w % 16 == 0 for w in tier.widths)
-        if name != "smoke":
-            assert len(tier.seeds) >= 3
+        if name != "smoke":  # the bootstrap pools each budget's residuals: 2 seeds × 3 rungs
+            assert len(tier.seeds) >= 2
         for family_name in ("gpt", "lstm"):
             family = components.get("family", family_name)
             for budget in tier.budgets:

@@ -240,8 +240,8 @@ def test_planner_refuses_runs_that_repeat_the_data_too_often(catalog):
         guard_repetition(cells, tier, catalog.components, available=10_000)
     assert guard_repetition(cells, replace(tier, max_epochs=100.0), catalog.components,
                             available=10_000).epochs > 1
-    # the shipped tiers plan within their allowance: cpu within 5 epochs, gpu within 1
-    for name, limit in (("cpu", 5.0), ("gpu", 1.0)):
+    # the shipped tiers plan within their allowance: cpu within 6 epochs, gpu within 1
+    for name, limit in (("cpu", 6.0), ("gpu", 1.0)):
         tier = TIERS.get(name)
         largest = guard_repetition(plan_cells([innovation], tier, catalog.components,
                                               check_repetition=False), tier, catalog.components)
