@@ -158,9 +158,11 @@ def train_and_record(db, todo, planned: Planned, executor: Callable, command: st
             ingest_copy(db, result.run_id, twin, command)
         return recorded
 
-    # checked again just before each run starts: another process may share the registry
-    pending = unrecorded(db, trainings, include_failed=not retry_failed)
-    executed = run_phase(pending, len(trainings), executor(), record, planned.phase, progress)
+    def still_to_run(specs) -> list:  # checked again just before each run or pack starts:
+        return unrecorded(db, specs, include_failed=not retry_failed)  # another process may share the registry
+
+    executed = run_phase(trainings, len(trainings), executor(), record, planned.phase, progress,
+                         keep=still_to_run)
     copy_trained(db, [], twins, command)  # twins of trainings another process recorded meanwhile
     return executed
 
@@ -243,16 +245,17 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, *,
 
 
 def run_phase(specs, total: int, executor, record: Callable, phase: str,
-            progress: Progress | None = None) -> Executed:
+            progress: Progress | None = None, keep: Callable | None = None) -> Executed:
     """Run ``specs`` (``total`` of them at most) on ``executor``, recording each result
     as it arrives with ``record(result)``, which returns False when the run was
-    already recorded (by another process sharing the registry)."""
+    already recorded (by another process sharing the registry). ``keep`` re-checks each
+    task's specs just before it starts (``execute.results``)."""
     from cegbench.execute import results
 
     progress = progress or Progress()
     ok = failed = 0
     progress.phase(phase, total)
-    for result in results(specs, executor):
+    for result in results(specs, executor, keep):
         recorded = record(result)
         progress.finished(result, recorded)
         if recorded and result.status == "ok":

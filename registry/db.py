@@ -327,15 +327,13 @@ def mean_losses(db: Database, tier: str, tier_version: int,
             if declarations.get(name) == declared}
 
 
-def unrecorded(db: Database, specs, *, include_failed: bool = True):
-    """Yield the specs not recorded yet, checking each one just before it is yielded.
-
-    A driver that pulls specs lazily from here skips runs that another process
-    sharing the registry recorded since the sweep started.
-    """
-    for spec in specs:
-        if not recorded_run_ids(db, [spec.run_id], include_failed=include_failed):
-            yield spec
+def unrecorded(db: Database, specs, *, include_failed: bool = True) -> list:
+    """The specs of ``specs`` the registry does not hold yet (failed ones count as held,
+    unless ``include_failed`` is False). The sweep asks just before each task starts, so
+    that it skips runs another process sharing the registry recorded since it began."""
+    specs = list(specs)
+    done = recorded_run_ids(db, [spec.run_id for spec in specs], include_failed=include_failed)
+    return [spec for spec in specs if spec.run_id not in done]
 
 
 def runs(db: Database, innovation: str, tier: str, tier_version: int, *,

@@ -169,3 +169,55 @@ def test_requeued_slurm_job_trains_the_unfinished_members_of_a_pack(catalog, tmp
     rest = [read_result(result_path(tmp_path, s)) for s in pack[1:]]
     assert all(r.status == "ok" for r in rest)
     assert json.loads(rest[0].environment["pack"])["packed_with"] == [pack[2].run_id]
+
+
+class InstantExecutor:
+    """Runs nothing: each submitted spec comes back at once as an ok result."""
+
+    capacity, pack = 1, True
+
+    def __init__(self):
+        self.submitted = []
+
+    def submit(self, spec):
+        return self.submit_pack([spec])[0]
+
+    def submit_pack(self, specs):
+        from concurrent.futures import Future
+
+        from cegbench.train import RunResult
+
+        self.submitted.append([spec.run_id for spec in specs])
+        futures = []
+        for spec in specs:
+            futures.append(Future())
+            futures[-1].set_result(RunResult(spec.run_id, spec, status="ok"))
+        return futures
+
+    def flush(self):
+        pass
+
+    def shutdown(self, cancel=False):
+        pass
+
+
+def test_each_pack_is_checked_again_just_before_it_starts(catalog):
+    """A run another process recorded while earlier packs trained leaves its pack before
+    the pack starts (the sweep's registry check, per task, packed or not)."""
+    innovation = catalog.innovations.get("gelu-to-swiglu")
+    specs = [s for s in plan_untuned([innovation], TIERS.get("smoke"), catalog.components)
+             if s.arm == "baseline" and s.budget == TIERS.get("smoke").budgets[0]]
+    widths = sorted({s.width for s in specs})
+    recorded_meanwhile = {s.run_id for s in specs if s.width == widths[1] and s.seed == 0}
+    done, asked = set(), []
+
+    def keep(unit):
+        asked.append(len(done))  # how many results had come back when this task was checked
+        return [s for s in unit if s.run_id not in done | recorded_meanwhile]
+
+    executor = InstantExecutor()
+    for result in results(specs, executor, keep):
+        done.add(result.run_id)
+    assert asked == [0, 2, 3]  # one check per pack (a width each, 2 seeds), as each starts
+    assert not recorded_meanwhile & {run_id for pack in executor.submitted for run_id in pack}
+    assert len(done) == len(specs) - 1

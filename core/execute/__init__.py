@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Protocol
 
@@ -70,11 +70,14 @@ class Executor(Protocol):
     def shutdown(self, cancel: bool = False) -> None: ...
 
 
-def results(specs: Iterable[TrainSpec], executor: Executor) -> Iterator[RunResult]:
+def results(specs: Iterable[TrainSpec], executor: Executor,
+            keep: Callable[[list[TrainSpec]], list[TrainSpec]] | None = None) -> Iterator[RunResult]:
     """Run every spec on ``executor``; yield results in completion order.
 
     With ``executor.pack``, specs of one shape go as one pack (``submit_pack``); at most
-    ``capacity`` tasks (packs or lone runs) are in flight.
+    ``capacity`` tasks (packs or lone runs) are in flight. ``keep(task's specs)``, called
+    just before each task is submitted, returns the ones still to run (the sweep drops
+    those another process sharing the registry recorded meanwhile).
     """
     from cegbench.plan import pack_groups
 
@@ -91,6 +94,10 @@ def results(specs: Iterable[TrainSpec], executor: Executor) -> Iterator[RunResul
                 unit = next(units, None)
                 if unit is None:
                     break
+                if keep is not None:
+                    unit = keep(unit)
+                    if not unit:
+                        continue
                 futures = executor.submit_pack(unit) if len(unit) > 1 else [executor.submit(unit[0])]
                 task = next(tasks)
                 unfinished[task] = len(futures)
