@@ -158,8 +158,10 @@ def train_and_record(db, todo, planned: Planned, executor: Callable, command: st
             ingest_copy(db, result.run_id, twin, command)
         return recorded
 
-    def still_to_run(specs) -> list:  # checked again just before each run or pack starts:
-        return unrecorded(db, specs, include_failed=not retry_failed)  # another process may share the registry
+    def still_to_run(specs) -> list:
+        """Checked again just before each run or pack starts: another process may share
+        the registry."""
+        return unrecorded(db, specs, include_failed=not retry_failed)
 
     executed = run_phase(trainings, len(trainings), executor(), record, planned.phase, progress,
                          keep=still_to_run)
