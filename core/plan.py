@@ -161,9 +161,8 @@ def extend_ladders(cells: list[Cell], tier: Tier, mean_loss: Mapping[tuple, floa
                 break
             lowest = widths[losses.index(min(losses))]
             side = -1 if lowest == widths[0] else 1 if lowest == widths[-1] else 0
-            beyond = [w for w in grid if (w < planned[0] if side < 0 else w > planned[-1])]
-            taken = [w for w in widths if w in beyond]
-            if side == 0 or len(taken) >= tier.ladder_extension:
+            added_on_side = sum(w < planned[0] if side < 0 else w > planned[-1] for w in widths)
+            if side == 0 or added_on_side >= tier.ladder_extension:
                 break
             candidates = [w for w in grid if (w < widths[0] if side < 0 else w > widths[-1])]
             if not candidates:

@@ -144,17 +144,19 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
 def train_and_record(db, todo, planned: Planned, executor: Callable, command: str,
                      retry_failed: bool, progress: Progress) -> Executed:
     """Train the runs ``todo`` of one phase, each training once for the innovations that
-    share it (``one_per_training``), recording every result as it arrives."""
+    share it (``by_training``), recording every result as it arrives."""
     from cegbench.registry.db import unrecorded
     from cegbench.registry.ingest import ingest, ingest_copy
 
-    trainings, twins = one_per_training(todo)
-    progress.planned(dataclasses.replace(planned, shared=len(todo) - len(trainings)))
-    trainings = copy_trained(db, trainings, twins, command)
+    groups = by_training(todo)
+    progress.planned(dataclasses.replace(planned, shared=len(todo) - len(groups)))
+    copy_trained(db, groups, command)
+    trainings = [group[0] for group in groups.values()]
+    training_of = {group[0].run_id: key for key, group in groups.items()}
 
     def record(result) -> bool:
         recorded = ingest(db, result, command)
-        for twin in twins.pop(result.run_id, []):
+        for twin in groups.pop(training_of[result.run_id])[1:]:
             ingest_copy(db, result.run_id, twin, command)
         return recorded
 
@@ -165,50 +167,30 @@ def train_and_record(db, todo, planned: Planned, executor: Callable, command: st
 
     executed = run_phase(trainings, len(trainings), executor(), record, planned.phase, progress,
                          keep=still_to_run)
-    copy_trained(db, [], twins, command)  # twins of trainings another process recorded meanwhile
+    copy_trained(db, groups, command)  # trainings another process recorded meanwhile
     return executed
 
 
-def one_per_training(specs) -> tuple[list, dict[str, list]]:
-    """The first of ``specs`` for each training (``plan.training_id``: innovations whose
-    arms share a recipe plan the same trainings) and {its run id: the later specs with
-    that training, its twins}, in the order of ``specs``."""
+def by_training(specs) -> dict[str, list]:
+    """``specs`` by training (``plan.training_id``: innovations whose arms share a recipe
+    plan the same trainings), in their order; the first of each group is the one to train."""
     from cegbench.plan import training_id
 
-    first, twins = {}, {}
+    groups: dict[str, list] = {}
     for spec in specs:
-        key = training_id(spec.to_dict())
-        if key in first:
-            twins[first[key].run_id].append(spec)
-        else:
-            first[key] = spec
-            twins[spec.run_id] = []
-    return list(first.values()), twins
+        groups.setdefault(training_id(spec.to_dict()), []).append(spec)
+    return groups
 
 
-def copy_trained(db, trainings, twins: dict[str, list], command: str) -> list:
-    """Record as copies every run of ``trainings`` and of their ``twins`` whose training
-    an ok run in the registry already did (``ingest_copy``), removing those from
-    ``twins``; return the trainings still to run."""
-    from cegbench.plan import training_id
-    from cegbench.registry.db import trainings as trained
+def copy_trained(db, groups: dict[str, list], command: str) -> None:
+    """Record every run of each group (``by_training``) whose training an ok run in the
+    registry already did as a copy of that run (``ingest_copy``), and drop the group."""
+    from cegbench.registry.db import trainings
     from cegbench.registry.ingest import ingest_copy
 
-    keys = {spec.run_id: training_id(spec.to_dict()) for spec in trainings}
-    keys.update({run_id: training_id(group[0].to_dict())
-                 for run_id, group in twins.items() if group and run_id not in keys})
-    done = trained(db, set(keys.values()))
-    for run_id, key in keys.items():
-        if key in done:
-            for twin in twins.pop(run_id, []):
-                ingest_copy(db, done[key], twin, command)
-    todo = []
-    for spec in trainings:
-        if keys[spec.run_id] in done:
-            ingest_copy(db, done[keys[spec.run_id]], spec, command)
-        else:
-            todo.append(spec)
-    return todo
+    for key, run_id in trainings(db, list(groups)).items():
+        for spec in groups.pop(key):
+            ingest_copy(db, run_id, spec, command)
 
 
 def tune_learning_rates(db, innovations, tier, components, executor, command, *,

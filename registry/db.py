@@ -305,9 +305,9 @@ def trainings(db: Database, training_ids) -> dict[str, str]:
     from cegbench.plan import training_id  # not at the top: it imports torch
 
     wanted, found = set(training_ids), {}
-    rows = db.execute("select run_id, spec, trained_as from runs where status = 'ok' "
+    rows = db.execute("select run_id, spec from runs where status = 'ok' "
                       "order by trained_as is not null, run_id").fetchall()
-    for run_id, spec, trained_as in rows:
+    for run_id, spec in rows:
         key = training_id(json.loads(spec))
         if key in wanted and key not in found:
             found[key] = run_id
