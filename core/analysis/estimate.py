@@ -94,9 +94,11 @@ def bootstrap_frontiers(
 
     With replicated seeds: cells resampled from their ladder's seed residuals, all
     noise of one replicate scaled by √(ν/χ²_ν), ν the Welch–Satterthwaite degrees of
-    freedom of Δα over the ladders' noise estimates — the bootstrap counterpart of a
-    Welch t-interval (without it, 3 seeds per cell gave ~92 % coverage for a nominal
-    95 %). With one seed per cell: a residual bootstrap of the fit.
+    freedom over the ladders' noise estimates of Δα or of log CEG at the largest budget,
+    whichever is fewer — the bootstrap counterpart of a Welch t-interval (without it,
+    3 seeds per cell gave ~92 % coverage for a nominal 95 %; CEG at the top budget rests
+    mostly on the top budget's two ladders, so its ν is the smaller one). With one seed
+    per cell: a residual bootstrap of the fit.
     """
     if n_boot == 0:
         return np.empty((len(ladders), 0)), np.inf, []
@@ -106,9 +108,11 @@ def bootstrap_frontiers(
     pools = residual_pools(ladders)
     noise = draw_seed_noise(ladders, pools, rng, n_boot, paired=paired)
     log_variance = np.var(replicate_frontier(ladders, noise), axis=1) / losses**2
-    dof = welch_satterthwaite_dof(
-        fitter.alpha_difference_sensitivity(point), log_variance, [pool.dof for pool in pools]
-    )
+    top = float(np.exp(fitter.x.max() + fitter.log_c_ref))
+    sensitivities = (fitter.alpha_difference_sensitivity(point), fitter.log_ceg_sensitivity(point, top))
+    dofs = [pool.dof for pool in pools]
+    dof = min((welch_satterthwaite_dof(g, log_variance, dofs) for g in sensitivities
+               if np.all(np.isfinite(g))), default=np.inf)
     replicates = replicate_frontier(ladders, noise, t_scale(dof, rng, n_boot))
     return replicates, dof, single_seed_warning(ladders)
 

@@ -302,15 +302,34 @@ class ScalingLawFitter:
                 problems.append(f"α of arm '{arm}' at its upper bound {ALPHA_BOUNDS[1]:g}")
         return problems
 
-    def alpha_difference_sensitivity(self, fit: JointFit) -> np.ndarray:
-        """∂(α_modern − α_baseline)/∂ log L*_i at the fit, one entry per frontier point.
+    def _influence(self, fit: JointFit) -> np.ndarray:
+        """∂p/∂y of the free parameters, shape (n_free, n_points), y = log L*.
 
-        Linearised least squares: ∂p/∂y = (JᵀJ)⁻¹Jᵀ = pinv(J), y = log L*.
+        Linearised least squares: ∂p/∂y = (JᵀJ)⁻¹Jᵀ = pinv(J).
         """
-        jacobian = self._full_jacobian(fit.params, fit.residuals)[:, self.free]  # (n_points, n_free)
-        influence = np.linalg.pinv(jacobian)
+        return np.linalg.pinv(self._full_jacobian(fit.params, fit.residuals)[:, self.free])
+
+    def alpha_difference_sensitivity(self, fit: JointFit) -> np.ndarray:
+        """∂(α_modern − α_baseline)/∂ log L*_i at the fit, one entry per frontier point."""
+        influence = self._influence(fit)
         row = np.cumsum(self.free) - 1  # full slot -> row of the free parameters
         return influence[row[self.alpha_slot[1]]] - influence[row[self.alpha_slot[0]]]
+
+    def log_ceg_sensitivity(self, fit: JointFit, compute: float, step: float = 1e-6) -> np.ndarray:
+        """∂ log CEG(compute)/∂ log L*_i at the fit (central differences in the parameters)."""
+        from .ceg import compute_equivalent_gain
+
+        def log_ceg(p):
+            laws = self._joint_fit(p, fit.residuals).laws
+            return np.log(compute_equivalent_gain(laws["baseline"], laws["modern"], compute))
+
+        gradient = np.zeros(self.n_params)
+        for slot in np.flatnonzero(self.free):
+            up, down = fit.params.copy(), fit.params.copy()
+            up[slot] += step
+            down[slot] -= step
+            gradient[slot] = (log_ceg(up) - log_ceg(down)) / (2 * step)
+        return gradient[self.free] @ self._influence(fit)
 
     def residual_bootstrap_losses(
         self, fit: JointFit, rng: np.random.Generator, n_boot: int
