@@ -84,6 +84,10 @@ def _drift_lines(verdict: dict) -> list[str]:
         lines.append(f"  CEG drift: {format_drift(verdict['drift'], verdict.get('drift_low'), verdict.get('drift_high'))}"
                      f" (95% CI; scale-invariant needs ≤ {verdict['margin']:g}× either way per 100× compute,"
                      " scale-dependent a 99% interval excluding 1×)")
+    if verdict.get("loss_drift") is not None:
+        lines.append("  CEG drift from equal-loss CEGs (model-free, no law): "
+                     f"{format_drift(verdict['loss_drift'], verdict.get('loss_drift_low'), verdict.get('loss_drift_high'))}"
+                     " (95% CI; display only, not what the label tests)")
     if withheld := _json(verdict, "withheld"):
         lines.append("  label withheld (inconclusive), no drift and no extrapolated CEG shown: " + "; ".join(withheld))
     return lines

@@ -256,3 +256,11 @@ def m010_shared_trainings(db: Database) -> None:
     training another innovation's run already did is recorded as a copy of that run's
     result; ``trained_as`` names the run that trained (NULL: the run trained itself)."""
     db["runs"].add_column("trained_as", str)
+
+
+@migrations()
+def m011_loss_drift(db: Database) -> None:
+    """The CEG drift per 10× compute read off the measured frontiers' equal-loss CEGs (no
+    fitted law), with its interval; NULL in verdicts from before."""
+    for column in ("loss_drift", "loss_drift_low", "loss_drift_high"):
+        db["verdicts"].add_column(column, float)

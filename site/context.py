@@ -194,6 +194,7 @@ class TierSection:
     weakened: str = doc("Sensitivity variants under which the label weakens to inconclusive, comma-separated, or ''")
     delta_alpha: str = doc("Δα with its interval")
     drift: str = doc("CEG drift per 10× compute with its interval, or '—'")
+    loss_drift: str = doc("The same drift read off the measured frontiers' equal-loss CEGs (no law), or '—'")
     withheld: str = doc("Why the label was withheld ('; '-separated), or ''")
     margin: str = doc("Margin for 'scale-invariant': the CEG drift factor allowed per 100× compute (Δα margin in verdicts from before)")
     method: str = doc("Method parameters of the analysis, 'key=value, …'")

@@ -28,6 +28,7 @@ from cegbench.analysis import (
     compute_to_reach,
     label_from_interval,
 )
+from cegbench.analysis.ceg import equal_loss_cegs, loss_drift_exponent
 from cegbench.analysis.fit import PowerLaw, ScalingLawFitter
 from cegbench.analysis.frontier import (
     ARMS,
@@ -326,6 +327,45 @@ def test_ceg_at_loss_interpolates_measured_frontiers():
     assert ceg_at_loss(frontier, 3.5) == pytest.approx(1e13 / 10 ** (12 + 0.3 / 0.6), rel=1e-9)
     assert math.isnan(ceg_at_loss(frontier, 2.5))  # neither arm gets there
     assert math.isnan(ceg_at_loss(frontier, 3.9))  # modern already below it at the smallest budget
+
+
+def test_loss_drift_recovers_a_planted_ceg_trend_from_frontiers_alone():
+    """Frontiers linear in log C (so interpolation is exact) and CEG(C) = 2·C^r: the
+    equal-loss CEGs are 2·C^r exactly, at modern points and at baseline points alike."""
+    budgets = np.array([1e12, 1e13, 1e14, 1e15])
+    baseline = 10 - 0.5 * np.log10(budgets)
+    for r in (0.0, 0.1, -0.05):
+        modern = 10 - 0.5 * (np.log10(2) + (1 + r) * np.log10(budgets))
+        arms = ["baseline"] * 4 + ["modern"] * 4
+        all_budgets, losses = np.concatenate([budgets, budgets]), np.concatenate([baseline, modern])
+        computes, cegs = equal_loss_cegs(all_budgets, arms, losses)
+        assert len(computes) >= 3
+        assert cegs == pytest.approx(2 * computes**r, rel=1e-9)
+        assert loss_drift_exponent(all_budgets, arms, losses) == pytest.approx(r, abs=1e-9)
+
+
+def test_loss_drift_needs_frontiers_that_share_a_loss_range():
+    budgets = np.array([1e12, 1e13, 1e14, 1e12, 1e13, 1e14])
+    arms = ["baseline"] * 3 + ["modern"] * 3
+    apart = np.array([4.0, 3.8, 3.6, 3.0, 2.8, 2.6])  # modern always below the baseline's best
+    assert len(equal_loss_cegs(budgets, arms, apart)[0]) == 0
+    assert math.isnan(loss_drift_exponent(budgets, arms, apart))
+    one_shared = np.array([4.0, 3.5, 3.0, 3.2, 2.8, 2.6])  # only 3.2 and 3.0: two CEGs
+    assert math.isnan(loss_drift_exponent(budgets, arms, one_shared))
+
+
+def test_analysis_loss_drift_is_one_for_an_invariant_pair_and_shown_when_withheld():
+    # a power law is curved in log C, and the interpolation is linear: with 10× between
+    # budgets the drift comes out 0.978 per 10× here, with 2.5× (the cpu tier's) 0.99–1
+    for budgets, tolerance in ((BUDGETS, 0.025), ((1e13, 2.5e13, 6.3e13, 1.6e14, 4e14), 0.005)):
+        runs = planted_runs(np.random.default_rng(11), laws=laws_with(0.15, 0.15), noise=0.0, budgets=budgets)
+        analysis = analyze_innovation(runs, margin=1.85, n_boot=10)
+        assert analysis.loss_drift == pytest.approx(1.0, abs=tolerance)
+    assert analysis.loss_drift_low <= analysis.loss_drift <= analysis.loss_drift_high
+    frontier = [dataclasses.replace(p, bracketed=False) if p.budget == max(q.budget for q in analysis.frontier)
+                and p.arm == "baseline" else p for p in analysis.frontier]
+    assert loss_drift_exponent([p.budget for p in frontier], [p.arm for p in frontier],
+                               [p.loss for p in frontier]) == pytest.approx(0.0, abs=0.005)
 
 
 def test_analysis_ceg_at_loss_targets_the_baseline_frontier_the_modern_arm_spans():

@@ -72,7 +72,7 @@ def test_show_prints_verdict_fit_and_ceg(smoke_registry):
         assert text in result.output
     if "label withheld" in result.output:  # e.g. a fit at a bound: nothing extrapolated
         assert "not shown (no extrapolation from this fit)" in result.output
-        assert "CEG drift" not in result.output
+        assert "CEG drift: " not in result.output
     else:
         for text in ("CEG drift: ", "per 10× compute", "(extrapolated)", "sensitivity ("):
             assert text in result.output

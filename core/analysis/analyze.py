@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from .bootstrap import has_replicated_cells
-from .ceg import CEGPoint, LossCEGPoint, ceg_at_losses, compute_equivalent_gain, loss_targets
+from .ceg import (
+    CEGPoint,
+    LossCEGPoint,
+    ceg_at_losses,
+    compute_equivalent_gain,
+    loss_drift_exponent,
+    loss_targets,
+)
 from .decision import (
     BUDGET_FACTORS,
     DECIDED_SHARE,
@@ -77,6 +84,12 @@ class Analysis:
     drift: float  # CEG drift per 10× of compute, 10^(Δα/α_b); NaN with a withheld label
     drift_low: float
     drift_high: float
+    # the same drift read off the equal-loss CEGs of the measured frontiers (no law:
+    # ``ceg.loss_drift_exponent``), shown even where the label is withheld; NaN with too
+    # few equal-loss CEGs
+    loss_drift: float
+    loss_drift_low: float
+    loss_drift_high: float
     withheld: tuple[str, ...]  # why no label was given (the label is then inconclusive)
     shared_E: bool
     fits: tuple[ScalingFit, ...]
@@ -151,6 +164,20 @@ def _wall_ceg(ceg: tuple[CEGPoint, ...], replicate_ceg: np.ndarray, ratio: float
     return tuple(
         CEGPoint(p.compute, p.ceg * ratio, float(lo), float(hi), p.extrapolated) for p, lo, hi in zip(ceg, low, high)
     )
+
+
+def _loss_drift(frontier: list[FrontierPoint], replicates: np.ndarray) -> Drift:
+    """The model-free CEG drift of the bracketed frontier points, with its interval over
+    the bootstrap frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them have too few
+    equal-loss CEGs)."""
+    keep = np.array([p.bracketed is not False for p in frontier])
+    budgets = np.array([p.budget for p in frontier])[keep]
+    arms = np.array([p.arm for p in frontier])[keep]
+    point = loss_drift_exponent(budgets, arms, np.array([p.loss for p in frontier])[keep])
+    samples = np.array([loss_drift_exponent(budgets, arms, column) for column in replicates[keep].T])
+    if not np.isfinite(point) or np.mean(~np.isfinite(samples)) > BOOT_FAIL_SHARE:
+        return drift(point, np.nan, np.nan)
+    return drift(point, *percentile_interval(samples))
 
 
 def _fit_bands(point: JointFit, boot: list[JointFit], computes: Sequence[float]) -> dict:
@@ -297,6 +324,7 @@ def analyze_innovation(
         ceg_points = tuple(CEGPoint(p.compute, np.nan, np.nan, np.nan, True) if p.extrapolated else p
                            for p in ceg_points)
     loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval)
+    loss_trend = _loss_drift(frontier, main.replicates)
     ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), n_boot)
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
@@ -311,6 +339,9 @@ def analyze_innovation(
         drift=trend.per_10x,
         drift_low=trend.low,
         drift_high=trend.high,
+        loss_drift=loss_trend.per_10x,
+        loss_drift_low=loss_trend.low,
+        loss_drift_high=loss_trend.high,
         withheld=tuple(withheld),
         shared_E=shared_E,
         fits=_scaling_fits(point, boot),
@@ -354,6 +385,8 @@ def analyze_innovation(
             "decision": {"seed_factors": list(SEED_FACTORS), "budget_factors": list(BUDGET_FACTORS),
                          "decided_share": DECIDED_SHARE, "n_sims": N_SIMS},
             "ceg_at_loss_targets": "baseline frontier losses within the modern frontier's range",
+            "loss_drift": ("slope of log CEG on log C over the CEGs at each frontier point's loss "
+                           "that the other arm's measured frontier spans (bracketed points only)"),
             "wall_ceg": "CEG × median over budgets of (median baseline / median modern train_time_s)",
         },
     )

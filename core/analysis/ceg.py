@@ -11,6 +11,9 @@ shared E this cannot happen; with E per arm it can at large C.
 ``ceg_at_loss`` is the model-free variant of the reference works: interpolate each
 arm's measured frontier (log C linear in loss between neighbouring budgets) to find
 the compute each needs for a target loss, and take baseline / modern.
+``loss_drift_exponent`` reads the CEG drift off those equal-loss CEGs alone: the slope
+of log CEG against log C. It needs no law, so it still says something where the
+frontier is not a power law (a fit at a bound, which withholds the label).
 """
 
 from __future__ import annotations
@@ -128,3 +131,40 @@ def ceg_at_losses(frontier: Iterable[FrontierPoint], targets, replicates: np.nda
         low, high = interval(samples)
         points.append(LossCEGPoint(float(target), float(ceg_at_loss(frontier, target)), float(low), float(high)))
     return tuple(points)
+
+
+# the equal-loss CEGs a model-free drift is read off: at least this many, spanning at
+# least this factor of compute
+LOSS_DRIFT_MIN_POINTS = 3
+LOSS_DRIFT_MIN_SPAN = 2.0
+
+
+def equal_loss_cegs(budgets, arms, losses) -> tuple[np.ndarray, np.ndarray]:
+    """(compute, CEG) pairs from the measured frontiers alone, CEG(C) = C_baseline(L)/C
+    where the modern arm reaches loss L at C: at each modern point whose loss the
+    baseline's frontier spans, and at each baseline point's loss where the modern
+    frontier spans it (C then the interpolated modern compute)."""
+    budgets, losses = np.asarray(budgets, dtype=float), np.asarray(losses, dtype=float)
+    base, modern = np.asarray(arms) == "baseline", np.asarray(arms) == "modern"
+    computes, cegs = [], []
+    for budget, loss in zip(budgets[modern], losses[modern]):
+        needed = interpolated_compute(budgets[base], losses[base], loss)
+        computes.append(budget)
+        cegs.append(needed / budget)
+    for budget, loss in zip(budgets[base], losses[base]):
+        needed = interpolated_compute(budgets[modern], losses[modern], loss)
+        computes.append(needed)
+        cegs.append(budget / needed)
+    computes, cegs = np.array(computes), np.array(cegs)
+    keep = np.isfinite(computes) & np.isfinite(cegs) & (cegs > 0)
+    return computes[keep], cegs[keep]
+
+
+def loss_drift_exponent(budgets, arms, losses) -> float:
+    """r with CEG ∝ C^r, the least-squares slope of log CEG on log C over
+    ``equal_loss_cegs``; NaN with fewer than ``LOSS_DRIFT_MIN_POINTS`` of them or a span
+    of compute under ``LOSS_DRIFT_MIN_SPAN``."""
+    computes, cegs = equal_loss_cegs(budgets, arms, losses)
+    if len(computes) < LOSS_DRIFT_MIN_POINTS or computes.max() < LOSS_DRIFT_MIN_SPAN * computes.min():
+        return np.nan
+    return float(np.polyfit(np.log(computes), np.log(cegs), 1)[0])
