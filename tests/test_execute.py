@@ -77,13 +77,15 @@ def ray_cluster(tmp_path_factory):
         del os.environ[name]
 
 
-def test_ray_sweep_interrupted_then_resumed_equals_local(ray_cluster, local_registry, tmp_path):
+@pytest.mark.parametrize("pack", ["--no-pack", "--pack"])
+def test_ray_sweep_interrupted_then_resumed_equals_local(ray_cluster, local_registry, tmp_path, pack):
     """Ctrl-C stops a Ray sweep (tasks cancelled, exit 130); a new driver finishes it from the
-    registry without redoing a run; the registry equals the local executor's."""
+    registry without redoing a run; the registry equals the local executor's (unpacked),
+    packs of seeds included: a pack cancelled midway loses only its unfinished members."""
     path = tmp_path / "ray.db"
     args = [sys.executable, "-m", "cegbench.cli", "run", "--tier", "smoke", "--innovation",
             INNOVATION, "--registry", str(path), "--no-analyze", "--executor", "ray",
-            "--ray-address", ray_cluster]  # a driver joining the running cluster
+            "--ray-address", ray_cluster, pack]  # a driver joining the running cluster
     driver = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and driver.poll() is None and len(recorded_safely(path)) < 3:
@@ -96,10 +98,12 @@ def test_ray_sweep_interrupted_then_resumed_equals_local(ray_cluster, local_regi
     n_runs = len(recorded(local_registry))
     assert 3 <= len(before) < n_runs
 
-    output = sweep(path, "--executor", "ray")
+    output = sweep(path, "--executor", "ray", pack)
     assert f"{len(before)} already recorded, {n_runs - len(before)} to run" in output
     assert_same_runs(path, local_registry)
     assert all(recorded(path)[run_id]["started_at"] == started for run_id, started in before.items())
+    packed = [row["pack"] is not None for row in recorded(path).values()]
+    assert all(packed) if pack == "--pack" else not any(packed)
 
 
 def recorded_safely(path) -> dict:
