@@ -74,6 +74,23 @@ def test_unbracketed_withholds_with_the_budget_named():
     assert np.isnan(analysis.drift)
 
 
+def test_withheld_label_shows_no_extrapolated_wall_clock_ceg_either():
+    import numpy as np
+
+    from cegbench.analysis import analyze_innovation
+    from cegbench.analysis.simulate import planted_runs
+
+    shape = _shape("cpu")
+    truth = next(t for t in scenarios(shape) if t.name == "unbracketed-top")
+    runs = planted_runs(shape, truth, 0.01, np.random.default_rng(0))
+    runs["train_time_s"] = np.where(runs["arm"] == "modern", 1.5, 1.0) * runs["budget"] / 1e11
+    analysis = analyze_innovation(runs, margin=1.25, n_boot=50, check_sensitivity=False)
+    assert analysis.withheld and analysis.wall_ceg is not None
+    extrapolated = [p for p in analysis.wall_ceg if p.extrapolated]
+    assert extrapolated and all(np.isnan([p.ceg, p.low, p.high]).all() for p in extrapolated)
+    assert all(np.isfinite(p.ceg) for p in analysis.wall_ceg if not p.extrapolated)
+
+
 @pytest.mark.parametrize("tier", ["cpu", "gpu"])
 def test_clean_pairs_fast(tier):
     """A few draws of the clean pairs: right labels at low noise, bounded time. A false

@@ -320,14 +320,16 @@ def analyze_innovation(
     computes = np.array(sorted(set(budgets) | {float(c) for c in extrapolate_to}))
     ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
     warnings += ceg_warnings
-    if withheld:  # no extrapolation from a fit that is not a result
-        ceg_points = tuple(CEGPoint(p.compute, np.nan, np.nan, np.nan, True) if p.extrapolated else p
-                           for p in ceg_points)
     loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval)
     loss_trend = _loss_drift(frontier, main.replicates)
     ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), n_boot)
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
+    if withheld:  # no extrapolation from a fit that is not a result, in FLOPs or in seconds
+        ceg_points, wall_ceg = (
+            None if points is None else tuple(CEGPoint(p.compute, np.nan, np.nan, np.nan, True)
+                                              if p.extrapolated else p for p in points)
+            for points in (ceg_points, wall_ceg))
 
     return Analysis(
         label=main.label,
