@@ -166,6 +166,11 @@ def _wall_ceg(ceg: tuple[CEGPoint, ...], replicate_ceg: np.ndarray, ratio: float
     )
 
 
+def _measured_only(points: tuple[CEGPoint, ...]) -> tuple[CEGPoint, ...]:
+    """The points with every extrapolated one blanked (NaN)."""
+    return tuple(CEGPoint(p.compute, np.nan, np.nan, np.nan, True) if p.extrapolated else p for p in points)
+
+
 def _loss_drift(frontier: list[FrontierPoint], replicates: np.ndarray) -> Drift:
     """The model-free CEG drift of the bracketed frontier points, with its interval over
     the bootstrap frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them have too few
@@ -326,10 +331,8 @@ def analyze_innovation(
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
     if withheld:  # no extrapolation from a fit that is not a result, in FLOPs or in seconds
-        ceg_points, wall_ceg = (
-            None if points is None else tuple(CEGPoint(p.compute, np.nan, np.nan, np.nan, True)
-                                              if p.extrapolated else p for p in points)
-            for points in (ceg_points, wall_ceg))
+        ceg_points = _measured_only(ceg_points)
+        wall_ceg = _measured_only(wall_ceg) if wall_ceg is not None else None
 
     return Analysis(
         label=main.label,
