@@ -146,16 +146,13 @@ def equal_loss_cegs(budgets, arms, losses) -> tuple[np.ndarray, np.ndarray]:
     frontier spans it (C then the interpolated modern compute)."""
     budgets, losses = np.asarray(budgets, dtype=float), np.asarray(losses, dtype=float)
     base, modern = np.asarray(arms) == "baseline", np.asarray(arms) == "modern"
-    computes, cegs = [], []
-    for budget, loss in zip(budgets[modern], losses[modern]):
-        needed = interpolated_compute(budgets[base], losses[base], loss)
-        computes.append(budget)
-        cegs.append(needed / budget)
-    for budget, loss in zip(budgets[base], losses[base]):
-        needed = interpolated_compute(budgets[modern], losses[modern], loss)
-        computes.append(needed)
-        cegs.append(budget / needed)
-    computes, cegs = np.array(computes), np.array(cegs)
+
+    def reached(arm, targets):  # the compute an arm's frontier needs for each target loss
+        return [interpolated_compute(budgets[arm], losses[arm], target) for target in targets]
+
+    # every frontier point's loss, reached by both arms: its own budget and the other's
+    computes = np.array([*budgets[modern], *reached(modern, losses[base])])
+    cegs = np.array([*reached(base, losses[modern]), *budgets[base]]) / computes
     keep = np.isfinite(computes) & np.isfinite(cegs) & (cegs > 0)
     return computes[keep], cegs[keep]
 

@@ -108,7 +108,7 @@ def bootstrap_frontiers(
     pools = residual_pools(ladders)
     noise = draw_seed_noise(ladders, pools, rng, n_boot, paired=paired)
     log_variance = np.var(replicate_frontier(ladders, noise), axis=1) / losses**2
-    top = float(np.exp(fitter.x.max() + fitter.log_c_ref))
+    top = max(ladder.budget for ladder in ladders)
     sensitivities = (fitter.alpha_difference_sensitivity(point), fitter.log_ceg_sensitivity(point, top))
     dofs = [pool.dof for pool in pools]
     dof = min((welch_satterthwaite_dof(g, log_variance, dofs) for g in sensitivities

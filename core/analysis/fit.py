@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .bootstrap import t_scale
+from .ceg import compute_equivalent_gain
 
 # Huber threshold on log residuals. Chinchilla used 1e-3 on single runs; frontier points
 # here are seed means whose log noise is typically 1e-3..1e-2, and at 1e-3 the loss is
@@ -317,7 +318,6 @@ class ScalingLawFitter:
 
     def log_ceg_sensitivity(self, fit: JointFit, compute: float, step: float = 1e-6) -> np.ndarray:
         """∂ log CEG(compute)/∂ log L*_i at the fit (central differences in the parameters)."""
-        from .ceg import compute_equivalent_gain
 
         def log_ceg(p):
             laws = self._joint_fit(p, fit.residuals).laws
