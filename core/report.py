@@ -10,6 +10,7 @@ import json
 import math
 
 from cegbench.analysis.drift import format_drift
+from cegbench.analysis.label import EQUAL_LOSS
 from cegbench.bounds import UNBOUNDED, unbounded_reason
 
 
@@ -78,18 +79,27 @@ def _ceg_lines(title: str, points: list[dict]) -> list[str]:
 
 
 def _drift_lines(verdict: dict) -> list[str]:
-    """CEG drift per 10× compute and the margin, or why the label was withheld."""
+    """CEG drift per 10× compute and the margin, what the label was read from, or why it
+    was withheld."""
     lines = []
+    equal_loss = verdict.get("label_basis") == EQUAL_LOSS
     if verdict.get("drift") is not None:
-        lines.append(f"  CEG drift: {format_drift(verdict['drift'], verdict.get('drift_low'), verdict.get('drift_high'))}"
+        source = " from equal-loss CEGs (model-free)" if equal_loss else ""
+        lines.append(f"  CEG drift{source}: "
+                     f"{format_drift(verdict['drift'], verdict.get('drift_low'), verdict.get('drift_high'))}"
                      f" (95% CI; scale-invariant needs ≤ {verdict['margin']:g}× either way per 100× compute,"
                      " scale-dependent a 99% interval excluding 1×)")
-    if verdict.get("loss_drift") is not None:
+    if verdict.get("loss_drift") is not None and not equal_loss:
         lines.append("  CEG drift from equal-loss CEGs (model-free, no law): "
                      f"{format_drift(verdict['loss_drift'], verdict.get('loss_drift_low'), verdict.get('loss_drift_high'))}"
                      " (95% CI; display only, not what the label tests)")
     if withheld := _json(verdict, "withheld"):
-        lines.append("  label withheld (inconclusive), no drift and no extrapolated CEG shown: " + "; ".join(withheld))
+        if equal_loss:
+            lines.append("  fitted law not a result, so the label is read off the equal-loss CEGs and no "
+                         "extrapolated CEG is shown: " + "; ".join(withheld))
+        else:
+            lines.append("  label withheld (inconclusive), no drift and no extrapolated CEG shown: "
+                         + "; ".join(withheld))
     return lines
 
 

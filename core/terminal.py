@@ -61,6 +61,7 @@ class ClickProgress(Progress):
 
     def analysed(self, name, tier, analysis=None, error=None):
         from cegbench.analysis.drift import format_drift
+        from cegbench.analysis.label import EQUAL_LOSS
         from cegbench.report import describe_verdict, format_interval
 
         if analysis is None:
@@ -69,8 +70,11 @@ class ClickProgress(Progress):
         fragile = ", fragile" if analysis.fragile else ""
         delta = format_interval(analysis.delta_alpha, analysis.delta_alpha_low,
                                 analysis.delta_alpha_high, "+.3f")
-        trend = (f"label withheld: {'; '.join(analysis.withheld)}" if analysis.withheld else
-                 f"CEG drift {format_drift(analysis.drift, analysis.drift_low, analysis.drift_high)}")
+        trend = f"CEG drift {format_drift(analysis.drift, analysis.drift_low, analysis.drift_high)}"
+        if analysis.label_basis == EQUAL_LOSS:
+            trend += f" from equal-loss CEGs (fitted law not a result: {'; '.join(analysis.withheld)})"
+        elif analysis.withheld:
+            trend = f"label withheld: {'; '.join(analysis.withheld)}"
         click.echo(f"{name} [{tier.name}]: "
                    f"{describe_verdict(analysis.label, analysis.direction)}{fragile}, Δα = {delta}, "
                    f"{trend}")

@@ -264,3 +264,11 @@ def m011_loss_drift(db: Database) -> None:
     fitted law), with its interval; NULL in verdicts from before."""
     for column in ("loss_drift", "loss_drift_low", "loss_drift_high"):
         db["verdicts"].add_column(column, float)
+
+
+@migrations()
+def m012_label_basis(db: Database) -> None:
+    """What the label was read from: "fitted law", "equal-loss CEGs" (the fitted law is
+    at a bound, the measured frontiers still compare) or "none" (withheld); NULL in
+    verdicts from before (they were all read from the fitted law, or withheld)."""
+    db["verdicts"].add_column("label_basis", str)

@@ -91,6 +91,57 @@ def test_withheld_label_shows_no_extrapolated_wall_clock_ceg_either():
     assert all(np.isfinite(p.ceg) for p in analysis.wall_ceg if not p.extrapolated)
 
 
+def _straight(shape, name: str, growth: float = 1.0, gain: float = 1.0):
+    """A pair of pure power laws (E = 0: frontiers straight in log C, as every cpu v3
+    innovation measured so far), the modern arm's CEG ``gain`` at the middle budget and
+    growing ``growth``× across the shape's span; exponents like the real runs' (≈ 0.064)."""
+    import math
+
+    from cegbench.analysis.simulate import Truth
+
+    alpha = 0.064
+    alpha_modern = alpha * (1 + math.log(growth) / math.log(shape.span))
+    return Truth(name, alphas=(alpha, alpha_modern), excess=(3.0, 3.0 * gain ** -alpha), E=0.0)
+
+
+def test_straight_frontiers_are_labelled_from_their_equal_loss_cegs():
+    """A fit at E = 0 is not a result; the measured frontiers still compare: the label and
+    the drift come from the equal-loss CEGs, and nothing is extrapolated."""
+    import numpy as np
+
+    from cegbench.analysis import analyze_innovation
+    from cegbench.analysis.label import EQUAL_LOSS
+    from cegbench.analysis.simulate import planted_runs
+
+    shape = _shape("cpu")
+    truth = _straight(shape, "grows", growth=1.4, gain=1.5)
+    analysis = analyze_innovation(planted_runs(shape, truth, 0.003, np.random.default_rng(0)),
+                                  margin=1.25, n_boot=100, check_sensitivity=False)
+    assert analysis.withheld and all(reason.startswith("fit at a bound") for reason in analysis.withheld)
+    assert analysis.label_basis == EQUAL_LOSS
+    assert (analysis.label, analysis.direction) == ("scale-dependent", "grows with scale")
+    assert analysis.drift == analysis.loss_drift
+    assert analysis.drift_low < 10 ** truth.drift_exponent() < analysis.drift_high
+    assert all(np.isnan(p.ceg) for p in analysis.ceg if p.extrapolated)
+    assert analysis.decision is None and not analysis.sensitivity
+    assert any("label comes from the drift of the measured frontiers' equal-loss CEGs" in w
+               for w in analysis.warnings)
+
+
+def test_straight_pairs_fast():
+    """A few draws of straight (E = 0) pairs on the cpu shape: the growing pair is found,
+    the invariant and null ones are not called dependent, all through the equal-loss CEGs."""
+    from cegbench.analysis.simulate import simulate
+
+    shape = _shape("cpu")
+    grows = simulate(shape, _straight(shape, "grows", growth=1.4, gain=1.5), 0.003, n_draws=2, n_boot=100)
+    assert grows.labels["scale-dependent, grows with scale"] == 2 and grows.equal_loss == 2, grows.row()
+    for truth in (_straight(shape, "invariant", gain=1.5), _straight(shape, "null")):
+        rates = simulate(shape, truth, 0.003, n_draws=3, n_boot=100)
+        assert rates.share("scale-dependent") == 0 and rates.labels["withheld"] == 0, rates.row()
+        assert rates.max_cpu_seconds <= MAX_SECONDS, rates.row()
+
+
 @pytest.mark.parametrize("tier", ["cpu", "gpu"])
 def test_clean_pairs_fast(tier):
     """A few draws of the clean pairs: right labels at low noise, bounded time. A false
@@ -142,3 +193,26 @@ def test_label_rates_on_planted_truth(tier, capsys):
               f"invariant/null called dependent {false_dependent}/{n_null}", flush=True)
     assert false_dependent <= 0.05 * n_null
     assert covered >= 0.93 and ceg_covered >= 0.93, [r.row() for r in clean]
+
+
+@pytest.mark.slow
+def test_equal_loss_label_rates_on_straight_pairs(capsys):
+    """Straight frontiers (E = 0), as the cpu tier's real runs are, at its measured median
+    seed spread (0.006 nats): the labels then come from the equal-loss CEGs (a fit at a
+    bound) and are held to the suite's thresholds — a pair whose CEG grows 1.4× across the
+    tier found in ≥ 80 %, invariant and null called dependent in ≤ 5 %, the drift's
+    interval covering the truth in ≥ 93 % of the labelled draws."""
+    from cegbench.analysis.simulate import simulate
+
+    shape = _shape("cpu")
+    truths = (_straight(shape, "grows", growth=1.4, gain=1.5), _straight(shape, "invariant", gain=1.5),
+              _straight(shape, "null"))
+    grows, invariant, null = cells = [simulate(shape, truth, 0.006, n_draws=N_SLOW) for truth in truths]
+    with capsys.disabled():
+        print(f"\ncpu, straight pairs @ 0.006 nats:\n{confusion_table(cells)}", flush=True)
+    assert grows.labels["scale-dependent, grows with scale"] >= 0.8 * N_SLOW, grows.row()
+    assert invariant.share("scale-dependent") + null.share("scale-dependent") <= 2 * 0.05, [invariant.row(), null.row()]
+    assert sum(c.equal_loss for c in cells) >= 0.8 * 3 * N_SLOW, [c.row() for c in cells]
+    covered = sum(c.drift_covered for c in cells) / sum(c.drift_intervals for c in cells)
+    assert covered >= 0.93, [c.row() for c in cells]
+    assert max(c.max_cpu_seconds for c in cells) <= MAX_SECONDS

@@ -274,3 +274,19 @@ def test_every_command_has_help_and_is_documented():
         first_words = " ".join(command.help.split()[:6])
         assert result.exit_code == 0 and first_words in " ".join(result.output.split())
         assert f"cegbench {name}" in documents, f"`cegbench {name}` is in neither README nor docs/"
+
+
+def test_show_says_when_the_label_is_read_off_the_equal_loss_cegs(tmp_path):
+    from site_fixtures import sample_registry
+
+    db = sample_registry(tmp_path / "registry.db")
+    db["verdicts"].update(("gelu-to-swiglu", "small", 2), {
+        "label_basis": "equal-loss CEGs", "drift": 1.3, "drift_low": 1.1, "drift_high": 1.5,
+        "loss_drift": 1.3, "loss_drift_low": 1.1, "loss_drift_high": 1.5,
+        "withheld": json.dumps(["fit at a bound: shared E at its lower bound 0 (2e-10)"])})
+    output = invoke("show", "gelu-to-swiglu", "--registry", str(tmp_path / "registry.db")).output
+    section = output[output.index("tier small v2:"):]
+    assert "CEG drift from equal-loss CEGs (model-free): 1.3× [1.1, 1.5] per 10× compute" in section
+    assert ("fitted law not a result, so the label is read off the equal-loss CEGs and no extrapolated "
+            "CEG is shown: fit at a bound: shared E at its lower bound 0 (2e-10)") in section
+    assert "label withheld" not in section and "display only" not in section

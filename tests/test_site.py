@@ -382,3 +382,19 @@ def test_backslashes_in_a_title_are_text_everywhere(tmp_path):
     svg = plots.ceg_plot([{"compute": 1e12, "ceg": 1.5, "low": 1.4, "high": 1.6,
                            "extrapolated": False}], title=title, salt=r"s\1")
     assert f'aria-label="{shown}: ' in svg and 'id="s-1-' in svg
+
+
+def test_a_label_read_off_the_equal_loss_cegs_says_so(sample_db, tmp_path):
+    """A fit at a bound is not a result: the page says the label and its drift come from
+    the measured frontiers' equal-loss CEGs, and why, instead of "label withheld"."""
+    db = sample_db
+    db["verdicts"].update(("gelu-to-swiglu", "small", 2), {
+        "label_basis": "equal-loss CEGs", "drift": 1.3, "drift_low": 1.1, "drift_high": 1.5,
+        "loss_drift": 1.3, "loss_drift_low": 1.1, "loss_drift_high": 1.5,
+        "withheld": json.dumps(["fit at a bound: shared E at its lower bound 0 (2e-10)"])}, alter=True)
+    build_site(db, tmp_path / "out")
+    page = (tmp_path / "out" / "innovation" / "gelu-to-swiglu.html").read_text()
+    assert ("The fitted law is not a result (fit at a bound: shared E at its lower bound 0 (2e-10)), "
+            "so the label and the drift above are read off the equal-loss CEGs") in page
+    assert "1.3× [1.1, 1.5] per 10× compute" in page
+    assert "Label withheld" not in page and "display only" in page  # the smoke section's own note

@@ -2,8 +2,10 @@
 
     runs ─▶ frontier L*(C) per arm ─▶ joint fit L* = E + A·C^(−α) ─▶ bootstrap
          ─▶ Δα = α_modern − α_baseline and the CEG drift Δα/α_b with 95 % intervals
-         ─▶ label from the drift (withheld where the frontier is not bracketed, a fitted
-            parameter sits at a bound, or the frontier is within noise of its floor), CEG(C)
+         ─▶ label from the drift; where a fitted parameter sits at a bound (the law does
+            not describe the frontier), from the drift of the measured frontiers'
+            equal-loss CEGs instead; withheld where the frontier is not bracketed or is
+            within noise of its floor ─▶ CEG(C)
          ─▶ sensitivity refits (fragile: the label flips), decision estimate (if
             inconclusive), CEG at target losses, wall-clock CEG, fit bands
 
@@ -40,7 +42,9 @@ from .drift import MARGIN_SPAN, Drift, drift, exponent_margin
 from .estimate import (
     BOOT_FAIL_SHARE,
     CONFIDENCE,
+    DEPENDENT_CONFIDENCE,
     PAIRED_SEEDS,
+    PERCENTILE_LEVEL,
     estimate,
     log_variances,
     percentile_interval,
@@ -56,7 +60,7 @@ from .frontier import (
     ladders_from_runs,
     validate_runs,
 )
-from .label import INCONCLUSIVE
+from .label import EQUAL_LOSS, FITTED_LAW, INCONCLUSIVE, NO_BASIS, label_from_drift
 from .sensitivity import SensitivityResult, changed_variants, sensitivity, weakened_variants
 from .wall import wall_time_ratio
 
@@ -65,8 +69,11 @@ FIT_BAND_POINTS = 40  # log-spaced computes per arm in ``fit_bands``
 # fail to converge: the interval is then shaped by the bounds, not by the data.
 BOOT_AT_BOUND_SHARE = BOOT_FAIL_SHARE
 # A frontier whose smallest loss is within this many standard deviations (its bootstrap
-# noise) of the fitted irreducible loss is "within noise of its floor".
-FLOOR_SDS = 2.0
+# noise) of the fitted irreducible loss is "within noise of its floor". 4, not 2: the gap
+# carries E's error as well as the point's; at 2 the gpu tier's near-floor scenario (top
+# budget one run's noise above E) was labelled in 2 of 40 planted draws at 0.01 nats, at 4
+# in none of 80 (0.01 and 0.03 nats), and no clean draw of either tier changed.
+FLOOR_SDS = 4.0
 # ... or whose E's bootstrap interval reaches (within this fraction of) that loss
 FLOOR_E_TOLERANCE = 1e-3
 
@@ -81,7 +88,9 @@ class Analysis:
     delta_alpha_low: float
     delta_alpha_high: float
     margin: float  # CEG drift factor over 100× of compute allowed for "scale-invariant"
-    drift: float  # CEG drift per 10× of compute, 10^(Δα/α_b); NaN with a withheld label
+    # the CEG drift per 10× of compute the label tests: 10^(Δα/α_b) from the fitted law,
+    # or the equal-loss drift below (``label_basis``); NaN with a withheld label
+    drift: float
     drift_low: float
     drift_high: float
     # the same drift read off the equal-loss CEGs of the measured frontiers (no law:
@@ -90,7 +99,10 @@ class Analysis:
     loss_drift: float
     loss_drift_low: float
     loss_drift_high: float
-    withheld: tuple[str, ...]  # why no label was given (the label is then inconclusive)
+    # why the fitted law is not a result (no drift and no extrapolation from it); the
+    # label then comes from the equal-loss drift, or is withheld (``label_basis``)
+    withheld: tuple[str, ...]
+    label_basis: str  # FITTED_LAW, EQUAL_LOSS or NO_BASIS (withheld: inconclusive)
     shared_E: bool
     fits: tuple[ScalingFit, ...]
     frontier: tuple[FrontierPoint, ...]
@@ -171,18 +183,19 @@ def _measured_only(points: tuple[CEGPoint, ...]) -> tuple[CEGPoint, ...]:
     return tuple(CEGPoint(p.compute, np.nan, np.nan, np.nan, True) if p.extrapolated else p for p in points)
 
 
-def _loss_drift(frontier: list[FrontierPoint], replicates: np.ndarray) -> Drift:
+def _loss_drift(frontier: list[FrontierPoint], replicates: np.ndarray) -> tuple[Drift, tuple[float, float]]:
     """The model-free CEG drift of the bracketed frontier points, with its interval over
     the bootstrap frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them have too few
-    equal-loss CEGs)."""
+    equal-loss CEGs), and the ``DEPENDENT_CONFIDENCE`` interval of its exponent."""
     keep = np.array([p.bracketed is not False for p in frontier])
     budgets = np.array([p.budget for p in frontier])[keep]
     arms = np.array([p.arm for p in frontier])[keep]
     point = loss_drift_exponent(budgets, arms, np.array([p.loss for p in frontier])[keep])
     samples = np.array([loss_drift_exponent(budgets, arms, column) for column in replicates[keep].T])
-    if not np.isfinite(point) or np.mean(~np.isfinite(samples)) > BOOT_FAIL_SHARE:
-        return drift(point, np.nan, np.nan)
-    return drift(point, *percentile_interval(samples))
+    if not np.isfinite(point) or not len(samples) or np.mean(~np.isfinite(samples)) > BOOT_FAIL_SHARE:
+        return drift(point, np.nan, np.nan), (np.nan, np.nan)
+    return (drift(point, *percentile_interval(samples)),
+            tuple(percentile_interval(samples, confidence=DEPENDENT_CONFIDENCE)))
 
 
 def _fit_bands(point: JointFit, boot: list[JointFit], computes: Sequence[float]) -> dict:
@@ -213,20 +226,12 @@ def _fit_warnings(point: JointFit, frontier: list[FrontierPoint]) -> list[str]:
     return warnings
 
 
-def _withheld(fitter, point: JointFit, frontier: list[FrontierPoint], replicates: np.ndarray,
-              boot: list[JointFit]) -> list[str]:
-    """Why the label must be withheld: unbracketed frontier points, a fit (or too many
-    bootstrap fits) at a bound, a frontier within noise of its floor."""
+def _not_measured(frontier: list[FrontierPoint], point: JointFit, replicates: np.ndarray,
+                  boot: list[JointFit]) -> list[str]:
+    """Why the frontiers cannot be compared at all: unbracketed points, a frontier within
+    noise of its floor (no label from any method)."""
     reasons = [f"frontier not bracketed at {p.budget:.3g} FLOPs ({p.arm})" for p in frontier if p.bracketed is False]
     losses = np.array([p.loss for p in frontier])
-    reasons += [f"fit at a bound: {problem}" for problem in fitter.at_bounds(point, losses)]
-    failed = replicates.shape[1] - len(boot)
-    if failed > BOOT_AT_BOUND_SHARE * replicates.shape[1]:
-        reasons.append(f"bootstrap fits failed to converge in {failed} of {replicates.shape[1]} replicates")
-    if boot:
-        at_bound = sum(bool(fitter.at_bounds(fit)) for fit in boot)
-        if at_bound > BOOT_AT_BOUND_SHARE * len(boot):
-            reasons.append(f"fit at a bound in {at_bound} of {len(boot)} bootstrap replicates")
     sd = np.sqrt(log_variances(replicates)) * losses if replicates.shape[1] > 1 else np.zeros(len(losses))
     for arm in ARMS:
         mine = [i for i, p in enumerate(frontier) if p.arm == arm]
@@ -243,6 +248,21 @@ def _withheld(fitter, point: JointFit, frontier: list[FrontierPoint], replicates
                 f"frontier within noise of its floor ({arm} @ {frontier[lowest].budget:.3g} FLOPs: "
                 f"the 95 % interval of E reaches its loss {losses[lowest]:.4g})"
             )
+    return reasons
+
+
+def _not_a_result(fitter, point: JointFit, losses: np.ndarray, replicates: np.ndarray,
+                  boot: list[JointFit]) -> list[str]:
+    """Why the fitted law is not a result: the fit (or too many bootstrap fits) at a
+    bound, too many bootstrap fits that did not converge."""
+    reasons = [f"fit at a bound: {problem}" for problem in fitter.at_bounds(point, losses)]
+    failed = replicates.shape[1] - len(boot)
+    if failed > BOOT_AT_BOUND_SHARE * replicates.shape[1]:
+        reasons.append(f"bootstrap fits failed to converge in {failed} of {replicates.shape[1]} replicates")
+    if boot:
+        at_bound = sum(bool(fitter.at_bounds(fit)) for fit in boot)
+        if at_bound > BOOT_AT_BOUND_SHARE * len(boot):
+            reasons.append(f"fit at a bound in {at_bound} of {len(boot)} bootstrap replicates")
     return reasons
 
 
@@ -301,13 +321,21 @@ def analyze_innovation(
     if main.n_failed:
         warnings.append(f"{main.n_failed} of {n_boot} bootstrap fits failed and were dropped")
 
-    withheld = _withheld(main.fitter, point, frontier, main.replicates, boot)
-    if withheld:
-        warnings.append("label withheld: " + "; ".join(withheld))
-        main.label, main.direction = INCONCLUSIVE, None
-        trend = Drift(np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
+    not_measured = _not_measured(frontier, point, main.replicates, boot)
+    withheld = not_measured + _not_a_result(main.fitter, point, losses, main.replicates, boot)
+    loss_trend, loss_exponent99 = _loss_drift(frontier, main.replicates)
+    if not withheld:
+        basis, trend = FITTED_LAW, drift(main.drift, main.drift_low, main.drift_high)
+    elif not not_measured:  # the law does not describe the frontier; the frontiers still compare
+        basis, trend = EQUAL_LOSS, loss_trend
+        main.label, main.direction = label_from_drift(trend.exponent_low, trend.exponent_high, margin,
+                                                      dependent=loss_exponent99)
+        warnings.append("fitted law not a result (" + "; ".join(withheld) + "): the label comes from the "
+                        "drift of the measured frontiers' equal-loss CEGs")
     else:
-        trend = drift(main.drift, main.drift_low, main.drift_high)
+        basis, trend = NO_BASIS, Drift(np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
+        main.label, main.direction = INCONCLUSIVE, None
+        warnings.append("label withheld: " + "; ".join(withheld))
 
     # a withheld label has no sensitivity or decision to offer (and its refits are the
     # slow ones: a fit at a bound)
@@ -319,14 +347,13 @@ def analyze_innovation(
     if weakened:
         warnings.append(f"the label weakens to inconclusive with {', '.join(weakened)}")
     decision = (decision_estimate(ladders, frontier, main, margin=margin, seed=seed)
-                if main.label == INCONCLUSIVE and not withheld else None)
+                if main.label == INCONCLUSIVE and basis == FITTED_LAW else None)
 
     budgets = sorted({p.budget for p in frontier})
     computes = np.array(sorted(set(budgets) | {float(c) for c in extrapolate_to}))
     ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
     warnings += ceg_warnings
     loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval)
-    loss_trend = _loss_drift(frontier, main.replicates)
     ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), n_boot)
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
@@ -348,6 +375,7 @@ def analyze_innovation(
         loss_drift_low=loss_trend.low,
         loss_drift_high=loss_trend.high,
         withheld=tuple(withheld),
+        label_basis=basis,
         shared_E=shared_E,
         fits=_scaling_fits(point, boot),
         frontier=tuple(frontier),
@@ -370,14 +398,17 @@ def analyze_innovation(
             "n_boot": n_boot,
             "seed": seed,
             "ci": CONFIDENCE,
+            "percentile_level": PERCENTILE_LEVEL,
             "shared_E": shared_E,
             "margin": margin,
             "margin_span": MARGIN_SPAN,
             "label": (f"CEG drift Δα/α_b: scale-invariant when its 95 % interval keeps the drift over "
                       f"{MARGIN_SPAN:g}× compute within [1/{margin:g}, {margin:g}] (|Δα/α_b| ≤ "
                       f"{exponent_margin(margin):.4f}); scale-dependent when its 99 % interval excludes 1"),
-            "withheld_when": ["frontier not bracketed", "fitted parameter at a bound",
-                              f"more than {BOOT_AT_BOUND_SHARE:.0%} of bootstrap fits at a bound or failed",
+            "label_basis": basis,
+            "equal_loss_when": ["fitted parameter at a bound",
+                                f"more than {BOOT_AT_BOUND_SHARE:.0%} of bootstrap fits at a bound or failed"],
+            "withheld_when": ["frontier not bracketed",
                               f"smallest frontier loss within {FLOOR_SDS:g} sd of the fitted E"],
             "extrapolate_to": [float(c) for c in extrapolate_to],
             "bootstrap": (

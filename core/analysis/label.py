@@ -28,6 +28,11 @@ SCALE_INVARIANT = "scale-invariant"
 INCONCLUSIVE = "inconclusive"
 GROWS = "grows with scale"
 SHRINKS = "shrinks with scale"
+# what a label was read from (``Analysis.label_basis``): the fitted laws' drift; where the
+# law sits at a bound, the drift of the measured frontiers' equal-loss CEGs; none (withheld)
+FITTED_LAW = "fitted law"
+EQUAL_LOSS = "equal-loss CEGs"
+NO_BASIS = "none"
 # Exponents closer than this are equal to floating-point precision: an interval that
 # misses 0 by less (e.g. a noiseless fit, whose bootstrap has zero width) is no evidence.
 NUMERICAL_TOLERANCE = 1e-9

@@ -37,6 +37,7 @@ import pandas as pd
 from .ceg import compute_equivalent_gain
 from .fit import PowerLaw
 from .frontier import ARMS
+from .label import NO_BASIS
 
 LADDER = (0.25, 1.0, 4.0)  # ladder sizes relative to N*(C), as tests/analysis_fixtures.py
 
@@ -162,9 +163,13 @@ class Rates:
     delta_alpha_intervals: int
     ceg_covered: int  # CEG at the largest budget, among draws with a finite interval
     ceg_intervals: int
-    shown_when_withheld: int  # withheld draws that still showed a finite extrapolated CEG or drift
+    shown_when_withheld: int  # draws whose fit is not a result yet showed an extrapolated CEG (or,
+    # withheld, a drift)
     seconds: list[float]  # wall-clock seconds per analysis (grows with the machine's load)
     cpu_seconds: list[float] = field(default_factory=list)  # CPU seconds of this process per analysis
+    drift_covered: int = 0  # the drift interval the label tested covers the truth, among labelled draws
+    drift_intervals: int = 0
+    equal_loss: int = 0  # labelled draws whose label came from the equal-loss CEGs (a fit at a bound)
 
     def share(self, label: str) -> float:
         """Share of draws whose label starts with ``label`` ("scale-dependent" counts both
@@ -178,6 +183,10 @@ class Rates:
     @property
     def ceg_coverage(self) -> float:
         return self.ceg_covered / self.ceg_intervals if self.ceg_intervals else math.nan
+
+    @property
+    def drift_coverage(self) -> float:
+        return self.drift_covered / self.drift_intervals if self.drift_intervals else math.nan
 
     @property
     def max_seconds(self) -> float:
@@ -197,15 +206,18 @@ class Rates:
             "invariant": self.labels["scale-invariant"],
             "inconclusive": self.labels["inconclusive"],
             "withheld": self.labels["withheld"],
+            "equal-loss": self.equal_loss,
             "Δα cover": round(self.delta_alpha_coverage, 3),
             "CEG cover": round(self.ceg_coverage, 3),
+            "drift cover": round(self.drift_coverage, 3),
             "max s": round(self.max_seconds, 2),
             "max cpu s": round(self.max_cpu_seconds, 2),
         }
 
 
 def _label_key(analysis) -> str:
-    if getattr(analysis, "withheld", ()):
+    basis = getattr(analysis, "label_basis", None)
+    if basis == NO_BASIS or (basis is None and getattr(analysis, "withheld", ())):
         return "withheld"
     return analysis.label + (f", {analysis.direction}" if analysis.direction else "")
 
@@ -231,7 +243,8 @@ def simulate(shape: Shape, truth: Truth, noise: float, n_draws: int, *, margin: 
     top = max(shape.budgets)
     true_ceg = truth.ceg(shape, top)
     labels: Counter = Counter()
-    counts = dict(da_in=0, da_n=0, ceg_in=0, ceg_n=0, shown=0)
+    counts = dict(da_in=0, da_n=0, ceg_in=0, ceg_n=0, shown=0, drift_in=0, drift_n=0, equal_loss=0)
+    true_drift = 10 ** truth.drift_exponent()
     seconds, cpu_seconds = [], []
     for draw in range(n_draws):
         # each truth its own stream: pairs simulated side by side get independent noise
@@ -243,10 +256,16 @@ def simulate(shape: Shape, truth: Truth, noise: float, n_draws: int, *, margin: 
         cpu_seconds.append(time.process_time() - cpu_start)
         key = _label_key(analysis)
         labels[key] += 1
-        if key == "withheld":
+        drift_low, drift_high = getattr(analysis, "drift_low", math.nan), getattr(analysis, "drift_high", math.nan)
+        if getattr(analysis, "withheld", ()):  # the fit is not a result: nothing extrapolated from it
             extrapolated = [p.ceg for p in analysis.ceg if p.extrapolated]
-            drift = getattr(analysis, "drift", math.nan)
-            counts["shown"] += any(np.isfinite(extrapolated)) or bool(np.isfinite(drift))
+            drift_shown = key == "withheld" and bool(np.isfinite(getattr(analysis, "drift", math.nan)))
+            counts["shown"] += any(np.isfinite(extrapolated)) or drift_shown
+        if key != "withheld" and np.isfinite(drift_low) and np.isfinite(drift_high):
+            counts["drift_n"] += 1
+            counts["drift_in"] += drift_low <= true_drift <= drift_high
+        if getattr(analysis, "withheld", ()):
+            counts["equal_loss"] += key != "withheld"
             continue
         low, high = analysis.delta_alpha_low, analysis.delta_alpha_high
         if np.isfinite(low) and np.isfinite(high):
@@ -257,7 +276,8 @@ def simulate(shape: Shape, truth: Truth, noise: float, n_draws: int, *, margin: 
             counts["ceg_n"] += 1
             counts["ceg_in"] += point.low <= true_ceg <= point.high
     return Rates(truth, noise, n_draws, labels, counts["da_in"], counts["da_n"], counts["ceg_in"],
-                 counts["ceg_n"], counts["shown"], seconds, cpu_seconds)
+                 counts["ceg_n"], counts["shown"], seconds, cpu_seconds, counts["drift_in"], counts["drift_n"],
+                 counts["equal_loss"])
 
 
 def scenarios(shape: Shape, noise: float = 0.01) -> list[Truth]:
