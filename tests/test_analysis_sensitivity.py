@@ -139,6 +139,19 @@ def test_ceg_at_losses_targets_and_intervals_on_known_frontiers():
     assert isinstance(at_30, LossCEGPoint)
 
 
+def test_a_target_loss_the_replicates_fall_on_both_sides_of_is_left_out():
+    """A target at a frontier's edge: replicates that no longer reach it would leave a
+    one-sided interval (the point outside it), so the target is dropped."""
+    losses = np.array([p.loss for p in KNOWN_FRONTIER])
+    # in the third replicate every loss is 0.1 higher: the baseline never reaches 3.0
+    replicates = np.stack([losses, losses - 0.1, losses + 0.1, losses], axis=1)
+    interval = lambda s: (np.nanmin(s), np.nanmax(s))  # noqa: E731
+    assert [p.target_loss for p in ceg_at_losses(KNOWN_FRONTIER, [3.5, 3.0], replicates, interval,
+                                                 max_missing=1.0)] == [3.5, 3.0]
+    assert [p.target_loss for p in ceg_at_losses(KNOWN_FRONTIER, [3.5, 3.0], replicates, interval,
+                                                 max_missing=0.1)] == [3.5]
+
+
 # ---------------------------------------------------------------------------
 # Wall-clock CEG
 

@@ -112,10 +112,15 @@ def loss_targets(frontier: Iterable[FrontierPoint]) -> list[float]:
                   reverse=True)
 
 
-def ceg_at_losses(frontier: Iterable[FrontierPoint], targets, replicates: np.ndarray, interval):
+def ceg_at_losses(frontier: Iterable[FrontierPoint], targets, replicates: np.ndarray, interval,
+                  max_missing: float = 0.1):
     """CEG at every target loss from the measured frontier, and its interval over the
     bootstrap ``replicates`` (shape (n_points, n_boot), in ``frontier`` order) with the
-    targets held fixed. ``interval(samples)`` gives (low, high) along axis 0."""
+    targets held fixed. ``interval(samples)`` gives (low, high) along axis 0.
+
+    A target that more than ``max_missing`` of the replicate frontiers do not reach (a
+    loss at a frontier's edge: its replicates fall on either side of it) is left out: an
+    interval from the rest would be one-sided — the point could lie outside it."""
     frontier = list(frontier)
     arms = np.array([p.arm for p in frontier])
     budgets = np.array([p.budget for p in frontier])
@@ -128,6 +133,8 @@ def ceg_at_losses(frontier: Iterable[FrontierPoint], targets, replicates: np.nda
     points = []
     for target in targets:
         samples = np.array([ratio(column, target) for column in replicates.T])
+        if len(samples) and np.mean(~np.isfinite(samples)) > max_missing:
+            continue
         low, high = interval(samples)
         points.append(LossCEGPoint(float(target), float(ceg_at_loss(frontier, target)), float(low), float(high)))
     return tuple(points)
