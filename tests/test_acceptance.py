@@ -88,7 +88,37 @@ def test_withheld_label_shows_no_extrapolated_wall_clock_ceg_either():
     assert analysis.withheld and analysis.wall_ceg is not None
     extrapolated = [p for p in analysis.wall_ceg if p.extrapolated]
     assert extrapolated and all(np.isnan([p.ceg, p.low, p.high]).all() for p in extrapolated)
-    assert all(np.isfinite(p.ceg) for p in analysis.wall_ceg if not p.extrapolated)
+    # measured: the frontiers' own CEG (no fitted law) × the wall-time ratio; none at the
+    # unbracketed top budget
+    measured = {p.compute: p.ceg for p in analysis.ceg if not p.extrapolated}
+    assert np.isnan(measured[max(shape.budgets)]) and np.isfinite(list(measured.values())).sum() >= 2
+    for p in analysis.wall_ceg:
+        if not p.extrapolated:
+            assert p.ceg == pytest.approx(measured[p.compute] / 1.5, rel=0.05, nan_ok=True)
+
+
+def test_a_fit_that_is_no_result_shows_the_measured_frontiers_ceg():
+    """Where the fitted law is not a result, CEG at the measured budgets is read off the
+    measured frontiers (C_baseline(L_modern(C))/C), with its bootstrap interval."""
+    import numpy as np
+
+    from cegbench.analysis import analyze_innovation
+    from cegbench.analysis.ceg import frontier_ceg
+    from cegbench.analysis.simulate import planted_runs
+
+    shape = _shape("cpu")
+    truth = _straight(shape, "grows", growth=1.4, gain=1.5)
+    analysis = analyze_innovation(planted_runs(shape, truth, 0.003, np.random.default_rng(0)),
+                                  margin=1.25, n_boot=100, check_sensitivity=False)
+    assert analysis.withheld
+    frontier = analysis.frontier
+    shown = [p for p in analysis.ceg if np.isfinite(p.ceg)]
+    assert shown and not any(p.extrapolated for p in shown)
+    for p in shown:
+        assert p.ceg == frontier_ceg([q.budget for q in frontier], [q.arm for q in frontier],
+                                     [q.loss for q in frontier], p.compute)
+        assert p.low <= p.ceg <= p.high
+        assert p.ceg == pytest.approx(truth.ceg(shape, p.compute), rel=0.1)
 
 
 def _straight(shape, name: str, growth: float = 1.0, gain: float = 1.0):

@@ -27,6 +27,7 @@ from .ceg import (
     LossCEGPoint,
     ceg_at_losses,
     compute_equivalent_gain,
+    frontier_ceg,
     loss_drift_exponent,
     loss_targets,
 )
@@ -169,6 +170,31 @@ def _ceg_points(point: JointFit, boot: list[JointFit], computes: np.ndarray, mea
     return points, replicate_ceg.reshape(len(boot), len(computes)), warnings
 
 
+def _frontier_ceg_points(frontier: list[FrontierPoint], replicates: np.ndarray, computes: np.ndarray,
+                         measured: tuple[float, float]):
+    """CEG at each measured compute read off the bracketed measured frontiers
+    (``ceg.frontier_ceg``; NaN where the baseline's frontier does not reach the modern
+    arm's loss, and at every extrapolated compute), its interval over the bootstrap
+    frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them cannot give it), and its
+    replicates (n_boot, n_computes): the CEG where the fitted law is not a result."""
+    keep = np.array([p.bracketed is not False for p in frontier])
+    budgets = np.array([p.budget for p in frontier])[keep]
+    arms = np.array([p.arm for p in frontier])[keep]
+    losses = np.array([p.loss for p in frontier])[keep]
+    replicate_ceg = np.array([[frontier_ceg(budgets, arms, column, c) for c in computes]
+                              for column in replicates[keep].T]).reshape(replicates.shape[1], len(computes))
+    low, high = percentile_interval(replicate_ceg)
+    points = []
+    for i, compute in enumerate(computes):
+        extrapolated = bool(compute < measured[0] or compute > measured[1])
+        ceg = np.nan if extrapolated else frontier_ceg(budgets, arms, losses, compute)
+        missing = np.mean(~np.isfinite(replicate_ceg[:, i])) if len(replicate_ceg) else 0.0
+        if not np.isfinite(ceg) or missing > BOOT_FAIL_SHARE:
+            ceg, low[i], high[i] = np.nan, np.nan, np.nan
+        points.append(CEGPoint(float(compute), float(ceg), float(low[i]), float(high[i]), extrapolated))
+    return tuple(points), replicate_ceg
+
+
 def _wall_ceg(ceg: tuple[CEGPoint, ...], replicate_ceg: np.ndarray, ratio: float, ratio_replicates: np.ndarray):
     """CEG(C) × the baseline/modern wall-time ratio, intervals from paired replicates."""
     paired = replicate_ceg * ratio_replicates[: len(replicate_ceg), None]
@@ -176,11 +202,6 @@ def _wall_ceg(ceg: tuple[CEGPoint, ...], replicate_ceg: np.ndarray, ratio: float
     return tuple(
         CEGPoint(p.compute, p.ceg * ratio, float(lo), float(hi), p.extrapolated) for p, lo, hi in zip(ceg, low, high)
     )
-
-
-def _measured_only(points: tuple[CEGPoint, ...]) -> tuple[CEGPoint, ...]:
-    """The points with every extrapolated one blanked (NaN)."""
-    return tuple(CEGPoint(p.compute, np.nan, np.nan, np.nan, True) if p.extrapolated else p for p in points)
 
 
 def _loss_drift(frontier: list[FrontierPoint], replicates: np.ndarray) -> tuple[Drift, tuple[float, float]]:
@@ -351,16 +372,16 @@ def analyze_innovation(
 
     budgets = sorted({p.budget for p in frontier})
     computes = np.array(sorted(set(budgets) | {float(c) for c in extrapolate_to}))
-    ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
-    warnings += ceg_warnings
+    if withheld:  # no CEG from a fit that is not a result: the measured frontiers', nothing extrapolated
+        ceg_points, replicate_ceg = _frontier_ceg_points(frontier, main.replicates, computes, (budgets[0], budgets[-1]))
+    else:
+        ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
+        warnings += ceg_warnings
     loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval,
                                 max_missing=BOOT_FAIL_SHARE)
     ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), n_boot)
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
-    if withheld:  # no extrapolation from a fit that is not a result, in FLOPs or in seconds
-        ceg_points = _measured_only(ceg_points)
-        wall_ceg = _measured_only(wall_ceg) if wall_ceg is not None else None
 
     return Analysis(
         label=main.label,

@@ -56,6 +56,9 @@ def compute_equivalent_gain(baseline, modern, compute):
         return compute_to_reach(baseline, modern_loss) / compute
 
 
+ROUND_OFF = 1e-12  # relative: losses this close are the same loss
+
+
 def interpolated_compute(budgets: Iterable[float], losses: Iterable[float], target_loss: float):
     """Compute at which a measured frontier first reaches ``target_loss``.
 
@@ -68,12 +71,13 @@ def interpolated_compute(budgets: Iterable[float], losses: Iterable[float], targ
     loss = np.asarray(losses, dtype=float)[order]
     if len(loss) == 0:
         return np.nan
-    if loss[0] == target_loss:
+    tolerance = ROUND_OFF * abs(target_loss)  # a target at a frontier point, up to round-off
+    if abs(loss[0] - target_loss) <= tolerance:
         return float(np.exp(log_c[0]))
     if loss[0] < target_loss:
         return np.nan
     for i in range(1, len(loss)):
-        if loss[i] <= target_loss:
+        if loss[i] <= target_loss + tolerance:
             log_target = np.interp(target_loss, [loss[i], loss[i - 1]], [log_c[i], log_c[i - 1]])
             return float(np.exp(log_target))
     return np.nan
@@ -138,6 +142,18 @@ def ceg_at_losses(frontier: Iterable[FrontierPoint], targets, replicates: np.nda
         low, high = interval(samples)
         points.append(LossCEGPoint(float(target), float(ceg_at_loss(frontier, target)), float(low), float(high)))
     return tuple(points)
+
+
+def frontier_ceg(budgets, arms, losses, compute: float) -> float:
+    """CEG(C) = C_baseline(L_modern(C)) / C from the measured frontiers alone, at a budget
+    C the modern arm measured: the compute the baseline's frontier needs for the modern
+    arm's loss there (interpolated), NaN where the baseline's frontier does not span it."""
+    budgets, losses, arms = np.asarray(budgets, dtype=float), np.asarray(losses, dtype=float), np.asarray(arms)
+    modern = (arms == "modern") & (budgets == compute)
+    if not modern.any():
+        return np.nan
+    base = arms == "baseline"
+    return interpolated_compute(budgets[base], losses[base], float(losses[modern][0])) / compute
 
 
 # the equal-loss CEGs a model-free drift is read off: at least this many, spanning at
