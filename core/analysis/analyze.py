@@ -170,6 +170,14 @@ def _ceg_points(point: JointFit, boot: list[JointFit], computes: np.ndarray, mea
     return points, replicate_ceg.reshape(len(boot), len(computes)), warnings
 
 
+def _bracketed(frontier: list[FrontierPoint]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Budgets, arms and losses of the bracketed frontier points, and which those are."""
+    keep = np.array([p.bracketed is not False for p in frontier])
+    budgets, arms, losses = (np.array([getattr(p, field) for p in frontier])[keep]
+                             for field in ("budget", "arm", "loss"))
+    return budgets, arms, losses, keep
+
+
 def _frontier_ceg_points(frontier: list[FrontierPoint], replicates: np.ndarray, computes: np.ndarray,
                          measured: tuple[float, float]):
     """CEG at each measured compute read off the bracketed measured frontiers
@@ -177,10 +185,7 @@ def _frontier_ceg_points(frontier: list[FrontierPoint], replicates: np.ndarray, 
     arm's loss, and at every extrapolated compute), its interval over the bootstrap
     frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them cannot give it), and its
     replicates (n_boot, n_computes): the CEG where the fitted law is not a result."""
-    keep = np.array([p.bracketed is not False for p in frontier])
-    budgets = np.array([p.budget for p in frontier])[keep]
-    arms = np.array([p.arm for p in frontier])[keep]
-    losses = np.array([p.loss for p in frontier])[keep]
+    budgets, arms, losses, keep = _bracketed(frontier)
     replicate_ceg = np.array([[frontier_ceg(budgets, arms, column, c) for c in computes]
                               for column in replicates[keep].T]).reshape(replicates.shape[1], len(computes))
     low, high = percentile_interval(replicate_ceg)
@@ -208,10 +213,8 @@ def _loss_drift(frontier: list[FrontierPoint], replicates: np.ndarray) -> tuple[
     """The model-free CEG drift of the bracketed frontier points, with its interval over
     the bootstrap frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them have too few
     equal-loss CEGs), and the ``DEPENDENT_CONFIDENCE`` interval of its exponent."""
-    keep = np.array([p.bracketed is not False for p in frontier])
-    budgets = np.array([p.budget for p in frontier])[keep]
-    arms = np.array([p.arm for p in frontier])[keep]
-    point = loss_drift_exponent(budgets, arms, np.array([p.loss for p in frontier])[keep])
+    budgets, arms, losses, keep = _bracketed(frontier)
+    point = loss_drift_exponent(budgets, arms, losses)
     samples = np.array([loss_drift_exponent(budgets, arms, column) for column in replicates[keep].T])
     if not np.isfinite(point) or not len(samples) or np.mean(~np.isfinite(samples)) > BOOT_FAIL_SHARE:
         return drift(point, np.nan, np.nan), (np.nan, np.nan)
@@ -306,12 +309,14 @@ def analyze_innovation(
     final_loss; optionally status (runs not "ok" are left out and counted) and
     train_time_s (for the wall-clock CEG). ``margin``: the CEG drift factor over 100×
     of compute within which a ``scale-invariant`` verdict must lie (≥ 1; see
-    ``drift.py``). The label is withheld (``inconclusive``, reasons in ``withheld``)
-    where a frontier point is not bracketed, a fitted parameter sits at a bound, or
-    the frontier is within noise of its floor; such an analysis shows no drift and no
-    CEG outside the measured budgets. Intervals are 95 % bootstrap percentiles from
-    ``n_boot`` replicates drawn with ``numpy.random.default_rng(seed)``; the same input
-    and seed give the same result. ``shared_E=False`` fits an irreducible loss per arm;
+    ``drift.py``). Where a fitted parameter sits at a bound (reasons in ``withheld``)
+    the law is no result: the label and drift come from the equal-loss CEGs, CEG at the
+    measured budgets from the measured frontiers, and nothing is extrapolated
+    (``label_basis``). The label is withheld (``inconclusive``, no drift) where a
+    frontier point is not bracketed or the frontier is within noise of its floor.
+    Intervals are "95 %" bootstrap percentile intervals (at the calibrated
+    ``PERCENTILE_LEVEL``) from ``n_boot`` replicates drawn with
+    ``numpy.random.default_rng(seed)``; the same input and seed give the same result. ``shared_E=False`` fits an irreducible loss per arm;
     ``f_scale`` is the Huber threshold on log residuals. ``check_sensitivity=False``
     skips the sensitivity refits (``fragile`` is then False, ``sensitivity`` empty).
     ``paired_seeds``: resample seeds jointly across the arms of a budget (the same
