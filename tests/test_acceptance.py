@@ -97,6 +97,8 @@ def test_withheld_label_shows_no_extrapolated_wall_clock_ceg_either():
     for p in analysis.wall_ceg:
         if not p.extrapolated:
             assert p.ceg == pytest.approx(measured[p.compute] / 1.5, rel=0.05, nan_ok=True)
+        if np.isnan(p.ceg):  # no interval without a point
+            assert np.isnan([p.low, p.high]).all()
 
 
 def test_a_fit_that_is_no_result_shows_the_measured_frontiers_ceg():

@@ -194,8 +194,9 @@ def _frontier_ceg_points(frontier: list[FrontierPoint], replicates: np.ndarray, 
         extrapolated = bool(compute < measured[0] or compute > measured[1])
         ceg = np.nan if extrapolated else frontier_ceg(budgets, arms, losses, compute)
         missing = np.mean(~np.isfinite(replicate_ceg[:, i])) if len(replicate_ceg) else 0.0
-        if not np.isfinite(ceg) or missing > BOOT_FAIL_SHARE:
+        if not np.isfinite(ceg) or missing > BOOT_FAIL_SHARE:  # none: nor in seconds (``_wall_ceg``)
             ceg, low[i], high[i] = np.nan, np.nan, np.nan
+            replicate_ceg[:, i] = np.nan
         points.append(CEGPoint(float(compute), float(ceg), float(low[i]), float(high[i]), extrapolated))
     return tuple(points), replicate_ceg
 
