@@ -145,7 +145,10 @@ def test_a_target_loss_the_replicates_fall_on_both_sides_of_is_left_out():
     losses = np.array([p.loss for p in KNOWN_FRONTIER])
     # in the third replicate every loss is 0.1 higher: the baseline never reaches 3.0
     replicates = np.stack([losses, losses - 0.1, losses + 0.1, losses], axis=1)
-    interval = lambda s: (np.nanmin(s), np.nanmax(s))  # noqa: E731
+
+    def interval(s):
+        return np.nanmin(s), np.nanmax(s)
+
     assert [p.target_loss for p in ceg_at_losses(KNOWN_FRONTIER, [3.5, 3.0], replicates, interval,
                                                  max_missing=1.0)] == [3.5, 3.0]
     assert [p.target_loss for p in ceg_at_losses(KNOWN_FRONTIER, [3.5, 3.0], replicates, interval,
