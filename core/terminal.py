@@ -72,7 +72,7 @@ class ClickProgress(Progress):
                                 analysis.delta_alpha_high, "+.3f")
         trend = f"CEG drift {format_drift(analysis.drift, analysis.drift_low, analysis.drift_high)}"
         if analysis.label_basis == EQUAL_LOSS:
-            trend += f" from equal-loss CEGs (fitted law not a result: {'; '.join(analysis.withheld)})"
+            trend = f"{trend} from equal-loss CEGs (fitted law not a result: {'; '.join(analysis.withheld)})"
         elif analysis.withheld:
             trend = f"label withheld: {'; '.join(analysis.withheld)}"
         click.echo(f"{name} [{tier.name}]: "

@@ -364,9 +364,9 @@ def analyze_innovation(
         main.label, main.direction = INCONCLUSIVE, None
         warnings.append("label withheld: " + "; ".join(withheld))
 
-    # a withheld label has no sensitivity or decision to offer (and its refits are the
-    # slow ones: a fit at a bound)
-    variants = sensitivity(frontier, main, margin=margin) if check_sensitivity and not withheld else ()
+    # a fit that is not a result has no sensitivity or decision to offer (and its refits
+    # are the slow ones: a fit at a bound)
+    variants = sensitivity(frontier, main, margin=margin) if check_sensitivity and basis == FITTED_LAW else ()
     changed = changed_variants(main, variants)
     weakened = weakened_variants(main, variants)
     if changed:

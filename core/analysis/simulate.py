@@ -257,14 +257,14 @@ def simulate(shape: Shape, truth: Truth, noise: float, n_draws: int, *, margin: 
         key = _label_key(analysis)
         labels[key] += 1
         drift_low, drift_high = getattr(analysis, "drift_low", math.nan), getattr(analysis, "drift_high", math.nan)
-        if getattr(analysis, "withheld", ()):  # the fit is not a result: nothing extrapolated from it
-            extrapolated = [p.ceg for p in analysis.ceg if p.extrapolated]
-            drift_shown = key == "withheld" and bool(np.isfinite(getattr(analysis, "drift", math.nan)))
-            counts["shown"] += any(np.isfinite(extrapolated)) or drift_shown
         if key != "withheld" and np.isfinite(drift_low) and np.isfinite(drift_high):
             counts["drift_n"] += 1
             counts["drift_in"] += drift_low <= true_drift <= drift_high
-        if getattr(analysis, "withheld", ()):
+        if getattr(analysis, "withheld", ()):  # the fit is not a result: nothing extrapolated from it,
+            # and a label, if any, read off the equal-loss CEGs (no Δα or fitted CEG to cover)
+            extrapolated = [p.ceg for p in analysis.ceg if p.extrapolated]
+            drift_shown = key == "withheld" and bool(np.isfinite(getattr(analysis, "drift", math.nan)))
+            counts["shown"] += any(np.isfinite(extrapolated)) or drift_shown
             counts["equal_loss"] += key != "withheld"
             continue
         low, high = analysis.delta_alpha_low, analysis.delta_alpha_high
