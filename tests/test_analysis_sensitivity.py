@@ -16,7 +16,7 @@ from test_analysis import BUDGETS, E_TRUE, KNOWN_FRONTIER, laws_with, planted_ru
 
 from cegbench.analysis import analyze_innovation, compose, parts_first
 from cegbench.analysis.ceg import LossCEGPoint, ceg_at_losses, loss_targets
-from cegbench.analysis.estimate import percentile_interval
+from cegbench.analysis.estimate import monte_carlo_interval, percentile_interval
 from cegbench.analysis.fit import ScalingLawFitter
 from cegbench.analysis.frontier import ARMS
 from cegbench.registry.db import open_registry, save_verdict, verdicts
@@ -303,6 +303,47 @@ def test_verdict_detail_is_stored_as_json_and_null_when_absent(tmp_path):
 def test_percentile_interval_of_nothing_is_nan():
     low, high = percentile_interval(np.empty(0))
     assert math.isnan(low) and math.isnan(high)
+
+
+def test_monte_carlo_interval_moves_each_tail_by_its_binomial_error():
+    samples = np.arange(1.0, 2001.0)  # 2,000 replicates spread evenly: quantile q sits at 1 + 1999·q
+    tail = 0.01 - 1.96 * math.sqrt(0.01 * 0.99 / 2000)  # 0.00564 of the 98 % interval's 0.01
+    low, high = monte_carlo_interval(samples, confidence=0.98)
+    assert (low, high) == pytest.approx((1 + 1999 * tail, 1 + 1999 * (1 - tail)))
+    assert (low, high) == pytest.approx((12.27, 1988.73), abs=0.01)
+    # wider than the plain interval; with 20 replicates no tail is left: the extremes
+    plain = percentile_interval(samples, confidence=0.98)
+    assert low < plain[0] and high > plain[1]
+    assert monte_carlo_interval(samples[:20], confidence=0.98) == (1.0, 20.0)
+    assert all(math.isnan(x) for x in monte_carlo_interval(np.full(5, np.nan)))
+
+
+@pytest.mark.parametrize("edge, within", [(0.985, True), (1.2, False)])
+def test_a_label_whose_bound_is_within_monte_carlo_error_weakens(edge, within):
+    """Replicates spread evenly over [−a, a]: the 98 % interval is ±0.98·a. With a =
+    margin/0.985 it lies inside the margin (invariant), but its Monte-Carlo band reaches
+    past it: another bootstrap seed could make the label inconclusive."""
+    from cegbench.analysis.analyze import _within_monte_carlo_error
+    from cegbench.analysis.drift import exponent_margin
+    from cegbench.analysis.label import label_from_drift
+
+    margin = 1.5
+    a = exponent_margin(margin) / edge
+    samples = np.linspace(-a, a, 2000)
+    label, direction = label_from_drift(*percentile_interval(samples), margin,
+                                        dependent=percentile_interval(samples, confidence=0.99))
+    assert label == "scale-invariant"
+    assert _within_monte_carlo_error(samples, label, direction, margin) is within
+    assert not _within_monte_carlo_error(samples, "inconclusive", None, margin)
+
+
+def test_model_free_statistics_read_ten_times_the_replicates():
+    """The equal-loss drift needs no fit per replicate: it is read off 10 × n_boot
+    bootstrap frontiers, while n_boot of them are fitted."""
+    runs = planted_runs(np.random.default_rng(3), laws=laws_with(0.15, 0.15), noise=0.005, n_seeds=2)
+    analysis = analyze_innovation(runs, margin=1.25, n_boot=30, check_sensitivity=False)
+    assert analysis.method["model_free_replicates"] == 300 and analysis.n_boot == 30
+    assert analysis.n_boot_failed <= 30
 
 
 def test_report_of_a_verdict_that_could_not_be_analysed():

@@ -39,15 +39,19 @@ from .decision import (
     Decision,
     decision_estimate,
 )
-from .drift import MARGIN_SPAN, Drift, drift, exponent_margin
+from .drift import MARGIN_SPAN, Drift, drift, drift_exponent, exponent_margin
 from .estimate import (
     BOOT_FAIL_SHARE,
     CONFIDENCE,
     DEPENDENT_CONFIDENCE,
+    MODEL_FREE_BOOT_FACTOR,
+    MONTE_CARLO_Z,
     PAIRED_SEEDS,
     PERCENTILE_LEVEL,
+    Estimate,
     estimate,
     log_variances,
+    monte_carlo_interval,
     percentile_interval,
     stacked,
 )
@@ -66,6 +70,8 @@ from .sensitivity import SensitivityResult, changed_variants, sensitivity, weake
 from .wall import wall_time_ratio
 
 FIT_BAND_POINTS = 40  # log-spaced computes per arm in ``fit_bands``
+# the "variant" a label that rests on the bootstrap's Monte-Carlo error weakens with
+ANOTHER_BOOTSTRAP_SEED = "another bootstrap seed (its bound is within Monte-Carlo error of the threshold)"
 # A label is withheld when more than this share of the bootstrap fits sit at a bound or
 # fail to converge: the interval is then shaped by the bounds, not by the data.
 BOOT_AT_BOUND_SHARE = BOOT_FAIL_SHARE
@@ -203,24 +209,36 @@ def _frontier_ceg_points(frontier: list[FrontierPoint], replicates: np.ndarray, 
 
 def _wall_ceg(ceg: tuple[CEGPoint, ...], replicate_ceg: np.ndarray, ratio: float, ratio_replicates: np.ndarray):
     """CEG(C) × the baseline/modern wall-time ratio, intervals from paired replicates."""
-    paired = replicate_ceg * ratio_replicates[: len(replicate_ceg), None]
+    paired = replicate_ceg * ratio_replicates[:, None]
     low, high = percentile_interval(paired)
     return tuple(
         CEGPoint(p.compute, p.ceg * ratio, float(lo), float(hi), p.extrapolated) for p, lo, hi in zip(ceg, low, high)
     )
 
 
-def _loss_drift(frontier: list[FrontierPoint], replicates: np.ndarray) -> tuple[Drift, tuple[float, float]]:
+def _loss_drift(frontier: list[FrontierPoint], replicates: np.ndarray):
     """The model-free CEG drift of the bracketed frontier points, with its interval over
     the bootstrap frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them have too few
-    equal-loss CEGs), and the ``DEPENDENT_CONFIDENCE`` interval of its exponent."""
+    equal-loss CEGs), the ``DEPENDENT_CONFIDENCE`` interval of its exponent, and the
+    exponent's replicates (empty with no interval)."""
     budgets, arms, losses, keep = _bracketed(frontier)
     point = loss_drift_exponent(budgets, arms, losses)
     samples = np.array([loss_drift_exponent(budgets, arms, column) for column in replicates[keep].T])
     if not np.isfinite(point) or not len(samples) or np.mean(~np.isfinite(samples)) > BOOT_FAIL_SHARE:
-        return drift(point, np.nan, np.nan), (np.nan, np.nan)
+        return drift(point, np.nan, np.nan), (np.nan, np.nan), np.empty(0)
     return (drift(point, *percentile_interval(samples)),
-            tuple(percentile_interval(samples, confidence=DEPENDENT_CONFIDENCE)))
+            tuple(percentile_interval(samples, confidence=DEPENDENT_CONFIDENCE)), samples)
+
+
+def _within_monte_carlo_error(samples: np.ndarray, label: str, direction: str | None, margin: float) -> bool:
+    """True when a decided label does not hold on the intervals widened by their
+    Monte-Carlo error (``monte_carlo_interval``): another bootstrap seed could make it
+    inconclusive. ``samples``: the replicates of the drift exponent the label tested."""
+    if label == INCONCLUSIVE or not len(samples):
+        return False
+    wide = monte_carlo_interval(samples)
+    wide99 = monte_carlo_interval(samples, DEPENDENT_CONFIDENCE)
+    return label_from_drift(*wide, margin, dependent=wide99) != (label, direction)
 
 
 def _fit_bands(point: JointFit, boot: list[JointFit], computes: Sequence[float]) -> dict:
@@ -276,14 +294,13 @@ def _not_measured(frontier: list[FrontierPoint], point: JointFit, replicates: np
     return reasons
 
 
-def _not_a_result(fitter, point: JointFit, losses: np.ndarray, replicates: np.ndarray,
-                  boot: list[JointFit]) -> list[str]:
+def _not_a_result(main: Estimate, losses: np.ndarray) -> list[str]:
     """Why the fitted law is not a result: the fit (or too many bootstrap fits) at a
     bound, too many bootstrap fits that did not converge."""
+    fitter, point, boot = main.fitter, main.point, main.boot
     reasons = [f"fit at a bound: {problem}" for problem in fitter.at_bounds(point, losses)]
-    failed = replicates.shape[1] - len(boot)
-    if failed > BOOT_AT_BOUND_SHARE * replicates.shape[1]:
-        reasons.append(f"bootstrap fits failed to converge in {failed} of {replicates.shape[1]} replicates")
+    if main.n_failed > BOOT_AT_BOUND_SHARE * main.n_boot:
+        reasons.append(f"bootstrap fits failed to converge in {main.n_failed} of {main.n_boot} replicates")
     if boot:
         at_bound = sum(bool(fitter.at_bounds(fit)) for fit in boot)
         if at_bound > BOOT_AT_BOUND_SHARE * len(boot):
@@ -342,25 +359,26 @@ def analyze_innovation(
         raise AnalysisError(f"compute-optimal loss is not positive at {', '.join(bad)}")
 
     main = estimate(ladders, frontier, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E, f_scale=f_scale,
-                    paired=paired_seeds)
+                    paired=paired_seeds, n_replicates=MODEL_FREE_BOOT_FACTOR * n_boot)
     point, boot = main.point, main.boot
     warnings += _fit_warnings(point, frontier) + main.warnings
     if main.n_failed:
         warnings.append(f"{main.n_failed} of {n_boot} bootstrap fits failed and were dropped")
 
     not_measured = _not_measured(frontier, point, main.replicates, boot)
-    withheld = not_measured + _not_a_result(main.fitter, point, losses, main.replicates, boot)
-    loss_trend, loss_exponent99 = _loss_drift(frontier, main.replicates)
+    withheld = not_measured + _not_a_result(main, losses)
+    loss_trend, loss_exponent99, loss_samples = _loss_drift(frontier, main.replicates)
     if not withheld:
         basis, trend = FITTED_LAW, drift(main.drift, main.drift_low, main.drift_high)
+        samples = drift_exponent(stacked(boot, "baseline", "alpha"), stacked(boot, "modern", "alpha"))
     elif not not_measured:  # the law does not describe the frontier; the frontiers still compare
-        basis, trend = EQUAL_LOSS, loss_trend
+        basis, trend, samples = EQUAL_LOSS, loss_trend, loss_samples
         main.label, main.direction = label_from_drift(trend.exponent_low, trend.exponent_high, margin,
                                                       dependent=loss_exponent99)
         warnings.append("fitted law not a result (" + "; ".join(withheld) + "): the label comes from the "
                         "drift of the measured frontiers' equal-loss CEGs")
     else:
-        basis, trend = NO_BASIS, Drift(np.nan, np.nan, np.nan, np.nan, np.nan, np.nan)
+        basis, trend, samples = NO_BASIS, Drift(np.nan, np.nan, np.nan, np.nan, np.nan, np.nan), np.empty(0)
         main.label, main.direction = INCONCLUSIVE, None
         warnings.append("label withheld: " + "; ".join(withheld))
 
@@ -369,6 +387,8 @@ def analyze_innovation(
     variants = sensitivity(frontier, main, margin=margin) if check_sensitivity and basis == FITTED_LAW else ()
     changed = changed_variants(main, variants)
     weakened = weakened_variants(main, variants)
+    if _within_monte_carlo_error(samples, main.label, main.direction, margin):
+        weakened.append(ANOTHER_BOOTSTRAP_SEED)
     if changed:
         warnings.append(f"fragile: the label flips with {', '.join(changed)}")
     if weakened:
@@ -385,7 +405,7 @@ def analyze_innovation(
         warnings += ceg_warnings
     loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval,
                                 max_missing=BOOT_FAIL_SHARE)
-    ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), n_boot)
+    ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), len(replicate_ceg))
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
 
@@ -424,6 +444,7 @@ def analyze_innovation(
             "fit": "huber-log",
             "f_scale": f_scale,
             "n_boot": n_boot,
+            "model_free_replicates": int(main.replicates.shape[1]),
             "seed": seed,
             "ci": CONFIDENCE,
             "percentile_level": PERCENTILE_LEVEL,
@@ -434,6 +455,8 @@ def analyze_innovation(
                       f"{MARGIN_SPAN:g}× compute within [1/{margin:g}, {margin:g}] (|Δα/α_b| ≤ "
                       f"{exponent_margin(margin):.4f}); scale-dependent when its 99 % interval excludes 1"),
             "label_basis": basis,
+            "label_monte_carlo": (f"a decided label that does not hold on its intervals with each tail share p moved to "
+                                  f"p − {MONTE_CARLO_Z:g}·√(p(1−p)/n) (n replicates) weakens with another bootstrap seed"),
             "equal_loss_when": ["fitted parameter at a bound",
                                 f"more than {BOOT_AT_BOUND_SHARE:.0%} of bootstrap fits at a bound or failed"],
             "withheld_when": ["frontier not bracketed",
