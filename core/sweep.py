@@ -27,7 +27,7 @@ class Planned:
     """What a phase found to do: ``planned`` runs for ``units`` recipes (tuning) or
     innovations (runs), of which ``recorded`` are in the registry already."""
 
-    phase: str  # "tuning" or "runs"
+    phase: str  # "tuning", "beyond the grid" (tuning), "runs" or "ladder"
     tier: object  # cegbench.tiers.Tier
     units: int
     planned: int
@@ -118,6 +118,7 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
     save_innovations(db, [innovation_row(i, catalog.plugin_info(i.plugin)) for i in innovations])
     rates = tune_learning_rates(db, innovations, tier, catalog.components, executor, command,
                                 retry_failed=retry_failed, progress=progress)
+    supersede_stale_runs(db, tier, rates, progress)
     tuned = [i for i in innovations if i.baseline in rates and i.modern in rates]
     for innovation in innovations:
         if innovation not in tuned:
@@ -139,6 +140,21 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
     if analyze:
         analyze_innovations(db, [i.name for i in tuned], tier, progress=progress)
     return Executed(ok, failed, skipped, not_tuned=tuple(i.name for i in innovations if i not in tuned))
+
+
+def supersede_stale_runs(db, tier, rates: dict, progress: Progress) -> None:
+    """Move the runs whose recipe's tuning now chooses another learning rate out of
+    ``runs`` (into ``superseded_runs``, with the reason): the plan trains them again at
+    the new rate, and no analysis mixes the two."""
+    from cegbench.registry.db import supersede_runs
+    from cegbench.registry.learning_rates import stale_runs
+
+    stale = stale_runs(db, tier, rates)
+    if stale:
+        moved = supersede_runs(db, stale)
+        progress.warning(f"{moved} recorded run(s) on tier {tier.name} v{tier.version} were trained at a "
+                         "learning rate their recipe's tuning no longer chooses: moved to the registry's "
+                         "superseded_runs table; they are trained again at the new rate")
 
 
 def train_and_record(db, todo, planned: Planned, executor: Callable, command: str,
@@ -198,27 +214,39 @@ def tune_learning_rates(db, innovations, tier, components, executor, command, *,
     """The tuning phase (``cegbench.tuning``): run each distinct recipe's sweep that the
     registry does not hold yet, store every choice, return {recipe: TunedRate}."""
     from cegbench.registry.learning_rates import save_learning_rate, save_tuning_run, tuning_losses
-    from cegbench.tuning import TuningError, choose, plan_sweeps, recipe_label
+    from cegbench.tuning import TuningError, choose, extended, plan_sweeps, recipe_label
 
     progress = progress or Progress()
     recipes = [i.recipe(arm) for i in innovations for arm in ARMS]
     sweeps = plan_sweeps(recipes, tier, components)
-    specs = [spec for sweep in sweeps for spec in sweep.specs]
-    done = tuning_losses(db, [s.run_id for s in specs], include_failed=not retry_failed)
-    todo = [s for s in specs if s.run_id not in done]
-    progress.planned(Planned("tuning", tier, len(sweeps), len(specs), len(specs) - len(todo)))
-    run_phase(todo, len(todo), executor(), lambda result: save_tuning_run(db, result, command),
-            "tuning", progress)
-    losses = tuning_losses(db, [s.run_id for s in specs])
+    for phase in ("tuning", *["beyond the grid"] * tier.lr_extension):
+        specs = [spec for sweep in sweeps for spec in sweep.specs]
+        done = tuning_losses(db, [s.run_id for s in specs], include_failed=not retry_failed)
+        todo = [s for s in specs if s.run_id not in done]
+        if phase == "tuning" or todo:
+            progress.planned(Planned(phase, tier, len(sweeps), len(specs), len(specs) - len(todo)))
+            run_phase(todo, len(todo), executor(), lambda result: save_tuning_run(db, result, command),
+                      phase, progress)
+        losses = tuning_losses(db, [s.run_id for s in specs])
+        choices = {}
+        for sweep in sweeps:
+            try:
+                choices[sweep.recipe] = choose(sweep, losses)
+            except TuningError as error:
+                choices[sweep.recipe] = error
+        # a choice at an edge of the grid: one more rate beyond it (``tuning.extended``)
+        grown = [extended(sweep, choice, tier) if not isinstance(choice, TuningError) else None
+                 for sweep, choice in zip(sweeps, choices.values())]
+        if not any(grown):
+            break
+        sweeps = [bigger or sweep for sweep, bigger in zip(sweeps, grown)]
     rates, at_edge = {}, []
-    for sweep in sweeps:
-        try:
-            choice = choose(sweep, losses)
-        except TuningError as error:
-            progress.warning(str(error))
+    for choice in choices.values():
+        if isinstance(choice, TuningError):
+            progress.warning(str(choice))
             continue
         save_learning_rate(db, tier.name, tier.version, choice)
-        rates[sweep.recipe] = choice.rate
+        rates[choice.recipe] = choice.rate
         if choice.at_edge:
             at_edge.append(f"[{recipe_label(choice.recipe)}] ×{choice.multiplier:g}")
     if at_edge:

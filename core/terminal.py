@@ -22,6 +22,9 @@ class ClickProgress(Progress):
         if planned.phase == "tuning":
             click.echo(f"learning-rate tuning on {tier}: {planned.units} recipes, "
                        f"{planned.planned} tuning runs, {planned.recorded} already recorded")
+        elif planned.phase == "beyond the grid":
+            click.echo(f"learning-rate tuning on {tier}: {planned.todo} runs at the next rate beyond "
+                       "the edge of the grid, where the best rate sat")
         elif planned.phase == "ladder":
             click.echo(f"{tier}: {planned.todo} runs on rungs added where a ladder's lowest loss "
                        f"sat at its edge {self.where}")

@@ -33,6 +33,9 @@ class Tier:
     # learning-rate tuning (cegbench.tuning): optimizer.base_lr × each multiplier is tried
     # at the smallest budget, middle width, on tuning_seed (never a measurement seed)
     lr_multipliers: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    # rates a tuning may add beyond an edge of lr_multipliers, one grid step at a time,
+    # while the best rate is at that edge (cegbench.tuning.extended); 0: the grid is fixed
+    lr_extension: int = 3
     tuning_seed: int = 1000
     lr_width_exponent: float = 0.5  # lr(width) = tuned lr × (tuned width / width) ** exponent
     eval_points: int = 5  # held-out evaluations along each run (the last one at the end)
@@ -67,6 +70,7 @@ for _tier in (
         widths=(16, 32, 48, 64),
         seeds=(0, 1),
         lr_multipliers=(0.25, 1.0, 4.0),
+        lr_extension=0,  # the default job and CI stay this cheap; a warning names an edge
         # budgets this small cannot reach 20 tokens per parameter at any width, and
         # every ladder is [16, 32, 48] at any centre above 0.07. At 0.125 the
         # allocation rules anchored there (kaplan, chinchilla) start at width 32,

@@ -10,7 +10,10 @@ hand. For each distinct recipe on a tier version (tier fields in brackets):
 2. choose the rate with the lowest final held-out loss (failed runs, e.g.
    diverged ones, are out; a tie goes to the multiplier nearest 1), and flag a
    choice at the edge of the grid, where the best rate may lie outside it;
-3. every run of the recipe on the tier then uses
+3. while the choice is at an edge of the grid, add the next rate beyond it (one grid
+   step further) and choose again, at most [``lr_extension``] times: the best rate is
+   then inside the grid, or the edge is flagged;
+4. every run of the recipe on the tier then uses
    ``lr(width) = lr* × (tuned width / width) ** [lr_width_exponent]``.
 
 A tuning is keyed by recipe + tier + tier version, not by innovation: the
@@ -74,20 +77,37 @@ class Choice:
     protocol: dict
 
 
+def _tuning_spec(recipe: Recipe, tier: Tier, width: int, learning_rate: float) -> TrainSpec:
+    return TrainSpec.for_tier(tier, recipe=recipe, budget=tier.budgets[0], width=width,
+                              seed=tier.tuning_seed, learning_rate=learning_rate)
+
+
 def plan_sweep(recipe: Recipe, tier: Tier, components: Components) -> Sweep:
     budget = tier.budgets[0]
     widths = widths_at(budget, tier, recipe, components)
     width = widths[len(widths) // 2]
     base_lr = components.get("optimizer", recipe.optimizer).base_lr
-    specs = tuple(
-        TrainSpec.for_tier(tier, recipe=recipe, budget=budget, width=width,
-                           seed=tier.tuning_seed, learning_rate=base_lr * m)
-        for m in tier.lr_multipliers
-    )
+    specs = tuple(_tuning_spec(recipe, tier, width, base_lr * m) for m in tier.lr_multipliers)
     protocol = {"budget": budget, "width": width, "seed": tier.tuning_seed, "base_lr": base_lr,
-                "multipliers": list(tier.lr_multipliers),
+                "multipliers": list(tier.lr_multipliers), "extension": tier.lr_extension,
                 "width_exponent": tier.lr_width_exponent, "selection": SELECTION}
     return Sweep(recipe, tuple(tier.lr_multipliers), specs, protocol)
+
+
+def extended(sweep: Sweep, choice: Choice, tier: Tier) -> Sweep | None:
+    """``sweep`` with one more rate beyond the edge of its grid that ``choice`` sits at, a
+    grid step (the ratio of the two outermost rates there) further; None when the choice
+    is inside the grid or the sweep already holds ``tier.lr_extension`` added rates."""
+    multipliers = sorted(sweep.multipliers)
+    if not choice.at_edge or len(multipliers) - len(tier.lr_multipliers) >= tier.lr_extension:
+        return None
+    if choice.multiplier == multipliers[-1]:
+        multiplier = multipliers[-1] ** 2 / multipliers[-2]
+    else:
+        multiplier = multipliers[0] ** 2 / multipliers[1]
+    spec = _tuning_spec(sweep.recipe, tier, sweep.protocol["width"], sweep.protocol["base_lr"] * multiplier)
+    protocol = {**sweep.protocol, "multipliers": [*sweep.protocol["multipliers"], multiplier]}
+    return Sweep(sweep.recipe, (*sweep.multipliers, multiplier), (*sweep.specs, spec), protocol)
 
 
 def plan_sweeps(recipes: Iterable[Recipe], tier: Tier, components: Components) -> list[Sweep]:

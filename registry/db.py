@@ -336,6 +336,18 @@ def unrecorded(db: Database, specs, *, include_failed: bool = True) -> list:
     return [spec for spec in specs if spec.run_id not in done]
 
 
+def supersede_runs(db: Database, reasons: dict[str, str]) -> int:
+    """Move the runs ``reasons`` names (run id → why) from ``runs`` to ``superseded_runs``,
+    each with its reason and the time; return how many moved."""
+    moved = [{**row, "superseded_at": utc_now(), "reason": reason}
+             for run_id, reason in reasons.items() for row in db["runs"].rows_where("run_id = ?", [run_id])]
+    with write_transaction(db):
+        db["superseded_runs"].upsert_all(moved, pk="run_id", alter=True)
+        for row in moved:
+            db["runs"].delete(row["run_id"])
+    return len(moved)
+
+
 def runs(db: Database, innovation: str, tier: str, tier_version: int, *,
          declaration_hash: str | None = None) -> pd.DataFrame:
     """All recorded runs of one innovation in one tier version, as a DataFrame."""

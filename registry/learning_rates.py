@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 from sqlite_utils import Database
 
@@ -16,6 +17,7 @@ from cegbench.plan import TunedRate
 from cegbench.provenance import utc_now
 from cegbench.registry.db import select_in, write_transaction
 from cegbench.registry.ingest import trained_row
+from cegbench.tiers import Tier
 from cegbench.tuning import Choice, recipe_key
 
 
@@ -71,3 +73,21 @@ def tuned_rates(db: Database, tier: str, tier_version: int) -> dict[Recipe, Tune
         for row in db["learning_rates"].rows_where("tier = ? and tier_version = ?",
                                                    [tier, tier_version])
     }
+
+
+def stale_runs(db: Database, tier: Tier, rates: dict[Recipe, TunedRate]) -> dict[str, str]:
+    """The recorded runs on ``tier`` (any innovation) of a recipe in ``rates`` whose learning
+    rate is not the one that rate gives at their width — the recipe was tuned again and
+    came out different — each with the reason (run id → why)."""
+    rate_of = {json.dumps(dataclasses.asdict(recipe)): rate for recipe, rate in rates.items()}
+    stale = {}
+    for row in db["runs"].rows_where("tier = ? and tier_version = ?", [tier.name, tier.version],
+                                     select="run_id, recipe, width, learning_rate"):
+        rate = rate_of.get(row["recipe"])
+        if rate is None:
+            continue
+        now = tier.learning_rate(rate.learning_rate, rate.width, row["width"])
+        if not math.isclose(row["learning_rate"], now, rel_tol=1e-9):
+            stale[row["run_id"]] = (f"trained at learning rate {row['learning_rate']:.4g}; its recipe's tuning "
+                                    f"now gives {now:.4g} at width {row['width']}")
+    return stale

@@ -272,3 +272,12 @@ def m012_label_basis(db: Database) -> None:
     at a bound, the measured frontiers still compare) or "none" (withheld); NULL in
     verdicts from before (they were all read from the fitted law, or withheld)."""
     db["verdicts"].add_column("label_basis", str)
+
+
+@migrations()
+def m013_superseded_runs(db: Database) -> None:
+    """Runs that no longer measure what the plan asks for (their recipe's learning rate was
+    tuned again and came out different): moved out of ``runs`` with the reason and when,
+    so no analysis mixes them in and nothing is lost."""
+    columns = {name: type_ for name, type_ in db["runs"].columns_dict.items()}
+    db["superseded_runs"].create({**columns, "superseded_at": str, "reason": str}, pk="run_id")

@@ -30,6 +30,9 @@ class Recorder(Progress):
     def analysed(self, name, tier, analysis=None, error=None):
         self.events.append(("analysed", name, analysis is not None or error is not None))
 
+    def warning(self, text):
+        self.events.append(("warning", text))
+
 
 def test_sweep_reports_phases_runs_and_verdicts_and_prints_nothing(tmp_path, capsys, one_thread):
     catalog = load_catalog([PLUGIN])
@@ -110,3 +113,38 @@ def test_a_later_innovation_reuses_the_registrys_trainings(tmp_path, one_thread)
     assert len(copies) == 4
     assert all(row["trained_as"] == first[cell]["run_id"] for cell, row in twin.items()
                if cell[0] == "baseline")
+
+
+def test_runs_at_a_rate_their_recipes_tuning_no_longer_chooses_are_superseded(tmp_path, one_thread):
+    """Tuned again with another result (here: the chosen rate's tuning run made worse), a
+    recipe's recorded runs are moved to ``superseded_runs`` with the reason and trained
+    again at the new rate; the other arm's runs stay."""
+    import json
+
+    from cegbench.registry.learning_rates import learning_rates
+
+    catalog = load_catalog([PLUGIN])
+    db = open_registry(tmp_path / "r.db")
+    sweep = dict(executor=lambda: LocalExecutor(catalog.components), command="test", analyze=False)
+    innovation = catalog.innovations.get("tiny-sweep")
+    run_sweep(db, catalog, [innovation], TIERS.get("smoke"), **sweep)
+    before = {r["run_id"]: r for r in db["runs"].rows}
+    baseline = next(r["recipe"] for r in before.values() if r["arm"] == "baseline")
+    row = next(r for r in learning_rates(db, "smoke") if r["recipe"] == baseline)
+    best = next(run_id for run_id in json.loads(row["run_ids"])
+                if db["tuning_runs"].get(run_id)["learning_rate"] == row["learning_rate"])
+    db["tuning_runs"].update(best, {"final_loss": 99.0})  # another rate wins the tuning now
+    progress = Recorder()
+    executed = run_sweep(db, catalog, [innovation], TIERS.get("smoke"), **sweep, progress=progress)
+    stale = {run_id for run_id, r in before.items() if r["arm"] == "baseline"}
+    assert executed.ok == len(stale) == 4
+    assert {r["run_id"] for r in db["superseded_runs"].rows} == stale
+    for r in db["superseded_runs"].rows:
+        assert r["learning_rate"] == before[r["run_id"]]["learning_rate"] and r["superseded_at"]
+        assert r["reason"].startswith(f"trained at learning rate {r['learning_rate']:.4g}; its recipe's tuning now gives")
+    now = {r["run_id"]: r for r in db["runs"].rows}
+    assert len(now) == 8 and not stale & set(now)
+    assert {r["learning_rate"] for r in now.values() if r["arm"] == "baseline"} != \
+        {r["learning_rate"] for r in before.values() if r["arm"] == "baseline"}
+    assert any("moved to the registry's superseded_runs table" in e[1] for e in progress.events
+               if e[0] == "warning")

@@ -127,3 +127,47 @@ def test_a_new_plugin_is_tuned_automatically_with_the_same_protocol(tmp_path, on
     [row] = [r for r in learning_rates(db) if r["recipe_key"] == recipe_key(nesterov)]
     assert row["learning_rate"] in [0.05 * m for m in TINY.lr_multipliers]
     assert rates[nesterov].learning_rate == row["learning_rate"]
+
+
+def test_a_choice_at_an_edge_extends_the_grid_one_step_at_a_time(catalog):
+    from cegbench.tuning import extended
+
+    tier = TIERS.get("cpu")  # multipliers 1/4 … 4, at most 3 added
+    [sweep] = plan_sweeps([catalog.innovations.get("gelu-to-swiglu").baseline], tier, catalog.components)
+    base_lr = sweep.protocol["base_lr"]
+    assert extended(sweep, choose(sweep, planted(sweep, [3.0, 2.5, 2.4, 2.45, 2.6])), tier) is None
+    for _ in range(3):  # the loss still falls at the largest rate: 8×, 16×, 32×
+        sweep = extended(sweep, choose(sweep, planted(sweep, [3.0 - 0.1 * i for i in range(len(sweep.specs))])), tier)
+    assert sweep.multipliers == (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+    assert sweep.protocol["multipliers"] == list(sweep.multipliers)
+    new = sweep.specs[-1]
+    assert new.learning_rate == pytest.approx(base_lr * 32) and new.width == sweep.specs[0].width
+    assert (new.budget, new.seed) == (sweep.specs[0].budget, sweep.specs[0].seed)
+    still = choose(sweep, planted(sweep, [3.0 - 0.1 * i for i in range(8)]))
+    assert still.at_edge and extended(sweep, still, tier) is None  # the extension is spent
+    # at the small end: 1/8
+    [sweep] = plan_sweeps([catalog.innovations.get("gelu-to-swiglu").baseline], tier, catalog.components)
+    smaller = extended(sweep, choose(sweep, planted(sweep, [2.0, 2.5, 2.6, 2.7, 2.8])), tier)
+    assert smaller.multipliers[-1] == 0.125
+    # a rate beyond the edge that fails bounds the grid: the edge's rate is inside it now
+    bounded = choose(smaller, planted(smaller, [2.0, 2.5, 2.6, 2.7, 2.8, None]))
+    assert bounded.multiplier == 0.25 and not bounded.at_edge
+
+
+def test_the_tuning_phase_tries_rates_beyond_an_edge_and_resumes(tmp_path, catalog, one_thread):
+    db = open_registry(tmp_path / "r.db")
+    tier = dataclasses.replace(TINY, lr_extension=1)  # two rates: the best is always at an edge
+    innovation = catalog.innovations.get("gelu-to-swiglu")
+    CountingExecutor.submitted = 0
+    rates = tune_learning_rates(db, [innovation], tier, catalog.components,
+                                lambda: CountingExecutor(catalog.components), "test")
+    assert CountingExecutor.submitted == 2 * 3  # 2 recipes × (2 rates + 1 beyond the edge)
+    for row in learning_rates(db, "tiny"):
+        protocol = json.loads(row["protocol"])
+        assert len(protocol["multipliers"]) == 3 and protocol["extension"] == 1
+        assert protocol["multipliers"][-1] in (0.125, 8.0) and len(json.loads(row["run_ids"])) == 3
+        assert bool(row["at_edge"]) == (row["multiplier"] == protocol["multipliers"][-1])
+    CountingExecutor.submitted = 0
+    assert tune_learning_rates(db, [innovation], tier, catalog.components,
+                               lambda: CountingExecutor(catalog.components), "test") == rates
+    assert CountingExecutor.submitted == 0
