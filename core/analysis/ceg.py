@@ -59,28 +59,37 @@ def compute_equivalent_gain(baseline, modern, compute):
 ROUND_OFF = 1e-12  # relative: losses this close are the same loss
 
 
-def interpolated_compute(budgets: Iterable[float], losses: Iterable[float], target_loss: float):
-    """Compute at which a measured frontier first reaches ``target_loss``.
+def interpolated_computes(budgets: Iterable[float], losses: Iterable[float], targets) -> np.ndarray:
+    """Compute at which a measured frontier first reaches each of ``targets`` (losses).
 
     Walks the frontier in order of budget and interpolates log C linearly in loss on
-    the first segment that crosses the target. NaN when the target lies outside the
+    the first segment that crosses a target. NaN where a target lies outside the
     measured frontier (never reached, or already beaten at the smallest budget).
     """
     order = np.argsort(np.asarray(budgets, dtype=float))
     log_c = np.log(np.asarray(budgets, dtype=float)[order])
     loss = np.asarray(losses, dtype=float)[order]
+    targets = np.atleast_1d(np.asarray(targets, dtype=float))
+    out = np.full(len(targets), np.nan)
     if len(loss) == 0:
-        return np.nan
-    tolerance = ROUND_OFF * abs(target_loss)  # a target at a frontier point, up to round-off
-    if abs(loss[0] - target_loss) <= tolerance:
-        return float(np.exp(log_c[0]))
-    if loss[0] < target_loss:
-        return np.nan
-    for i in range(1, len(loss)):
-        if loss[i] <= target_loss + tolerance:
-            log_target = np.interp(target_loss, [loss[i], loss[i - 1]], [log_c[i], log_c[i - 1]])
-            return float(np.exp(log_target))
-    return np.nan
+        return out
+    tolerance = ROUND_OFF * np.abs(targets)  # a target at a frontier point, up to round-off
+    at_start = np.abs(loss[0] - targets) <= tolerance
+    out[at_start] = np.exp(log_c[0])
+    if len(loss) > 1:
+        crossed = loss[None, 1:] <= (targets + tolerance)[:, None]  # (targets, segments)
+        i = np.argmax(crossed, axis=1) + 1  # the first segment's end point
+        walk = ~at_start & (loss[0] >= targets) & crossed.any(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):  # rows that do not walk
+            slope = (log_c[i - 1] - log_c[i]) / (loss[i - 1] - loss[i])
+            fraction = np.clip(targets - loss[i], 0.0, loss[i - 1] - loss[i])
+        out[walk] = np.exp((slope * fraction + log_c[i])[walk])
+    return out
+
+
+def interpolated_compute(budgets: Iterable[float], losses: Iterable[float], target_loss: float) -> float:
+    """``interpolated_computes`` of one target loss."""
+    return float(interpolated_computes(budgets, losses, [target_loss])[0])
 
 
 def ceg_at_loss(frontier: Iterable[FrontierPoint], target_loss: float) -> float:
@@ -171,7 +180,7 @@ def equal_loss_cegs(budgets, arms, losses) -> tuple[np.ndarray, np.ndarray]:
     base, modern = np.asarray(arms) == "baseline", np.asarray(arms) == "modern"
 
     def reached(arm, targets):  # the compute an arm's frontier needs for each target loss
-        return [interpolated_compute(budgets[arm], losses[arm], target) for target in targets]
+        return interpolated_computes(budgets[arm], losses[arm], targets)
 
     # every frontier point's loss, reached by both arms: its own budget and the other's
     computes = np.array([*budgets[modern], *reached(modern, losses[base])])
