@@ -125,7 +125,7 @@ def test_runs_at_a_rate_their_recipes_tuning_no_longer_chooses_are_superseded(tm
 
     catalog = load_catalog([PLUGIN])
     db = open_registry(tmp_path / "r.db")
-    sweep = dict(executor=lambda: LocalExecutor(catalog.components), command="test", analyze=False)
+    sweep = {"executor": lambda: LocalExecutor(catalog.components), "command": "test", "analyze": False}
     innovation = catalog.innovations.get("tiny-sweep")
     run_sweep(db, catalog, [innovation], TIERS.get("smoke"), **sweep)
     before = {r["run_id"]: r for r in db["runs"].rows}
