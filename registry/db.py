@@ -237,6 +237,12 @@ def select_in(db: Database, sql: str, values) -> list[tuple]:
 # innovations
 
 
+def recipe_json(recipe) -> str:
+    """A recipe as the registry stores it (``runs.recipe``, ``learning_rates.recipe``, an
+    innovation's arms): equal recipes give equal text, so rows can be matched on it."""
+    return json.dumps(dataclasses.asdict(recipe))
+
+
 def innovation_row(innovation, plugin_info) -> dict:
     return {
         "name": innovation.name,
@@ -248,8 +254,8 @@ def innovation_row(innovation, plugin_info) -> dict:
         "expected": innovation.expected,
         "parts": json.dumps(list(innovation.parts)),
         "literature": literature.to_json(innovation.literature),
-        "baseline": json.dumps(dataclasses.asdict(innovation.baseline)),
-        "modern": json.dumps(dataclasses.asdict(innovation.modern)),
+        "baseline": recipe_json(innovation.baseline),
+        "modern": recipe_json(innovation.modern),
         "plugin": innovation.plugin,
         "distribution": plugin_info.distribution,
         "plugin_version": plugin_info.version,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 from sqlite_utils import Database
 
 from cegbench.plan import training_id
-from cegbench.registry.db import get_innovation, save_run
+from cegbench.registry.db import get_innovation, recipe_json, save_run
 
 # what a trained run reports, copied as is into its row
 RESULT_COLUMNS = ("n_params", "status", "error", "final_loss", "flops_per_token",
@@ -24,7 +23,7 @@ def trained_row(result, command: str) -> dict:
         "run_id": result.run_id,
         **{name: getattr(spec, name) for name in ("tier", "tier_version", "budget", "width",
                                                    "seed", "learning_rate", "dataset")},
-        "recipe": json.dumps(dataclasses.asdict(spec.recipe)),
+        "recipe": recipe_json(spec.recipe),
         "spec": json.dumps(spec.to_dict(), sort_keys=True),
         **{name: getattr(result, name) for name in RESULT_COLUMNS},
         "curve": json.dumps(result.curve),

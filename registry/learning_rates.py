@@ -6,7 +6,6 @@ run id, and each chosen rate records the runs and the protocol it came from.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 
@@ -15,7 +14,7 @@ from sqlite_utils import Database
 from cegbench.innovations import Recipe
 from cegbench.plan import TunedRate
 from cegbench.provenance import utc_now
-from cegbench.registry.db import select_in, write_transaction
+from cegbench.registry.db import recipe_json, select_in, write_transaction
 from cegbench.registry.ingest import trained_row
 from cegbench.tiers import Tier
 from cegbench.tuning import Choice, recipe_key
@@ -47,7 +46,7 @@ def save_learning_rate(db: Database, tier: str, tier_version: int, choice: Choic
         "recipe_key": recipe_key(choice.recipe),
         "tier": tier,
         "tier_version": tier_version,
-        "recipe": json.dumps(dataclasses.asdict(choice.recipe)),
+        "recipe": recipe_json(choice.recipe),
         "learning_rate": choice.rate.learning_rate,
         "width": choice.rate.width,
         "multiplier": choice.multiplier,
@@ -79,7 +78,7 @@ def stale_runs(db: Database, tier: Tier, rates: dict[Recipe, TunedRate]) -> dict
     """The recorded runs on ``tier`` (any innovation) of a recipe in ``rates`` whose learning
     rate is not the one that rate gives at their width — the recipe was tuned again and
     came out different — each with the reason (run id → why)."""
-    rate_of = {json.dumps(dataclasses.asdict(recipe)): rate for recipe, rate in rates.items()}
+    rate_of = {recipe_json(recipe): rate for recipe, rate in rates.items()}
     stale = {}
     for row in db["runs"].rows_where("tier = ? and tier_version = ?", [tier.name, tier.version],
                                      select="run_id, recipe, width, learning_rate"):
