@@ -279,5 +279,4 @@ def m013_superseded_runs(db: Database) -> None:
     """Runs that no longer measure what the plan asks for (their recipe's learning rate was
     tuned again and came out different): moved out of ``runs`` with the reason and when,
     so no analysis mixes them in and nothing is lost."""
-    columns = {name: type_ for name, type_ in db["runs"].columns_dict.items()}
-    db["superseded_runs"].create({**columns, "superseded_at": str, "reason": str}, pk="run_id")
+    db["superseded_runs"].create({**db["runs"].columns_dict, "superseded_at": str, "reason": str}, pk="run_id")

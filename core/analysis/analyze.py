@@ -39,7 +39,7 @@ from .decision import (
     Decision,
     decision_estimate,
 )
-from .drift import MARGIN_SPAN, Drift, drift, drift_exponent, exponent_margin
+from .drift import MARGIN_SPAN, Drift, drift, exponent_margin
 from .estimate import (
     BOOT_FAIL_SHARE,
     CONFIDENCE,
@@ -370,7 +370,7 @@ def analyze_innovation(
     loss_trend, loss_exponent99, loss_samples = _loss_drift(frontier, main.replicates)
     if not withheld:
         basis, trend = FITTED_LAW, drift(main.drift, main.drift_low, main.drift_high)
-        samples = drift_exponent(stacked(boot, "baseline", "alpha"), stacked(boot, "modern", "alpha"))
+        samples = main.drift_replicates
     elif not not_measured:  # the law does not describe the frontier; the frontiers still compare
         basis, trend, samples = EQUAL_LOSS, loss_trend, loss_samples
         main.label, main.direction = label_from_drift(trend.exponent_low, trend.exponent_high, margin,

@@ -7,7 +7,7 @@ go through ``estimate``, so they differ only in what they are given.
 from __future__ import annotations
 
 import warnings as pywarnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -76,6 +76,7 @@ class Estimate:
     drift_high: float = np.nan
     drift_low99: float = np.nan  # the DEPENDENT_CONFIDENCE interval
     drift_high99: float = np.nan
+    drift_replicates: np.ndarray = field(default_factory=lambda: np.empty(0))  # r of each bootstrap fit
 
     @property
     def n_failed(self) -> int:
@@ -226,4 +227,4 @@ def estimate(
     r_low99, r_high99 = map(float, percentile_interval(boot_r, confidence=DEPENDENT_CONFIDENCE))
     label, direction = label_from_drift(r_low, r_high, margin, dependent=(r_low99, r_high99))
     return Estimate(fitter, point, boot, replicates, n_boot, dof, warnings, float(delta_alpha), low, high,
-                    label, direction, r, r_low, r_high, r_low99, r_high99)
+                    label, direction, r, r_low, r_high, r_low99, r_high99, boot_r)
