@@ -10,9 +10,11 @@ print at length in ``terminal``, what they do in the library.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -214,17 +216,46 @@ def plugins(show_all, plugin_paths):
     click.echo(json.dumps(shown, indent=2))
 
 
+def from_option(command):
+    return click.option(
+        "--from", "export_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+        help="Read these exports (`cegbench export`: .jsonl/.csv, possibly .gz) instead of "
+             "--registry: import into a temporary registry and analyse. Repeatable.",
+    )(command)
+
+
+@contextlib.contextmanager
+def registry_or_exports(registry_path, export_files, plugin_paths):
+    """The registry at ``registry_path``, or, given ``export_files``, a temporary one
+    with their runs imported and analysed (``sweep.registry_from_exports``)."""
+    from cegbench.registry.exchange import ImportRejected
+    from cegbench.sweep import registry_from_exports
+
+    if not export_files:
+        yield open_db(registry_path)
+        return
+    catalog = catalog_or_exit(plugin_paths)
+    with tempfile.TemporaryDirectory() as folder:
+        db = open_db(Path(folder) / "registry.db", must_exist=False)
+        try:
+            imported = registry_from_exports(db, catalog, [Path(f) for f in export_files],
+                                             progress=ClickProgress(err=True))
+        except ImportRejected as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"imported {imported} runs from {len(export_files)} file(s)", err=True)
+        try:
+            yield db
+        finally:
+            db.close()
+
+
 @cli.command()
 @registry_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="_site",
               show_default=True, help="Folder to write the static site into.")
 @click.option("--serve", is_flag=True, help="Serve the built site on localhost to preview it.")
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--from", "export_files", multiple=True,
-              type=click.Path(exists=True, dir_okay=False),
-              help="Build from these exports (`cegbench export`: .jsonl/.csv, possibly .gz) "
-                   "instead of --registry: import into a temporary registry, analyse, render. "
-                   "Repeatable.")
+@from_option
 @plugins_option
 def site(registry_path, out_dir, serve, port, export_files, plugin_paths):
     """Render the static leaderboard site from the registry, or from exported runs.
@@ -233,32 +264,45 @@ def site(registry_path, out_dir, serve, port, export_files, plugin_paths):
 
     Example: cegbench site --from leaderboard/runs.jsonl.gz --out _site
     """
-    import tempfile
-
-    from cegbench.registry.exchange import ImportRejected
     from cegbench.site.formatting import fmt_bytes
     from cegbench.site.render import build_site
     from cegbench.site.serve import serve as serve_site
-    from cegbench.sweep import registry_from_exports
 
-    if export_files:
-        catalog = catalog_or_exit(plugin_paths)
-        with tempfile.TemporaryDirectory() as folder:
-            db = open_db(Path(folder) / "registry.db", must_exist=False)
-            try:
-                imported = registry_from_exports(db, catalog, [Path(f) for f in export_files],
-                                                 progress=ClickProgress())
-            except ImportRejected as error:
-                raise click.ClickException(str(error)) from None
-            click.echo(f"imported {imported} runs from {len(export_files)} file(s)", err=True)
-            written = build_site(db, Path(out_dir))
-            db.close()
-    else:
-        written = build_site(open_db(registry_path), Path(out_dir))
+    with registry_or_exports(registry_path, export_files, plugin_paths) as db:
+        written = build_site(db, Path(out_dir))
     size = fmt_bytes(sum(p.stat().st_size for p in written))
     click.echo(f"wrote {len(written)} files, {size}, to {out_dir}/ (open {out_dir}/index.html)")
     if serve:
         serve_site(Path(out_dir), port, say=click.echo)
+
+
+@cli.command()
+@tier_option(required=True)
+@registry_option
+@from_option
+@plugins_option
+def table(tier_name, registry_path, export_files, plugin_paths):
+    """Print a tier's leaderboard as a Markdown table: per measured innovation its label,
+    CEG drift and Δα with intervals, CEG at the largest measured budget and at target
+    losses, and what published work found beside whether ours agrees; then how many
+    innovations the tier decided.
+
+    Example: cegbench table --tier cpu --from leaderboard/runs.jsonl.gz
+    """
+    from cegbench.leaderboard_table import markdown_table, summary_line
+    from cegbench.registry.db import current_verdict, innovations
+
+    tier = lookup_tier(tier_name)
+    with registry_or_exports(registry_path, export_files, plugin_paths) as db:
+        rows = innovations(db)
+        found = [current_verdict(db, row["name"], tier.name, tier.version) for row in rows]
+    found = [v for v in found if v is not None]
+    if not found:
+        raise click.ClickException(
+            f"no verdict on tier {tier.name} v{tier.version} in the registry: run "
+            f"`cegbench run --tier {tier.name}` (or `cegbench analyze`) first")
+    click.echo(markdown_table(rows, found))
+    click.echo(summary_line(f"{tier.name} v{tier.version}", found, len(rows)))
 
 
 @cli.command()

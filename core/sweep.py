@@ -285,6 +285,7 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
     its verdict, parts of a bundle before the bundle (its composition reads their
     verdicts). ``quiet_when_empty``: skip innovations without runs on the tier."""
     from cegbench import analysis
+    from cegbench.analysis.label import NOT_ANALYSED
     from cegbench.provenance import git_commit
     from cegbench.registry.db import get_innovation, runs, save_verdict
 
@@ -309,7 +310,7 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
         except analysis.AnalysisError as error:
             save_verdict(db, **key, fits=[], verdict=dict(
                 label="inconclusive", margin=tier.margin, n_runs=len(recorded) - n_failed,
-                n_failed=n_failed, warnings=[f"cannot analyse yet: {error}"], **common))
+                n_failed=n_failed, warnings=[f"{NOT_ANALYSED}: {error}"], **common))
             progress.analysed(name, tier, error=str(error))
             continue
         verdict = {field: value for field, value in dataclasses.asdict(result).items()

@@ -11,10 +11,12 @@ from cegbench.sweep import Progress
 
 class ClickProgress(Progress):
     """Shows a sweep on the terminal: a line per phase, a progress bar, every failed run,
-    warnings in yellow and a line per verdict. ``where``: the device, executor and registry."""
+    warnings in yellow and a line per verdict. ``where``: the device, executor and registry;
+    ``err``: write the lines to standard error, keeping standard output for a command's result."""
 
-    def __init__(self, where: str = ""):
+    def __init__(self, where: str = "", err: bool = False):
         self.where = where
+        self.err = err
         self.bar = self.phase_name = None
 
     def planned(self, planned):
@@ -64,11 +66,11 @@ class ClickProgress(Progress):
 
     def analysed(self, name, tier, analysis=None, error=None):
         from cegbench.analysis.drift import format_drift
-        from cegbench.analysis.label import EQUAL_LOSS
+        from cegbench.analysis.label import EQUAL_LOSS, NOT_ANALYSED
         from cegbench.report import describe_verdict, format_interval
 
         if analysis is None:
-            click.echo(f"{name} [{tier.name}]: inconclusive (cannot analyse yet: {error})")
+            click.echo(f"{name} [{tier.name}]: inconclusive ({NOT_ANALYSED}: {error})", err=self.err)
             return
         fragile = ", fragile" if analysis.fragile else ""
         delta = format_interval(analysis.delta_alpha, analysis.delta_alpha_low,
@@ -80,7 +82,7 @@ class ClickProgress(Progress):
             trend = f"label withheld: {'; '.join(analysis.withheld)}"
         click.echo(f"{name} [{tier.name}]: "
                    f"{describe_verdict(analysis.label, analysis.direction)}{fragile}, Δα = {delta}, "
-                   f"{trend}")
+                   f"{trend}", err=self.err)
 
 
 def status_table(statuses, innovations, rates, older) -> list[str]:

@@ -78,6 +78,26 @@ def test_show_prints_verdict_fit_and_ceg(smoke_registry):
             assert text in result.output
 
 
+def test_table_prints_the_tiers_verdicts_as_markdown_and_counts_the_decided(smoke_registry):
+    path, _ = smoke_registry
+    result = invoke("table", "--tier", "smoke", "--registry", str(path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("| innovation | label | CEG drift per 10× compute")
+    [row] = [line for line in lines if line.startswith("| gelu-to-swiglu |")]
+    verdict = next(Database(path)["verdicts"].rows)
+    assert f"| gelu-to-swiglu | {verdict['label']}" in row and "Gundlach et al. 2025: 1.17×" in row
+    assert lines[-1].startswith(f"smoke v{TIERS.get('smoke').version}: 1 of the registry's ")
+
+
+def test_table_of_a_tier_without_verdicts_says_what_to_run(smoke_registry):
+    path, _ = smoke_registry
+    result = CliRunner().invoke(cli, ["table", "--tier", "cpu", "--registry", str(path)])
+    assert result.exit_code == 1
+    assert f"no verdict on tier cpu v{CPU_VERSION}" in result.output
+    assert "cegbench run --tier cpu" in result.output
+
+
 @pytest.fixture(scope="module")
 def planted_registry(tmp_path_factory):
     """Two parts and a bundle of planted runs on the cpu tier, analysed by the CLI."""

@@ -162,6 +162,49 @@ def test_the_committed_results_build_into_a_site(committed_site):
     assert len(runs) == n_runs
 
 
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def readme_table(text: str) -> list[str]:
+    """The lines `cegbench table` printed into a README: the table, then its summary line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| innovation | label | CEG drift"))
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    summary = next(line for line in lines[end:] if line.strip())
+    return [*lines[start:end], summary]
+
+
+def same_but_for_float_noise(ours: str, theirs: str) -> bool:
+    """The same text, and numbers equal within rounding of a refit on another machine."""
+    if NUMBER.sub("#", ours) != NUMBER.sub("#", theirs):
+        return False
+    pairs = zip(map(float, NUMBER.findall(ours)), map(float, NUMBER.findall(theirs)))
+    return all(abs(a - b) <= 0.03 * max(abs(a), abs(b)) + 2e-3 for a, b in pairs)
+
+
+def test_readmes_table_is_what_the_committed_results_give(committed_site):
+    """Every number in README's leaderboard table comes from the committed runs:
+    `cegbench table` on the registry the site was built from prints the same table."""
+    registry = committed_site / "downloads" / "cegbench.db"
+    fresh = invoke("table", "--tier", "cpu", "--registry", registry).output
+    fresh_lines = readme_table(fresh)
+    published = readme_table((ROOT / "README.md").read_text())
+    assert len(published) == len(fresh_lines), "README's table has other rows: paste " \
+        "`cegbench table --tier cpu --from leaderboard/runs.jsonl.gz` into README.md"
+    for ours, theirs in zip(published, fresh_lines):
+        assert same_but_for_float_noise(ours, theirs), (ours, theirs)
+
+
+def test_the_readme_table_check_catches_a_changed_number_or_label():
+    row = "| a-to-b | scale-invariant | 1.06× [0.944, 1.19] | +0.0025 [-0.0004, +0.0049] |"
+    assert same_but_for_float_noise(row, row.replace("0.944", "0.945"))
+    assert not same_but_for_float_noise(row, row.replace("0.944", "0.85"))
+    assert not same_but_for_float_noise(row, row.replace("scale-invariant", "inconclusive"))
+    header = "| innovation | label | CEG drift per 10× compute [95 % CI] |"
+    text = f"intro\n\n{header}\n|---|\n{row}\n\ncpu v3: 1 decided.\n\nmore"
+    assert readme_table(text) == [header, "|---|", row, "cpu v3: 1 decided."]
+
+
 @pytest.mark.browser
 def test_the_committed_site_works_in_a_browser(committed_site, page):  # noqa: F811
     page.goto((committed_site / "index.html").as_uri())

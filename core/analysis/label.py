@@ -33,6 +33,7 @@ SHRINKS = "shrinks with scale"
 FITTED_LAW = "fitted law"
 EQUAL_LOSS = "equal-loss CEGs"
 NO_BASIS = "none"
+NOT_ANALYSED = "cannot analyse yet"  # the warning of a verdict stored without an analysis (too few runs)
 # Exponents closer than this are equal to floating-point precision: an interval that
 # misses 0 by less (e.g. a noiseless fit, whose bootstrap has zero width) is no evidence.
 NUMERICAL_TOLERANCE = 1e-9
