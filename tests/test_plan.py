@@ -148,6 +148,21 @@ def test_a_ladder_with_its_lowest_loss_at_an_edge_gains_the_next_grid_width():
     assert added({32: 3.0, 48: 2.9, 64: 2.8, 80: 2.85}) == [(80, 0), (80, 1)]
 
 
+def test_the_cpu_tier_follows_an_optimum_three_rungs_beyond_its_ladder():
+    """cpu v3's re-tuned LSTM: the loss still falling at the first added rung."""
+    from cegbench.plan import extend_ladders
+
+    tier, cells = _ladder(TIERS.get("cpu"), (80, 96, 128))
+    falling = {80: 1.96, 96: 1.91, 128: 1.87, 160: 1.84, 192: 1.83, 256: 1.82}
+
+    def rungs(known):
+        return sorted({c.width for c in extend_ladders(cells, tier, _losses(known))} - {80, 96, 128})
+
+    assert rungs({w: falling[w] for w in (80, 96, 128, 160)}) == [160, 192]
+    assert rungs({w: falling[w] for w in (80, 96, 128, 160, 192)}) == [160, 192, 256]
+    assert rungs(falling) == [160, 192, 256]  # the grid's end
+
+
 def test_ladders_do_not_extend_past_the_grid_or_the_tiers_limit_or_below_three_widths():
     from cegbench.plan import extend_ladders
 
