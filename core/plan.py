@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cegbench.components import Components
@@ -136,7 +136,8 @@ def plan_cells(innovations: list[Innovation], tier: Tier, components: Components
     return cells
 
 
-def extend_ladders(cells: list[Cell], tier: Tier, mean_loss: Mapping[tuple, float]) -> list[Cell]:
+def extend_ladders(cells: list[Cell], tier: Tier, mean_loss: Mapping[tuple, float],
+                   allowed: Callable[[Cell], bool] = lambda cell: True) -> list[Cell]:
     """``cells`` and the rungs the results so far call for: where a ladder's (innovation,
     arm, budget) lowest mean final loss (``mean_loss`` by (innovation, arm, budget,
     width), over its recorded ok runs) sits at its smallest or largest width, the next
@@ -144,7 +145,8 @@ def extend_ladders(cells: list[Cell], tier: Tier, mean_loss: Mapping[tuple, floa
     ``tier.ladder_extension`` widths beyond the planned ladder on each side. A ladder
     extends only once each of its widths has a result, so a sweep adds rungs round by
     round (``cegbench.sweep``). Ladders of fewer than 3 widths (an allocation rule that
-    prescribes one size) never extend."""
+    prescribes one size) never extend, and none extends to a cell ``allowed`` refuses
+    (``plan_runs``: one that would repeat the data more than the tier allows)."""
     ladders: dict[tuple, list[Cell]] = {}
     for cell in cells:
         ladders.setdefault((cell.innovation, cell.arm, cell.budget), []).append(cell)
@@ -168,9 +170,11 @@ def extend_ladders(cells: list[Cell], tier: Tier, mean_loss: Mapping[tuple, floa
             if not candidates:
                 break
             width = candidates[-1] if side < 0 else candidates[0]
+            rung = [dataclasses.replace(group[0], width=width, seed=seed) for seed in tier.seeds]
+            if not allowed(rung[0]):
+                break
             widths = sorted(widths + [width])
-            template = group[0]
-            added += [dataclasses.replace(template, width=width, seed=seed) for seed in tier.seeds]
+            added += rung
     return cells + added
 
 
@@ -248,7 +252,11 @@ def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
     """
     cells = plan_cells(innovations, tier, components)
     if mean_loss:
-        cells = extend_ladders(cells, tier, mean_loss)
+        from cegbench.data import training_tokens
+
+        most = tier.max_epochs * training_tokens(tier.dataset)
+        cells = extend_ladders(cells, tier, mean_loss,
+                               allowed=lambda cell: run_tokens(cell, tier, components) <= most)
         guard_repetition(cells, tier, components)
     specs = []
     for cell in cells:

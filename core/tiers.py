@@ -103,10 +103,11 @@ for _tier in (
         # centres the ladder on width 32 up to 1.6e12 and on 48 at 4e12, where the pilot
         # found the optimum of the default recipe
         tokens_per_param=80.0,
-        # up to 3 rungs beyond a ladder's edge, as lr_extension does for rates: at the
-        # re-tuned rate (×16) the LSTM's optimum sat one rung beyond the first extension
-        # at 3 of 4 budgets; an LSTM rung at 4e12 costs ~2 minutes
-        ladder_extension=3,
+        # ladders follow their lowest loss to the grid's end (9 widths beyond either end
+        # of any ladder reach it): at the re-tuned rate (×16) the LSTM's lowest loss sat
+        # 2-3 rungs beyond its ladder at 3 of 4 budgets. A rung is one run per seed at
+        # its budget, added only where the results call for it
+        ladder_extension=9,
         eval_tokens=32_768,
         margin=1.5,
         # the embedded sample has 5.47 M training bytes; the width-16 rung at 1.6e12

@@ -148,7 +148,7 @@ def test_a_ladder_with_its_lowest_loss_at_an_edge_gains_the_next_grid_width():
     assert added({32: 3.0, 48: 2.9, 64: 2.8, 80: 2.85}) == [(80, 0), (80, 1)]
 
 
-def test_the_cpu_tier_follows_an_optimum_three_rungs_beyond_its_ladder():
+def test_the_cpu_tier_follows_an_optimum_to_the_end_of_its_grid():
     """cpu v3's re-tuned LSTM: the loss still falling at the first added rung."""
     from cegbench.plan import extend_ladders
 
@@ -156,11 +156,14 @@ def test_the_cpu_tier_follows_an_optimum_three_rungs_beyond_its_ladder():
     falling = {80: 1.96, 96: 1.91, 128: 1.87, 160: 1.84, 192: 1.83, 256: 1.82}
 
     def rungs(known):
-        return sorted({c.width for c in extend_ladders(cells, tier, _losses(known))} - {80, 96, 128})
+        return sorted({c.width for c in extend_ladders(cells, tier, _losses(known))} - {c.width for c in cells})
 
     assert rungs({w: falling[w] for w in (80, 96, 128, 160)}) == [160, 192]
     assert rungs({w: falling[w] for w in (80, 96, 128, 160, 192)}) == [160, 192, 256]
     assert rungs(falling) == [160, 192, 256]  # the grid's end
+    tier, cells = _ladder(TIERS.get("cpu"), (32, 48, 64))
+    assert rungs(dict(zip(tier.widths, (3.0, 2.9, 2.8, 2.7, 2.6, 2.5, 2.4, 2.3, 2.2, 2.1)))) == [
+        80, 96, 128, 160, 192, 256]  # six rungs, not capped before the grid ends
 
 
 def test_ladders_do_not_extend_past_the_grid_or_the_tiers_limit_or_below_three_widths():
@@ -173,6 +176,28 @@ def test_ladders_do_not_extend_past_the_grid_or_the_tiers_limit_or_below_three_w
     assert extend_ladders(cells, tier, _losses({32: 3.0, 48: 2.9, 64: 2.8})) == cells
     tier, cells = _ladder(dataclasses.replace(cpu, ladder_extension=2), (32,))
     assert extend_ladders(cells, tier, _losses({32: 3.0})) == cells
+
+
+def test_a_ladder_stops_before_a_rung_that_would_repeat_the_data_too_often(catalog):
+    """Width 16 at 4e12 FLOPs would train 13 epochs of the cpu sample (allowed: 6): the
+    ladder stays at its edge, unbracketed, instead of the whole plan failing."""
+    from cegbench.plan import TunedRate, extend_ladders, plan_runs
+
+    cpu = TIERS.get("cpu")
+    innovation = catalog.innovations.get("gelu-to-swiglu")
+    rates = {innovation.recipe(arm): TunedRate(1e-3, 32) for arm in ("baseline", "modern")}
+    specs = plan_runs([innovation], cpu, catalog.components, rates)
+    ladder = sorted({s.width for s in specs if s.budget == 4e12 and s.arm == "baseline"})
+    assert ladder[0] == 32
+    lowest_at_bottom = {(innovation.name, "baseline", 4e12, w): 2.0 + w / 1000 for w in ladder}
+    extended = plan_runs([innovation], cpu, catalog.components, rates, lowest_at_bottom)
+    assert {s.width for s in extended if s.budget == 4e12 and s.arm == "baseline"} == set(ladder)
+    # what it refused: the rung's run needs more than max_epochs of the data
+    tier, cells = _ladder(cpu, (32, 48, 64))
+    one_more = extend_ladders(cells, tier, _losses({32: 2.0, 48: 2.1, 64: 2.2}))
+    assert {c.width for c in one_more} - {32, 48, 64} == {16}
+    assert extend_ladders(cells, tier, _losses({32: 2.0, 48: 2.1, 64: 2.2}),
+                          allowed=lambda cell: cell.width != 16) == cells
 
 
 def test_a_sweep_adds_the_rungs_its_results_call_for(tmp_path, catalog, one_thread):
