@@ -240,6 +240,16 @@ def guard_repetition(cells: list[Cell], tier: Tier, components: Components,
     return largest
 
 
+def within_epochs(tier: Tier, components: Components,
+                  available: int | None = None) -> Callable[[Cell], bool]:
+    """Whether a cell's run trains on at most the tier's ``max_epochs`` of its dataset
+    (``available`` training tokens, read from the dataset when not given)."""
+    from cegbench.data import training_tokens
+
+    most = tier.max_epochs * (available if available is not None else training_tokens(tier.dataset))
+    return lambda cell: run_tokens(cell, tier, components) <= most
+
+
 def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
               rates: Mapping[Recipe, TunedRate],
               mean_loss: Mapping[tuple, float] | None = None) -> list[RunSpec]:
@@ -252,11 +262,7 @@ def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
     """
     cells = plan_cells(innovations, tier, components)
     if mean_loss:
-        from cegbench.data import training_tokens
-
-        most = tier.max_epochs * training_tokens(tier.dataset)
-        cells = extend_ladders(cells, tier, mean_loss,
-                               allowed=lambda cell: run_tokens(cell, tier, components) <= most)
+        cells = extend_ladders(cells, tier, mean_loss, allowed=within_epochs(tier, components))
         guard_repetition(cells, tier, components)
     specs = []
     for cell in cells:

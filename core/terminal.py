@@ -116,7 +116,7 @@ def status_report(db, catalog, innovations, tier, *, not_loaded: bool) -> list[s
     table, and (``not_loaded``) the recorded innovations no loaded plugin declares.
     Raises ``DatasetError`` when the tier's dataset is not there."""
     from cegbench.data import training_tokens
-    from cegbench.plan import extend_ladders, plan_cells, run_tokens
+    from cegbench.plan import extend_ladders, plan_cells, run_tokens, within_epochs
     from cegbench.registry.db import mean_losses
     from cegbench.registry.learning_rates import tuned_rates
     from cegbench.registry.status import not_loaded_runs, older_runs, sweep_status
@@ -125,7 +125,8 @@ def status_report(db, catalog, innovations, tier, *, not_loaded: bool) -> list[s
     declarations = {i.name: i.declaration_hash() for i in innovations}
     # the planned cells and the ladder rungs the results so far have added
     cells = extend_ladders(plan_cells(innovations, tier, catalog.components, check_repetition=False),
-                           tier, mean_losses(db, tier.name, tier.version, declarations))
+                           tier, mean_losses(db, tier.name, tier.version, declarations),
+                           allowed=within_epochs(tier, catalog.components, available))
     statuses = sweep_status(db, cells, lambda cell: run_tokens(cell, tier, catalog.components)
                             / available)
     older = {i.name: older_runs(db, i.name, tier.name, tier.version, i.declaration_hash())

@@ -181,7 +181,7 @@ def test_ladders_do_not_extend_past_the_grid_or_the_tiers_limit_or_below_three_w
 def test_a_ladder_stops_before_a_rung_that_would_repeat_the_data_too_often(catalog):
     """Width 16 at 4e12 FLOPs would train 13 epochs of the cpu sample (allowed: 6): the
     ladder stays at its edge, unbracketed, instead of the whole plan failing."""
-    from cegbench.plan import TunedRate, extend_ladders, plan_runs
+    from cegbench.plan import TunedRate, extend_ladders, plan_runs, within_epochs
 
     cpu = TIERS.get("cpu")
     innovation = catalog.innovations.get("gelu-to-swiglu")
@@ -198,6 +198,10 @@ def test_a_ladder_stops_before_a_rung_that_would_repeat_the_data_too_often(catal
     assert {c.width for c in one_more} - {32, 48, 64} == {16}
     assert extend_ladders(cells, tier, _losses({32: 2.0, 48: 2.1, 64: 2.2}),
                           allowed=lambda cell: cell.width != 16) == cells
+    # the check plan_runs and `cegbench status` both use
+    at_4e12 = [c for c in extended if c.budget == 4e12][0]
+    allowed = within_epochs(cpu, catalog.components)
+    assert not allowed(dataclasses.replace(at_4e12, width=16)) and allowed(at_4e12)
 
 
 def test_a_sweep_adds_the_rungs_its_results_call_for(tmp_path, catalog, one_thread):
