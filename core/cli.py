@@ -23,6 +23,7 @@ from cegbench import __version__
 from cegbench.cli_common import (
     Group,
     catalog_or_exit,
+    from_option,
     innovation_option,
     lookup_tier,
     open_db,
@@ -214,14 +215,6 @@ def plugins(show_all, plugin_paths):
     catalog = catalog_or_exit(plugin_paths)
     shown = [dataclasses.asdict(p) for p in catalog.plugins if show_all or not p.builtin]
     click.echo(json.dumps(shown, indent=2))
-
-
-def from_option(command):
-    return click.option(
-        "--from", "export_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-        help="Read these exports (`cegbench export`: .jsonl/.csv, possibly .gz) instead of "
-             "--registry: import into a temporary registry and analyse. Repeatable.",
-    )(command)
 
 
 @contextlib.contextmanager

@@ -32,6 +32,14 @@ def plugins_option(command):
     )(command)
 
 
+def from_option(command):
+    return click.option(
+        "--from", "export_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+        help="Read these exports (`cegbench export`: .jsonl/.csv, possibly .gz) instead of "
+             "--registry: import into a temporary registry and analyse. Repeatable.",
+    )(command)
+
+
 def innovation_option(command):
     return click.option(
         "--innovation", "innovation_names", multiple=True,
