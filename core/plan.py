@@ -28,12 +28,19 @@ def spec_id(spec: dict) -> str:
     return content_hash(spec, 20)
 
 
-def training_id(spec: dict) -> str:
-    """What a run trains, whichever innovation and arm it measures: the run id of the bare
-    ``TrainSpec`` inside the spec (given as a dict). Measurement runs of different
-    innovations with one training id (same recipe, tier, budget, width, seed, learning
-    rate…) train identically, so one training serves them all (``cegbench.sweep``)."""
-    return spec_id({name: spec[name] for name in TRAIN_FIELDS})
+def training_id(spec: dict, components: Components) -> str:
+    """What a run trains, whichever innovation and arm it measures: a hash of the bare
+    ``TrainSpec`` inside the spec (given as a dict), its recipe as trained — as its
+    family builds the model of the run's width (``ModelFamily.as_trained``: GQA with one
+    key/value head is MQA), without the allocation (it picks the widths, and the width is
+    in the spec). Measurement runs with one training id (same model, tier, budget, seed,
+    learning rate…) train identically, so one training serves them all
+    (``cegbench.sweep``). A run of a family not loaded now keeps its recipe as it is."""
+    recipe, families = Recipe(**spec["recipe"]), components["family"]
+    if recipe.family in families:
+        recipe = families.get(recipe.family).as_trained(recipe, spec["width"])
+    trained = dataclasses.replace(recipe, allocation="")
+    return spec_id({**{name: spec[name] for name in TRAIN_FIELDS}, "recipe": dataclasses.asdict(trained)})
 
 
 @dataclass(frozen=True)

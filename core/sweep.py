@@ -32,8 +32,8 @@ class Planned:
     units: int
     planned: int
     recorded: int
-    # runs to do whose training an earlier one of them does for another innovation
-    # (the same recipe and cell): recorded as copies of it, not trained again
+    # runs to do whose training an earlier one of them does for another innovation or arm
+    # (the same model and cell): recorded as copies of it, not trained again
     shared: int = 0
 
     @property
@@ -135,7 +135,7 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
             break
         executed = train_and_record(db, todo, Planned(phase, tier, len(tuned), len(specs),
                                                       len(specs) - len(todo)),
-                                    executor, command, retry_failed, progress)
+                                    catalog.components, executor, command, retry_failed, progress)
         ok, failed, skipped = ok + executed.ok, failed + executed.failed, skipped + executed.skipped
     if analyze:
         analyze_innovations(db, [i.name for i in tuned], tier, progress=progress)
@@ -157,23 +157,23 @@ def supersede_stale_runs(db, tier, rates: dict, progress: Progress) -> None:
                          "superseded_runs table; they are trained again at the new rate")
 
 
-def train_and_record(db, todo, planned: Planned, executor: Callable, command: str,
+def train_and_record(db, todo, planned: Planned, components, executor: Callable, command: str,
                      retry_failed: bool, progress: Progress) -> Executed:
     """Train the runs ``todo`` of one phase, each training once for the innovations that
     share it (``by_training``), recording every result as it arrives."""
     from cegbench.registry.db import unrecorded
     from cegbench.registry.ingest import ingest, ingest_copy
 
-    groups = by_training(todo)
+    groups = by_training(todo, components)
     progress.planned(dataclasses.replace(planned, shared=len(todo) - len(groups)))
-    copy_trained(db, groups, command)
+    copy_trained(db, groups, components, command)
     trainings = [group[0] for group in groups.values()]
     training_of = {group[0].run_id: key for key, group in groups.items()}
 
     def record(result) -> bool:
         recorded = ingest(db, result, command)
         for twin in groups.pop(training_of[result.run_id])[1:]:
-            ingest_copy(db, result.run_id, twin, command)
+            ingest_copy(db, result.run_id, twin, components, command)
         return recorded
 
     def still_to_run(specs) -> list:
@@ -183,30 +183,31 @@ def train_and_record(db, todo, planned: Planned, executor: Callable, command: st
 
     executed = run_phase(trainings, len(trainings), executor(), record, planned.phase, progress,
                          keep=still_to_run)
-    copy_trained(db, groups, command)  # trainings another process recorded meanwhile
+    copy_trained(db, groups, components, command)  # trainings another process recorded meanwhile
     return executed
 
 
-def by_training(specs) -> dict[str, list]:
-    """``specs`` by training (``plan.training_id``: innovations whose arms share a recipe
-    plan the same trainings), in their order; the first of each group is the one to train."""
+def by_training(specs, components) -> dict[str, list]:
+    """``specs`` by training (``plan.training_id``: innovations whose arms build the same
+    model plan the same trainings), in their order; the first of each group is the one to
+    train."""
     from cegbench.plan import training_id
 
     groups: dict[str, list] = {}
     for spec in specs:
-        groups.setdefault(training_id(spec.to_dict()), []).append(spec)
+        groups.setdefault(training_id(spec.to_dict(), components), []).append(spec)
     return groups
 
 
-def copy_trained(db, groups: dict[str, list], command: str) -> None:
+def copy_trained(db, groups: dict[str, list], components, command: str) -> None:
     """Record every run of each group (``by_training``) whose training an ok run in the
     registry already did as a copy of that run (``ingest_copy``), and drop the group."""
     from cegbench.registry.db import trainings
     from cegbench.registry.ingest import ingest_copy
 
-    for key, run_id in trainings(db, list(groups)).items():
+    for key, run_id in trainings(db, list(groups), components).items():
         for spec in groups.pop(key):
-            ingest_copy(db, run_id, spec, command)
+            ingest_copy(db, run_id, spec, components, command)
 
 
 def tune_learning_rates(db, innovations, tier, components, executor, command, *,

@@ -34,8 +34,8 @@ class ClickProgress(Progress):
             click.echo(f"{tier}: {planned.units} innovations, {planned.planned} runs planned, "
                        f"{planned.recorded} already recorded, {planned.todo} to run {self.where}")
         if planned.shared:
-            click.echo(f"  {planned.shared} of them train as another innovation's run does "
-                       f"(same recipe and cell): trained once, recorded for each")
+            click.echo(f"  {planned.shared} of them train as another run does (same model and cell): "
+                       f"trained once, recorded for each")
 
     def phase(self, name, total):
         from tqdm import tqdm

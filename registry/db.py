@@ -304,7 +304,7 @@ def recorded_run_ids(db: Database, run_ids, *, include_failed: bool = True) -> s
                                         + status, run_ids)}
 
 
-def trainings(db: Database, training_ids) -> dict[str, str]:
+def trainings(db: Database, training_ids, components) -> dict[str, str]:
     """{training id: the run id of an ok measurement run with that training}
     (``cegbench.plan.training_id``) for the ``training_ids`` the registry has trained,
     preferring the run that trained itself over a copy of it."""
@@ -314,7 +314,7 @@ def trainings(db: Database, training_ids) -> dict[str, str]:
     rows = db.execute("select run_id, spec from runs where status = 'ok' "
                       "order by trained_as is not null, run_id").fetchall()
     for run_id, spec in rows:
-        key = training_id(json.loads(spec))
+        key = training_id(json.loads(spec), components)
         if key in wanted and key not in found:
             found[key] = run_id
     return found

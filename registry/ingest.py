@@ -58,13 +58,14 @@ def ingest(db: Database, result, command: str) -> bool:
     return save_run(db, measurement_row(result, innovation, command))
 
 
-def ingest_copy(db: Database, source_run_id: str, spec, command: str) -> bool:
+def ingest_copy(db: Database, source_run_id: str, spec, components, command: str) -> bool:
     """Record the measurement run ``spec`` as a copy of the recorded run ``source_run_id``,
-    which did the same training for another innovation (the same ``training_id``): its
-    result and where it trained, with ``spec``'s innovation, arm and declaration, and
-    ``trained_as`` naming the run that trained. Returns whether it was written."""
+    which did the same training for another innovation or arm (the same ``training_id``):
+    its result and where it trained, with ``spec``'s innovation, arm, recipe and
+    declaration, and ``trained_as`` naming the run that trained. Returns whether it was
+    written."""
     source = db["runs"].get(source_run_id)
-    if training_id(json.loads(source["spec"])) != training_id(spec.to_dict()):
+    if training_id(json.loads(source["spec"]), components) != training_id(spec.to_dict(), components):
         raise ValueError(f"run {spec.run_id} does not train as run {source_run_id}")
     innovation = get_innovation(db, spec.innovation)
     if innovation is None:
@@ -72,6 +73,7 @@ def ingest_copy(db: Database, source_run_id: str, spec, command: str) -> bool:
     return save_run(db, {
         **source,
         "run_id": spec.run_id,
+        "recipe": recipe_json(spec.recipe),
         "spec": json.dumps(spec.to_dict(), sort_keys=True),
         "innovation": spec.innovation,
         "arm": spec.arm,

@@ -225,6 +225,25 @@ def test_key_value_heads(width, gqa):
     assert [gpt.kv_heads(kind, n_head) for kind in ("mha", "gqa", "mqa")] == [n_head, gqa, 1]
 
 
+@pytest.mark.parametrize("width", [16, 32, 48, 64])
+def test_recipes_trained_alike_build_the_same_model(components, width):
+    """``as_trained`` names one model for attention kinds exactly when they build it: the
+    same seed then gives the same weights, so their runs can train once."""
+    family = components.get("family", "gpt")
+    kinds = ("mha", "gqa", "mqa")
+    built = {}
+    for kind in kinds:
+        torch.manual_seed(0)
+        built[kind] = family.build(Recipe(attention=kind), width, VOCAB, CONTEXT, components).state_dict()
+    for a, b in itertools.combinations(kinds, 2):
+        alike = family.as_trained(Recipe(attention=a), width) == family.as_trained(Recipe(attention=b), width)
+        same = built[a].keys() == built[b].keys() and all(
+            built[a][k].shape == built[b][k].shape and torch.equal(built[a][k], built[b][k]) for k in built[a])
+        assert alike == same, (width, a, b)
+    assert family.as_trained(Recipe(attention="gqa"), width).attention == {16: "mha", 32: "mqa", 48: "mqa",
+                                                                           64: "gqa"}[width]
+
+
 def test_plain_and_fused_attention_compute_the_same(components):
     family = components.get("family", "gpt")
     x, y = random_batch()

@@ -229,3 +229,24 @@ def test_a_sweep_adds_the_rungs_its_results_call_for(tmp_path, catalog, one_thre
             lowest = min(widths, key=lambda w: losses[(innovation.name, arm, budget, w)])
             grows = lowest == widths[-1] and widths[-1] < max(tier.widths)
             assert run == (widths + [tier.widths[tier.widths.index(widths[-1]) + 1]] if grows else widths)
+
+
+def test_runs_that_build_the_same_model_share_a_training(catalog):
+    """GQA with one key/value head is MQA, and the allocation only picks widths: runs of
+    such arms train once (``training_id``); a change that alters the model does not."""
+    from cegbench.plan import training_id
+
+    tier = TIERS.get("smoke")
+    gqa, mqa = Recipe(attention="gqa"), Recipe(attention="mqa")
+
+    def key(recipe, width, **fields):
+        spec = RunSpec.for_tier(tier, recipe=recipe, budget=1e11, width=width, seed=0,
+                                learning_rate=0.008, innovation="x", arm="modern", declaration_hash="h")
+        return training_id(dataclasses.replace(spec, **fields).to_dict(), catalog.components)
+
+    assert key(gqa, 32) == key(mqa, 32) == key(Recipe(attention="gqa", allocation="chinchilla"), 32)
+    assert key(gqa, 16) == key(Recipe(), 16)  # one head: every attention kind is MHA
+    assert key(gqa, 64) != key(mqa, 64)  # two key/value heads against one
+    assert key(gqa, 32) != key(Recipe(), 32)
+    assert key(gqa, 32) != key(gqa, 32, learning_rate=0.004)
+    assert key(gqa, 32) == key(gqa, 32, innovation="y", arm="baseline", declaration_hash="g")

@@ -100,6 +100,32 @@ def test_innovations_sharing_a_recipe_train_its_runs_once(tmp_path, one_thread):
         assert (row["run_id"], row["final_loss"]) == (twin[cell]["run_id"], twin[cell]["final_loss"])
 
 
+def test_arms_that_build_the_same_model_train_it_once(tmp_path, one_thread):
+    """On smoke's ladders (widths 16–48: at most 3 heads) GQA has one key/value head, so
+    mha-to-mqa's modern runs are copies of mha-to-gqa's, each with its own recipe, and
+    the same results as when it trains them itself."""
+    import json
+
+    catalog = load_catalog()
+    pair = [catalog.innovations.get(name) for name in ("mha-to-gqa", "mha-to-mqa")]
+    sweep = {"executor": lambda: LocalExecutor(catalog.components), "command": "test", "analyze": False}
+    db = open_registry(tmp_path / "r.db")
+    run_sweep(db, catalog, pair, TIERS.get("smoke"), **sweep)
+    modern = {cell: row for cell, row in measured(db, "mha-to-mqa").items() if cell[0] == "modern"}
+    assert modern and all(cell[2] <= 48 for cell in modern)
+    for row in modern.values():
+        source = db["runs"].get(row["trained_as"])
+        assert json.loads(source["recipe"])["attention"] in ("gqa", "mha")
+        assert json.loads(row["recipe"])["attention"] == "mqa"
+        assert (row["final_loss"], row["curve"]) == (source["final_loss"], source["curve"])
+
+    alone = open_registry(tmp_path / "alone.db")
+    run_sweep(alone, catalog, pair[1:], TIERS.get("smoke"), **sweep)
+    for cell, row in measured(alone, "mha-to-mqa").items():
+        if cell[0] == "modern":
+            assert (row["run_id"], row["final_loss"]) == (modern[cell]["run_id"], modern[cell]["final_loss"])
+
+
 def test_a_later_innovation_reuses_the_registrys_trainings(tmp_path, one_thread):
     catalog = load_catalog([PLUGIN, TWIN])
     sweep = dict(executor=lambda: LocalExecutor(catalog.components), command="test", analyze=False)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class ModelFamily:
     """A model family: builds models for a recipe and width, and counts their compute.
 
-    Subclasses set ``name`` and implement the four methods. ``components`` (the
+    Subclasses set ``name`` and implement the four methods (``as_trained`` is optional). ``components`` (the
     loaded catalogue's) is how a family finds a recipe's components by name, built-in
     or registered by a plugin: their parameters counted, ``gated`` read.
     """
@@ -49,6 +49,13 @@ class ModelFamily:
                         components: Components) -> float:
         """Analytic training FLOPs (forward + backward) per token."""
         raise NotImplementedError
+
+    def as_trained(self, recipe: Recipe, width: int) -> Recipe:
+        """``recipe`` as the model of ``width`` has it: recipes that build the same model
+        at this width give the same recipe here, so their runs train once
+        (``cegbench.plan.training_id``). By default the recipe itself; a family whose
+        models ignore a field at some widths names the one model they build."""
+        return recipe
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

@@ -24,6 +24,7 @@ Components are looked up by name in a ``Components`` registry and never imported
 here, so a component a plugin registers works exactly like a built-in one.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -269,6 +270,15 @@ class GPTFamily(ModelFamily):
             qk_norm=recipe.qk_norm,
             mlp=recipe.mlp,
         )
+
+    def as_trained(self, recipe, width):
+        """The attention named by the key/value heads the model has: with one query head
+        every kind is "mha", and GQA with fewer than 2·GQA_GROUP heads has one key/value
+        head, so it is "mqa"."""
+        n_head = width // HEAD_SIZE
+        n_kv_head = kv_heads(recipe.attention, n_head)
+        attention = "mha" if n_kv_head == n_head else "mqa" if n_kv_head == 1 else recipe.attention
+        return dataclasses.replace(recipe, attention=attention)
 
     def build(self, recipe, width, vocab_size, context, components):
         return GPT(self.config(recipe, width, vocab_size, context, components), components)
