@@ -20,6 +20,13 @@ def as_number(x) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+def largest_point(points: list[dict], *, extrapolated: bool) -> dict | None:
+    """The CEG point at the largest measured (or extrapolated) compute with a finite CEG."""
+    finite = [p for p in points if bool(p.get("extrapolated")) is extrapolated
+              and as_number(p.get("compute")) is not None and as_number(p.get("ceg")) is not None]
+    return max(finite, key=lambda p: p["compute"]) if finite else None
+
+
 def _float(x) -> float | None:
     """``x`` as a float; None when missing or NaN (an interval that failed, not a wide one)."""
     try:

@@ -11,23 +11,18 @@ threshold (another bootstrap seed could make it inconclusive).
 
 from __future__ import annotations
 
-import json
 import math
 
 from cegbench import literature
 from cegbench.analysis.analyze import ANOTHER_BOOTSTRAP_SEED
 from cegbench.analysis.label import EQUAL_LOSS, FITTED_LAW, INCONCLUSIVE, NO_BASIS, NOT_ANALYSED
-from cegbench.report import describe_verdict
+from cegbench.bounds import largest_point
+from cegbench.report import describe_verdict, stored_json
 
 COLUMNS = ("innovation", "label", "CEG drift per 10× compute [95 % CI]", "Δα [95 % CI]",
            "CEG at the largest measured budget [95 % CI]", "CEG at target loss [95 % CI]",
            "literature: CEG, class (scale)", "ours agrees?")
 BORDERLINE = "borderline: its bound is within the bootstrap's Monte-Carlo error of the threshold"
-
-
-def _json(verdict: dict, column: str, default):
-    text = verdict.get(column)
-    return json.loads(text) if text else default
 
 
 def _finite(x) -> bool:
@@ -46,12 +41,12 @@ def _interval(value, low, high, spec: str, unit: str = "") -> str:
 
 
 def is_borderline(verdict: dict) -> bool:
-    return ANOTHER_BOOTSTRAP_SEED in _json(verdict, "weakened", [])
+    return ANOTHER_BOOTSTRAP_SEED in stored_json(verdict, "weakened", [])
 
 
 def not_analysed(verdict: dict) -> list[str]:
     """Why the verdict was stored without an analysis (too few runs yet), or []."""
-    return [w for w in _json(verdict, "warnings", []) if w.startswith(NOT_ANALYSED)]
+    return [w for w in stored_json(verdict, "warnings", []) if w.startswith(NOT_ANALYSED)]
 
 
 def is_decided(verdict: dict) -> bool:
@@ -65,11 +60,11 @@ def label_cell(verdict: dict) -> str:
     if basis == EQUAL_LOSS:
         parts.append("read off the equal-loss CEGs (the fitted law is no result)")
     elif basis == NO_BASIS:
-        parts.append("withheld: " + "; ".join(_json(verdict, "withheld", [])))
+        parts.append("withheld: " + "; ".join(stored_json(verdict, "withheld", [])))
     parts += not_analysed(verdict)
     if is_borderline(verdict):
         parts.append(BORDERLINE)
-    if others := [w for w in _json(verdict, "weakened", []) if w != ANOTHER_BOOTSTRAP_SEED]:
+    if others := [w for w in stored_json(verdict, "weakened", []) if w != ANOTHER_BOOTSTRAP_SEED]:
         parts.append("weakens to inconclusive with " + ", ".join(others))
     if verdict.get("fragile"):
         parts.append("fragile: a sensitivity refit flips it")
@@ -91,15 +86,14 @@ def delta_alpha_cell(verdict: dict) -> str:
 
 
 def measured_ceg_cell(verdict: dict) -> str:
-    measured = [p for p in _json(verdict, "ceg", []) if not p["extrapolated"] and _finite(p["ceg"])]
-    if not measured:
+    p = largest_point(stored_json(verdict, "ceg", []), extrapolated=False)
+    if p is None:
         return "—"
-    p = measured[-1]
     return f"{_interval(p['ceg'], p['low'], p['high'], '.3g', '×')} at {p['compute']:.2g} FLOPs"
 
 
 def loss_ceg_cell(verdict: dict) -> str:
-    points = _json(verdict, "ceg_at_loss", [])
+    points = stored_json(verdict, "ceg_at_loss", [])
     return "; ".join(f"{_interval(p['ceg'], p['low'], p['high'], '.3g', '×')} at "
                      f"L = {p['target_loss']:.3f}" for p in points) or "—"
 
@@ -108,13 +102,8 @@ def literature_cells(innovation: dict, verdict: dict) -> tuple[str, str]:
     findings = literature.from_json(innovation.get("literature"))
     if not findings:
         return "none declared", "—"
-    described, answers = [], []
-    for finding in findings:
-        scale = literature.format_scale(finding)
-        described.append(f"{finding['source']}: {literature.format_ceg(finding)}, "
-                         f"{literature.format_label(finding)}" + (f" ({scale})" if scale else ""))
-        answers.append(literature.agreement(finding, verdict).answer)
-    return "; ".join(described), "; ".join(answers)
+    return ("; ".join(literature.summary(finding) for finding in findings),
+            "; ".join(literature.agreement(finding, verdict).answer for finding in findings))
 
 
 def row_cells(innovation: dict, verdict: dict) -> list[str]:

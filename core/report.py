@@ -30,9 +30,10 @@ def format_interval(value, low, high, spec=".3g", suffix="") -> str:
     return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
 
 
-def _json(verdict: dict, column: str):
+def stored_json(verdict: dict, column: str, default=None):
+    """A verdict row's JSON column, decoded; ``default`` where it is empty or absent."""
     text = verdict.get(column)
-    return json.loads(text) if text else None
+    return json.loads(text) if text else default
 
 
 def _fit_lines(fits: list[dict]) -> list[str]:
@@ -93,7 +94,7 @@ def _drift_lines(verdict: dict) -> list[str]:
         lines.append("  CEG drift from equal-loss CEGs (model-free, no law): "
                      f"{format_drift(verdict['loss_drift'], verdict.get('loss_drift_low'), verdict.get('loss_drift_high'))}"
                      " (95% CI; display only, not what the label tests)")
-    if withheld := _json(verdict, "withheld"):
+    if withheld := stored_json(verdict, "withheld"):
         if equal_loss:
             lines.append("  fitted law not a result, so the label is read off the equal-loss CEGs and no "
                          "extrapolated CEG is shown: " + "; ".join(withheld))
@@ -141,27 +142,27 @@ def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
             "  Δα = α_modern − α_baseline = "
             f"{format_interval(verdict['delta_alpha'], verdict['delta_alpha_low'], verdict['delta_alpha_high'], '+.4f')}"
             + (f"  (95% CI; equivalence margin ±{verdict['margin']})" if verdict.get("drift") is None
-               and not _json(verdict, "withheld") else "  (95% CI)"))
+               and not stored_json(verdict, "withheld") else "  (95% CI)"))
     lines += _drift_lines(verdict)
     lines.append(f"  runs: {verdict['n_runs']} ok, {verdict['n_failed']} failed (left out)")
     lines += _fit_lines(fits)
-    if frontier := _json(verdict, "frontier"):
+    if frontier := stored_json(verdict, "frontier"):
         lines += _frontier_lines(frontier)
-    if ceg := _json(verdict, "ceg"):
+    if ceg := stored_json(verdict, "ceg"):
         lines += _ceg_lines("CEG(C)", ceg)
-    if (at_loss := _json(verdict, "ceg_at_loss")) is not None:
+    if (at_loss := stored_json(verdict, "ceg_at_loss")) is not None:
         lines.append("  CEG at target loss (reference-work style: measured frontiers interpolated), 95% CI:")
         lines += [f"    L = {p['target_loss']:.4f}: {format_interval(p['ceg'], p['low'], p['high'], '.3g', '×')}"
                   for p in at_loss] or ["    none: the arms' frontiers share no loss range"]
-    if wall := _json(verdict, "wall_ceg"):
+    if wall := stored_json(verdict, "wall_ceg"):
         lines += _ceg_lines("wall-clock CEG(C) (CEG × baseline/modern seconds per FLOP)", wall)
-    if variants := _json(verdict, "sensitivity"):
-        lines += _sensitivity_lines(variants, verdict.get("fragile"), _json(verdict, "weakened") or ())
-    if composition := _json(verdict, "composition"):
+    if variants := stored_json(verdict, "sensitivity"):
+        lines += _sensitivity_lines(variants, verdict.get("fragile"), stored_json(verdict, "weakened", ()))
+    if composition := stored_json(verdict, "composition"):
         lines += _composition_lines(composition)
-    if decision := _json(verdict, "decision"):
+    if decision := stored_json(verdict, "decision"):
         lines.append(f"  to decide: {decision['text']}")
-    lines += [f"  warning: {w}" for w in _json(verdict, "warnings") or []]
+    lines += [f"  warning: {w}" for w in stored_json(verdict, "warnings") or []]
     return lines
 
 

@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 import cegbench
 from cegbench import literature
 from cegbench.analysis.drift import format_drift
-from cegbench.bounds import UNBOUNDED, unbounded_reason
+from cegbench.bounds import UNBOUNDED, largest_point, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry_db
 from cegbench.site import downloads, plots
@@ -71,13 +71,6 @@ STATIC_FILES = ("app.css", "app.js")
 # contexts
 
 
-def _largest(points: list[dict], *, extrapolated: bool) -> dict | None:
-    """The point at the largest measured (or extrapolated) compute with a finite CEG."""
-    sel = [p for p in points if bool(p.get("extrapolated")) is extrapolated
-           and as_number(p.get("compute")) is not None and as_number(p.get("ceg")) is not None]
-    return max(sel, key=lambda p: p["compute"]) if sel else None
-
-
 def _bounded(points: list[dict]) -> list[dict]:
     """The CEG points worth drawing: unbounded extrapolations left out."""
     return [p for p in points if not unbounded_reason(p)]
@@ -117,8 +110,8 @@ def leaderboard_record(db, inn: dict, tier: str | None, version: int | None,
         n_ok = n_seeds = n_failed = 0
         hardware = None
     ceg = parse_json(v.get("ceg"), [])
-    reference = _largest(ceg, extrapolated=False) or {}
-    frontier = _largest(ceg, extrapolated=True) or {}
+    reference = largest_point(ceg, extrapolated=False) or {}
+    frontier = largest_point(ceg, extrapolated=True) or {}
     wall = _at(parse_json(v.get("wall_ceg"), []), as_number(reference.get("compute")))
     record.update(
         label=(v.get("label") or "inconclusive") if verdict else None,

@@ -86,7 +86,7 @@ def test_table_prints_the_tiers_verdicts_as_markdown_and_counts_the_decided(smok
     assert lines[0].startswith("| innovation | label | CEG drift per 10× compute")
     [row] = [line for line in lines if line.startswith("| gelu-to-swiglu |")]
     verdict = next(Database(path)["verdicts"].rows)
-    assert f"| gelu-to-swiglu | {verdict['label']}" in row and "Gundlach et al. 2025: 1.17×" in row
+    assert f"| gelu-to-swiglu | {verdict['label']}" in row and "Gundlach et al. 2025: CEG 1.17×" in row
     assert lines[-1].startswith(f"smoke v{TIERS.get('smoke').version}: 1 of the registry's ")
 
 

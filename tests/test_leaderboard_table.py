@@ -43,7 +43,7 @@ def test_a_row_has_every_column_with_intervals_and_the_literature_beside_ours():
         "gelu-to-swiglu", "scale-invariant", "1.06× [0.944, 1.19]", "+0.0025 [-0.0004, +0.0049]",
         "1.25× [1.12, 1.4] at 4e+18 FLOPs",  # the largest *measured* budget, not the extrapolation
         "1.13× [0.916, 1.39] at L = 2.039",
-        "Gundlach et al. 2025: 1.17×, scale-invariant (2.5e+18 FLOPs)",
+        "Gundlach et al. 2025: CEG 1.17×, scale-invariant (2.5e+18 FLOPs)",
         "agrees",  # both invariant, and 1.17 lies in our [1.1, 1.3] at 2.5e18
     ]
 
