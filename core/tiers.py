@@ -86,10 +86,9 @@ for _tier in (
         version=3,
         description=(
             "A laptop: the embedded English Wikipedia sample, 2.5e11 to 4e12 FLOPs (16×), "
-            "2 seeds, batch 8 × 64 tokens; the whole catalogue in about 8½ hours on 2 quiet "
-            "CPU cores, tuning included (from the published sweep's run times: "
-            "leaderboard/README.md). docs/tiers.md has "
-            "the design calculation."
+            "2 seeds, batch 8 × 64 tokens; the whole catalogue in about 7.6 hours on 2 quiet "
+            "CPU cores, tuning included (a sample of the published sweep re-timed: "
+            "leaderboard/README.md). docs/tiers.md has the design calculation."
         ),
         dataset="enwiki-sample",
         context=64,
