@@ -162,7 +162,7 @@ def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
         lines += _composition_lines(composition)
     if decision := stored_json(verdict, "decision"):
         lines.append(f"  to decide: {decision['text']}")
-    lines += [f"  warning: {w}" for w in stored_json(verdict, "warnings") or []]
+    lines += [f"  warning: {w}" for w in stored_json(verdict, "warnings", [])]
     return lines
 
 

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 class ModelFamily:
     """A model family: builds models for a recipe and width, and counts their compute.
 
-    Subclasses set ``name`` and implement the four methods (``as_trained`` is optional). ``components`` (the
-    loaded catalogue's) is how a family finds a recipe's components by name, built-in
-    or registered by a plugin: their parameters counted, ``gated`` read.
+    Subclasses set ``name`` and implement the four methods; ``as_trained`` is optional.
+    ``components`` (the loaded catalogue's) is how a family finds a recipe's components
+    by name, built-in or registered by a plugin: their parameters counted, ``gated`` read.
     """
 
     name: str = ""
