@@ -11,12 +11,10 @@ threshold (another bootstrap seed could make it inconclusive).
 
 from __future__ import annotations
 
-import math
-
 from cegbench import literature
 from cegbench.analysis.analyze import ANOTHER_BOOTSTRAP_SEED
 from cegbench.analysis.label import EQUAL_LOSS, FITTED_LAW, INCONCLUSIVE, NO_BASIS, NOT_ANALYSED
-from cegbench.bounds import largest_point
+from cegbench.bounds import as_number, largest_point
 from cegbench.report import describe_verdict, stored_json
 
 COLUMNS = ("innovation", "label", "CEG drift per 10× compute [95 % CI]", "Δα [95 % CI]",
@@ -25,14 +23,11 @@ COLUMNS = ("innovation", "label", "CEG drift per 10× compute [95 % CI]", "Δα 
 BORDERLINE = "borderline: its bound is within the bootstrap's Monte-Carlo error of the threshold"
 
 
-def _finite(x) -> bool:
-    return isinstance(x, (int, float)) and math.isfinite(x)
-
-
 def _interval(value, low, high, spec: str, unit: str = "") -> str:
     """'1.06× [0.944, 1.19]'; values that round to zero print unsigned-zero ('+0.0000')."""
     def text(x):
-        if not _finite(x):
+        x = as_number(x)
+        if x is None:
             return "—"
         digits = int(spec[-2]) if spec.endswith("f") else None
         return f"{(round(x, digits) if digits is not None else x) + 0.0:{spec}}"
@@ -72,13 +67,13 @@ def label_cell(verdict: dict) -> str:
 
 
 def drift_cell(verdict: dict) -> str:
-    if not _finite(verdict.get("drift")):
+    if as_number(verdict.get("drift")) is None:
         return "—"
     return _interval(verdict["drift"], verdict.get("drift_low"), verdict.get("drift_high"), ".3g", "×")
 
 
 def delta_alpha_cell(verdict: dict) -> str:
-    if not _finite(verdict.get("delta_alpha")):
+    if as_number(verdict.get("delta_alpha")) is None:
         return "—"
     text = _interval(verdict["delta_alpha"], verdict.get("delta_alpha_low"),
                      verdict.get("delta_alpha_high"), "+.4f")
