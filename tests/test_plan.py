@@ -199,7 +199,7 @@ def test_a_ladder_stops_before_a_rung_that_would_repeat_the_data_too_often(catal
     assert extend_ladders(cells, tier, _losses({32: 2.0, 48: 2.1, 64: 2.2}),
                           allowed=lambda cell: cell.width != 16) == cells
     # the check plan_runs and `cegbench status` both use
-    at_4e12 = [c for c in extended if c.budget == 4e12][0]
+    at_4e12 = next(c for c in extended if c.budget == 4e12)
     allowed = within_epochs(cpu, catalog.components)
     assert not allowed(dataclasses.replace(at_4e12, width=16)) and allowed(at_4e12)
 

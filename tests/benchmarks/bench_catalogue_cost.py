@@ -35,27 +35,30 @@ import numpy as np
 
 from cegbench.execute import results
 from cegbench.execute.local import LocalExecutor
-from cegbench.plan import RunSpec, TrainSpec, training_id
+from cegbench.plan import RunSpec, TrainSpec
 from cegbench.plugin_manager import load_catalog
+from cegbench.sweep import by_training
 
 
 def trainings(db, tier, components):
     """[(kind, spec, recorded seconds, recorded loss)]: every tuning run of ``tier``'s newest
-    version, and one trained measurement run per training id (the first recorded), as
-    today's sweep would train them; and the number of measurement runs that trained."""
+    version, and one trained measurement run per training (the first recorded), as today's
+    sweep groups them (``sweep.by_training``); the number of measurement runs that trained;
+    the version."""
     version = db.execute("select max(tier_version) from runs where tier = ?", [tier]).fetchone()[0]
     rows = db.execute("select spec, wall_time_s, final_loss from runs where tier = ? and tier_version = ? "
                       "and status = 'ok' and trained_as is null order by started_at",
                       [tier, version]).fetchall()
-    chosen = {}
+    runs = {}
     for spec, seconds, loss in rows:
-        chosen.setdefault(training_id(json.loads(spec), components),
-                          ("run", RunSpec.from_dict(json.loads(spec)), seconds, loss))
+        run = RunSpec.from_dict(json.loads(spec))
+        runs[run.run_id] = ("run", run, seconds, loss)
+    groups = by_training([run for _, run, _, _ in runs.values()], components)
     tuning = [("tuning", TrainSpec.from_dict(json.loads(spec)), seconds, loss)
               for spec, seconds, loss in db.execute(
                   "select spec, wall_time_s, final_loss from tuning_runs where tier = ? and "
                   "tier_version = ? and status = 'ok'", [tier, version])]
-    return tuning + list(chosen.values()), len(rows), version
+    return tuning + [runs[group[0].run_id] for group in groups.values()], len(rows), version
 
 
 def draw(pool, minutes, jobs, seed):
@@ -123,6 +126,7 @@ def main(argv=None) -> dict:
           f"[{hours(low):.2f}, {hours(high):.2f}] on {args.jobs} cores")
     return {"sampled": len(ids), "identical": same, "ratio": ratio, "hours": hours(ratio),
             "interval": (hours(low), hours(high))}
+
 
 if __name__ == "__main__":
     main()
