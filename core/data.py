@@ -107,6 +107,25 @@ class TokenDataset:
         """How many times ``tokens`` training tokens go over the training split."""
         return tokens / len(self.train)
 
+    def unigram_loss(self, n_tokens: int, context: int) -> float:
+        """Cross-entropy (nats per token) on the held-out windows ``validation_batches``
+        evaluates of a model that knows only the training split's token frequencies:
+        the loss a run that learned nothing else ends at (``cegbench.learning``)."""
+        return _unigram_loss(self, n_tokens, context)
+
+
+_frequencies: dict[str, np.ndarray] = {}
+
+
+def _unigram_loss(dataset: TokenDataset, n_tokens: int, context: int) -> float:
+    if dataset.content_hash not in _frequencies:  # one pass over the training split per process
+        counts = np.bincount(dataset.train.numpy(), minlength=dataset.vocab_size).astype(float)
+        _frequencies[dataset.content_hash] = counts / counts.sum()
+    frequencies = _frequencies[dataset.content_hash]
+    targets = torch.cat([y.flatten() for _, y in dataset.validation_batches(n_tokens, context, 64)]).numpy()
+    with np.errstate(divide="ignore"):
+        return float(-np.log(frequencies[targets]).mean())
+
 
 def gather_windows(tokens: torch.Tensor, starts: torch.Tensor, context: int):
     """Inputs and next-token targets of the windows of ``tokens`` at ``starts``; works on

@@ -291,6 +291,7 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
     from cegbench.registry.db import get_innovation, runs, save_verdict
 
     progress = progress or Progress()
+    judge_learning(db, tier)
     declared = {}
     for name in names:
         declared[name] = get_innovation(db, name)
@@ -323,6 +324,24 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
         fits = [{**dataclasses.asdict(fit), "shared_E": int(result.shared_E)} for fit in result.fits]
         save_verdict(db, **key, verdict={**verdict, **common}, fits=fits)
         progress.analysed(name, tier, result)
+
+
+def judge_learning(db, tier) -> None:
+    """Measure the unigram loss of the tier's runs that lack it (recorded before the
+    trainer measured it, or imported) wherever their dataset is on this machine with the
+    same content, and judge again whether they learned (``cegbench.learning``)."""
+    from cegbench.data import DatasetError, load_dataset
+    from cegbench.registry.db import set_unigram_loss, unjudged_data
+    from cegbench.store import StoreError
+
+    for data in unjudged_data(db, tier.name, tier.version):
+        dataset_name, dataset_hash, eval_tokens, context = data
+        try:
+            dataset = load_dataset(dataset_name)
+        except (DatasetError, StoreError):  # not on this machine: judged by its curves alone
+            continue
+        if dataset.content_hash == dataset_hash:
+            set_unigram_loss(db, tier.name, tier.version, data, dataset.unigram_loss(eval_tokens, context))
 
 
 def bundle_composition(db, result, parts, tier):

@@ -72,6 +72,7 @@ class RunResult:
     wall_time_s: float = 0.0  # the whole run
     train_time_s: float | None = None  # the training steps alone (no set-up, no evaluation)
     dataset_hash: str | None = None
+    unigram_loss: float | None = None  # held-out loss of token frequencies alone (cegbench.learning)
     environment: dict = field(default_factory=dict)
     started_at: str = ""
     finished_at: str = ""
@@ -196,6 +197,7 @@ class Member:
     def build(cls, spec: TrainSpec, shape: Shape, components: Components, device: str,
               result: RunResult) -> Member:
         result.dataset_hash = shape.dataset.content_hash
+        result.unigram_loss = shape.dataset.unigram_loss(spec.eval_tokens, spec.context)
         result.flops_per_token = shape.flops.measured
         result.flops_per_token_analytic = shape.flops.analytic
         result.steps, result.tokens = shape.steps, shape.steps * shape.tokens_per_step

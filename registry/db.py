@@ -23,6 +23,7 @@ import pandas as pd
 from sqlite_utils import Database
 
 from cegbench import __version__, literature
+from cegbench.learning import not_learned_reason
 from cegbench.provenance import utc_now
 from cegbench.registry import DEFAULT_REGISTRY
 from cegbench.registry.migrations import migrations
@@ -295,6 +296,37 @@ def save_run(db: Database, row: dict) -> bool:
             return False
         db["runs"].insert(row, replace=True)
         return True
+
+
+def unjudged_data(db: Database, tier: str, tier_version: int) -> list[tuple[str, str, int, int]]:
+    """(dataset, dataset_hash, eval_tokens, context) of the tier version's ok runs whose
+    unigram loss is unknown (recorded before the trainer measured it, or imported)."""
+    return [tuple(row) for row in db.execute(
+        "select distinct dataset, dataset_hash, json_extract(spec, '$.eval_tokens'), "
+        "json_extract(spec, '$.context') from runs where tier = ? and tier_version = ? and "
+        "status = 'ok' and unigram_loss is null and dataset_hash is not null and json_valid(spec)",
+        [tier, tier_version]).fetchall()]
+
+
+def set_unigram_loss(db: Database, tier: str, tier_version: int, data: tuple, unigram_loss: float) -> int:
+    """Record the unigram loss of the runs ``unjudged_data`` named by ``data`` and judge
+    again whether each learned (``cegbench.learning``); returns how many were updated."""
+    dataset, dataset_hash, eval_tokens, context = data
+    where = ("tier = ? and tier_version = ? and status = 'ok' and unigram_loss is null and dataset = ? "
+             "and dataset_hash = ? and json_valid(spec) and json_extract(spec, '$.eval_tokens') = ? "
+             "and json_extract(spec, '$.context') = ?")
+    params = [tier, tier_version, dataset, dataset_hash, eval_tokens, context]
+    with write_transaction(db):
+        rows = db.execute(f"select run_id, final_loss, curve from runs where {where}", params).fetchall()
+        for run_id, final_loss, curve in rows:
+            try:
+                curve = json.loads(curve or "[]")
+            except ValueError:
+                curve = []
+            reason = not_learned_reason(final_loss, curve if isinstance(curve, list) else [], unigram_loss)
+            db.execute("update runs set unigram_loss = ?, not_learned = ? where run_id = ?",
+                       [unigram_loss, reason, run_id])
+    return len(rows)
 
 
 def recorded_run_ids(db: Database, run_ids, *, include_failed: bool = True) -> set[str]:

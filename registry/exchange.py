@@ -40,6 +40,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from cegbench.innovations import ARMS
+from cegbench.learning import not_learned_reason
 from cegbench.plan import spec_id
 from cegbench.registry.db import write_transaction
 from cegbench.tiers import TIERS
@@ -230,6 +231,9 @@ def validate_row(raw: dict, columns: dict[str, str], known_innovations: set[str]
         errors += _spec_errors(row)
     if not errors:
         errors += _physical_errors(row) + _tier_errors(row, components)
+    if not errors and row["status"] == "ok":  # judged here, never taken from the file
+        row["not_learned"] = not_learned_reason(row["final_loss"], json.loads(row["curve"] or "[]"),
+                                                row["unigram_loss"])
     return (None if errors else row), errors
 
 
@@ -288,6 +292,7 @@ def _range_errors(row: dict, known_innovations: set[str]) -> list[str]:
         ("steps", row["steps"] is None or row["steps"] >= 0, "must not be negative"),
         ("wall_time_s", row["wall_time_s"] is None or row["wall_time_s"] >= 0,
          "must not be negative"),
+        ("unigram_loss", row["unigram_loss"] is None or row["unigram_loss"] > 0, "must be positive"),
     ]
     errors = [f"{name}: {_show(row[name])} {message}" for name, ok, message in checks if not ok]
     for name in JSON_COLUMNS:

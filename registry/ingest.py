@@ -6,6 +6,7 @@ import json
 
 from sqlite_utils import Database
 
+from cegbench.learning import not_learned_reason
 from cegbench.plan import training_id
 from cegbench.registry.db import get_innovation, recipe_json, save_run
 
@@ -44,6 +45,9 @@ def measurement_row(result, innovation: dict, command: str) -> dict:
         "plugin": innovation["plugin"],
         "distribution": innovation["distribution"],
         "plugin_version": innovation["plugin_version"],
+        "unigram_loss": result.unigram_loss,
+        "not_learned": not_learned_reason(result.final_loss, result.curve, result.unigram_loss)
+        if result.status == "ok" else None,
     }
 
 

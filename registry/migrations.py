@@ -1,5 +1,7 @@
 """The registry's schema history. Every schema change is a new migration here."""
 
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -280,3 +282,33 @@ def m013_superseded_runs(db: Database) -> None:
     tuned again and came out different): moved out of ``runs`` with the reason and when,
     so no analysis mixes them in and nothing is lost."""
     db["superseded_runs"].create({**db["runs"].columns_dict, "superseded_at": str, "reason": str}, pk="run_id")
+
+
+@migrations()
+def m014_runs_that_did_not_learn(db: Database) -> None:
+    """Runs that did not learn (``cegbench.learning``): ``unigram_loss``, the held-out loss
+    of a model that knows only its data's token frequencies (recorded by the trainer; NULL
+    in runs from before), and ``not_learned``, why a finished run learned nothing (NULL:
+    it learned). Runs from before are judged here by their loss curves, the only part of
+    the rule they can be judged by until their unigram loss is known
+    (``registry.db.set_unigram_losses``). Verdicts gain what the analysis now reports:
+    the law fitted, the tier's headline CEG, what a decided label rests on, seeds per
+    cell, runs left out as not learned, the equal-loss CEG points."""
+    from cegbench.learning import not_learned_reason
+
+    for table in ("runs", "superseded_runs"):
+        if not db[table].exists():
+            continue
+        db[table].add_column("unigram_loss", float)
+        db[table].add_column("not_learned", str)
+        for row in db.execute(f"select run_id, final_loss, curve from [{table}] where status = 'ok'").fetchall():
+            try:
+                curve = json.loads(row[2] or "[]")
+            except ValueError:
+                continue  # a damaged curve: nothing to judge by
+            reason = not_learned_reason(row[1], curve if isinstance(curve, list) else [])
+            if reason:
+                db.execute(f"update [{table}] set not_learned = ? where run_id = ?", [reason, row[0]])
+    for column, kind in (("law", str), ("headline", str), ("rests_on", str), ("n_seeds", int),
+                         ("n_not_learned", int), ("equal_loss_cegs", str)):
+        db["verdicts"].add_column(column, kind)
