@@ -308,7 +308,8 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
         key = {"innovation": name, "tier": tier.name, "tier_version": tier.version}
         common = {"declaration_hash": innovation["declaration_hash"], "cegbench_version": __version__}
         try:
-            result = analysis.analyze_innovation(recorded, margin=tier.margin)
+            result = analysis.analyze_innovation(recorded, margin=tier.margin,
+                                                 headline_compute=tier.headline_compute)
         except analysis.AnalysisError as error:
             save_verdict(db, **key, fits=[], verdict=dict(
                 label="inconclusive", margin=tier.margin, n_runs=len(recorded) - n_failed,

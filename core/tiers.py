@@ -9,6 +9,7 @@ different versions never mix in one fit.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from cegbench.components import Lookup
@@ -48,6 +49,12 @@ class Tier:
     # refuses a tier whose largest run would repeat the data more often (not hashed into
     # run ids: it decides which runs may be planned, not what a run does)
     max_epochs: float = 1.0
+
+    @property
+    def headline_compute(self) -> float:
+        """The one compute every innovation of the tier is quoted at: the geometric centre
+        of its budgets (analysis only, like ``margin``)."""
+        return float(math.sqrt(min(self.budgets) * max(self.budgets)))
 
     def learning_rate(self, tuned_lr: float, tuned_width: int, width: int) -> float:
         """The width rule: the rate tuned at ``tuned_width``, transferred to ``width``."""

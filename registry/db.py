@@ -441,7 +441,7 @@ def copy_registry(db: Database, path: Path) -> Path:
 
 # JSON columns added by m002_analysis_detail; NULL when not applicable
 VERDICT_DETAIL_COLUMNS = ("sensitivity", "ceg_at_loss", "wall_ceg", "composition", "decision", "fit_bands",
-                          "withheld", "weakened")
+                          "withheld", "weakened", "headline", "rests_on", "equal_loss_cegs")
 
 
 def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,

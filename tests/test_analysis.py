@@ -289,7 +289,9 @@ def test_ceg_recovered_at_measured_budgets_and_extrapolation_flagged():
     assert [p.compute for p in analysis.ceg] == [1e11, *BUDGETS, 1e18, 1e21]
     truth = compute_equivalent_gain(laws["baseline"], laws["modern"], [p.compute for p in analysis.ceg])
     for point, expected in zip(analysis.ceg, truth):
-        assert point.extrapolated == (point.compute not in BUDGETS)
+        # measured only where both C and the baseline compute it implies, CEG × C, were run
+        implied = point.ceg * point.compute
+        assert point.extrapolated == (point.compute not in BUDGETS or not BUDGETS[0] <= implied <= BUDGETS[-1])
         assert point.low <= point.ceg <= point.high
         if not point.extrapolated:
             assert point.ceg == pytest.approx(expected, rel=0.1)
@@ -407,12 +409,28 @@ def test_result_is_plain_data_that_serialises_to_json():
         analysis.label = "other"
 
 
-def test_one_seed_per_cell_falls_back_to_a_residual_bootstrap():
+def test_one_seed_per_cell_reads_its_noise_off_the_isoflop_parabolas():
+    # one seed, five sizes per budget: each ladder's parabola leaves 2 residual degrees of
+    # freedom, the cells' noise; the frontier points are recomputed from noisy cells, so
+    # their noise is not read off a law's (autocorrelated) residuals along the frontier
+    laws = laws_with(0.15, 0.2)
+    runs = planted_runs(np.random.default_rng(14), laws=laws, n_seeds=1, noise=0.01,
+                        ladder=(0.125, 0.35, 1.0, 2.8, 8.0))
+    analysis = analyze_innovation(runs, margin=1.85, n_boot=50)
+    assert analysis.n_seeds == 1
+    assert any(w.startswith("one seed per cell: the intervals rest on the noise of the IsoFLOP parabolas")
+               for w in analysis.warnings)
+    assert analysis.method["bootstrap"] == "single-seed cells resampled from the IsoFLOP parabolas' residuals"
+    assert analysis.delta_alpha_low < analysis.delta_alpha < analysis.delta_alpha_high
+    assert analysis.delta_alpha_low < 0.05 < analysis.delta_alpha_high
+
+
+def test_one_seed_per_cell_without_a_noise_estimate_withholds_the_label():
     runs = planted_runs(np.random.default_rng(14), laws=laws_with(0.15, 0.2), n_seeds=1, noise=0.01)
     analysis = analyze_innovation(runs, margin=1.85, n_boot=50)
-    assert "one seed per cell: intervals from a residual bootstrap, not independent seeds" in analysis.warnings
-    assert analysis.method["bootstrap"] == "fit residuals"
-    assert analysis.delta_alpha_low < analysis.delta_alpha < analysis.delta_alpha_high
+    assert analysis.label == "inconclusive" and analysis.label_basis == "none"
+    assert any(reason.startswith("one seed per cell and no ladder of 4 or more sizes") for reason in analysis.withheld)
+    assert analysis.n_boot_failed == 0 and math.isnan(analysis.delta_alpha_low)
 
 
 def test_cells_with_a_single_seed_borrow_noise_from_replicated_cells():

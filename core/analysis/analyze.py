@@ -1,13 +1,16 @@
 """``analyze_innovation``: from the runs of one innovation in one tier to its ``Analysis``.
 
-    runs ─▶ frontier L*(C) per arm ─▶ joint fit L* = E + A·C^(−α) ─▶ bootstrap
+    runs (less failed runs and runs that did not learn) ─▶ frontier L*(C) per arm
+         ─▶ joint fit L* = E + A·C^(−α) (E shared; where it sits at a bound, the pure
+            power law E = 0; or a given E) ─▶ bootstrap
          ─▶ Δα = α_modern − α_baseline and the CEG drift Δα/α_b with 95 % intervals
-         ─▶ label from the drift; where a fitted parameter sits at a bound (the law does
-            not describe the frontier), from the drift of the measured frontiers'
-            equal-loss CEGs instead; withheld where the frontier is not bracketed or is
-            within noise of its floor ─▶ CEG(C)
-         ─▶ sensitivity refits (fragile: the label flips), decision estimate (if
-            inconclusive), CEG at target losses, wall-clock CEG, fit bands
+         ─▶ label from the drift; where the law is no result (a parameter at a bound,
+            or a misfit beyond the noise), from the drift of the measured frontiers'
+            equal-loss CEGs instead; withheld where the frontier is not bracketed, is
+            within noise of its floor, or has no noise to resample ─▶ CEG(C)
+         ─▶ what a decided label rests on (one budget or point left out), sensitivity
+            refits (fragile: the label flips), decision estimate (if inconclusive), the
+            headline CEG, CEG at target losses, wall-clock CEG, fit bands
 
 Everything it returns is a frozen dataclass of plain types, so
 ``dataclasses.asdict(analysis)`` serialises to JSON.
@@ -20,13 +23,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from .bootstrap import has_replicated_cells
+from .bootstrap import has_replicated_cells, residual_pools, valley_allowances
 from .ceg import (
     CEGPoint,
     LossCEGPoint,
     ceg_at_losses,
     compute_equivalent_gain,
+    equal_loss_cegs,
     frontier_ceg,
     loss_drift_exponent,
     loss_targets,
@@ -46,6 +51,7 @@ from .estimate import (
     DEPENDENT_CONFIDENCE,
     MODEL_FREE_BOOT_FACTOR,
     MONTE_CARLO_Z,
+    NO_NOISE,
     PAIRED_SEEDS,
     PERCENTILE_LEVEL,
     Estimate,
@@ -55,21 +61,24 @@ from .estimate import (
     percentile_interval,
     stacked,
 )
-from .fit import DEFAULT_F_SCALE, JointFit, PowerLaw, ScalingFit
+from .fit import DEFAULT_F_SCALE, MAX_CONTINUATIONS, MAX_NFEV, JointFit, PowerLaw, ScalingFit
 from .frontier import (
     ARMS,
     AnalysisError,
     FrontierPoint,
     compute_frontier,
     drop_failed,
+    drop_not_learned,
     ladders_from_runs,
     validate_runs,
 )
 from .label import EQUAL_LOSS, FITTED_LAW, INCONCLUSIVE, NO_BASIS, label_from_drift
+from .one_out import rests_on
 from .sensitivity import SensitivityResult, changed_variants, sensitivity, weakened_variants
 from .wall import wall_time_ratio
 
-FIT_BAND_POINTS = 40  # log-spaced computes per arm in ``fit_bands``
+FIT_BAND_POINTS = 40
+MAX_EVALUATIONS = MAX_NFEV * (1 + MAX_CONTINUATIONS)  # of one solve, continuations included  # log-spaced computes per arm in ``fit_bands``
 # the "variant" a label that rests on the bootstrap's Monte-Carlo error weakens with
 ANOTHER_BOOTSTRAP_SEED = "another bootstrap seed (its bound is within Monte-Carlo error of the threshold)"
 # A label is withheld when more than this share of the bootstrap fits sit at a bound or
@@ -83,6 +92,19 @@ BOOT_AT_BOUND_SHARE = BOOT_FAIL_SHARE
 FLOOR_SDS = 4.0
 # ... or whose E's bootstrap interval reaches (within this fraction of) that loss
 FLOOR_E_TOLERANCE = 1e-3
+# A law is no result where it misfits the frontier beyond its noise: the χ² of its log
+# residuals against the frontier points' bootstrap variances, per degree of freedom, has
+# a p-value below this. The variances are themselves estimated from few seeds, so the
+# ratio is referred to the F distribution with the bootstrap's t degrees of freedom
+# (``Estimate.dof``) in its denominator, not to χ²: against χ² a true law (planted,
+# 2 seeds per cell, 3 residual degrees of freedom per ladder) was rejected at p = 0.0005.
+# On cpu v3 the straight-line (E = 0) laws misfit by χ²/dof of 13–1000 where the equal-loss
+# CEGs stay level (inverse-sqrt-to-cosine: the law's drift 1.9× per 10×, the equal-loss
+# CEGs 1.9–2.2× at every budget): a law that misses the points says nothing about Δα.
+LACK_OF_FIT_P = 0.01
+# the laws, by how E is set (``Analysis.law``)
+SHARED_E_LAW = "shared E"
+NO_E_LAW = "E = 0 (a pure power law over the measured range)"
 
 
 @dataclass(frozen=True)
@@ -91,6 +113,7 @@ class Analysis:
 
     label: str
     direction: str | None
+    law: str  # which law was fitted: SHARED_E_LAW, NO_E_LAW or a given E ("E = 1.9 (given)")
     delta_alpha: float
     delta_alpha_low: float
     delta_alpha_high: float
@@ -110,11 +133,18 @@ class Analysis:
     # label then comes from the equal-loss drift, or is withheld (``label_basis``)
     withheld: tuple[str, ...]
     label_basis: str  # FITTED_LAW, EQUAL_LOSS or NO_BASIS (withheld: inconclusive)
+    # what a decided label rests on: budgets (or frontier points) without which its drift's
+    # point estimate crosses to the other side (``one_out``); such a label is not decided
+    rests_on: tuple[str, ...]
+    # the one CEG each innovation of a tier is quoted at: {"compute", "ceg", "low",
+    # "high", "extrapolated", "basis", "note"} at the tier's headline compute
+    headline: dict
     shared_E: bool
     fits: tuple[ScalingFit, ...]
     frontier: tuple[FrontierPoint, ...]
     ceg: tuple[CEGPoint, ...]
     ceg_at_loss: tuple[LossCEGPoint, ...]  # reference-work style, model-free
+    equal_loss_cegs: tuple[dict, ...]  # {"compute", "ceg"}: the points the equal-loss drift is read off
     wall_ceg: tuple[CEGPoint, ...] | None  # None without run timings
     fragile: bool  # some sensitivity variant flips the label (dependent ↔ invariant, direction)
     weakened: tuple[str, ...]  # variants under which the decided label weakens to inconclusive
@@ -123,6 +153,8 @@ class Analysis:
     fit_bands: dict  # arm -> [{"compute", "loss", "low", "high"}]
     n_runs: int
     n_failed: int
+    n_not_learned: int  # runs left out because they did not learn (``cegbench.learning``)
+    n_seeds: int  # the fewest seeds of any (arm, budget, size) cell: what the intervals rest on
     n_boot: int
     n_boot_failed: int
     warnings: tuple[str, ...]
@@ -148,9 +180,21 @@ def _replicate_laws(boot: list[JointFit]) -> dict[str, PowerLaw]:
     return {arm: PowerLaw(*(stacked(boot, arm, field)[:, None] for field in ("E", "A", "alpha"))) for arm in ARMS}
 
 
-def _ceg_points(point: JointFit, boot: list[JointFit], computes: np.ndarray, measured: tuple[float, float]):
-    """CEG at each compute with its bootstrap interval, its replicates (n_boot, n_computes),
-    and warnings where undefined."""
+def implies_extrapolation(compute: float, ceg: float, ranges: dict[str, tuple[float, float]]) -> bool:
+    """Whether CEG(C) = ``ceg`` at ``compute`` reaches beyond the measured runs: C outside
+    the modern arm's budgets, or the baseline compute it implies, CEG × C, outside the
+    baseline's (a 38× CEG at 1e17 implies ~4e18 baseline FLOPs, far past a largest run of
+    3.2e16). ``ranges``: each arm's (smallest, largest) budget."""
+    def within(value, arm):
+        low, high = ranges[arm]
+        return low * (1 - 1e-9) <= value <= high * (1 + 1e-9)
+    return not (within(compute, "modern") and np.isfinite(ceg) and within(ceg * compute, "baseline"))
+
+
+def _ceg_points(point: JointFit, boot: list[JointFit], computes: np.ndarray, ranges: dict):
+    """CEG at each compute with its bootstrap interval (extrapolated where the compute it
+    implies is, ``implies_extrapolation``), its replicates (n_boot, n_computes), and
+    warnings where undefined."""
     ceg = compute_equivalent_gain(point.laws["baseline"], point.laws["modern"], computes)
     laws = _replicate_laws(boot)
     replicate_ceg = compute_equivalent_gain(laws["baseline"], laws["modern"], computes[None, :])
@@ -170,7 +214,7 @@ def _ceg_points(point: JointFit, boot: list[JointFit], computes: np.ndarray, mea
                 "replicates (modern loss below the baseline's E); interval from the rest"
             )
     points = tuple(
-        CEGPoint(float(c), float(g), float(lo), float(hi), bool(c < measured[0] or c > measured[1]))
+        CEGPoint(float(c), float(g), float(lo), float(hi), implies_extrapolation(c, g, ranges))
         for c, g, lo, hi in zip(computes, ceg, low, high)
     )
     return points, replicate_ceg.reshape(len(boot), len(computes)), warnings
@@ -186,11 +230,12 @@ def _bracketed(frontier: list[FrontierPoint]) -> tuple[np.ndarray, np.ndarray, n
 
 def _frontier_ceg_points(frontier: list[FrontierPoint], replicates: np.ndarray, computes: np.ndarray,
                          measured: tuple[float, float]):
-    """CEG at each measured compute read off the bracketed measured frontiers
-    (``ceg.frontier_ceg``; NaN where the baseline's frontier does not reach the modern
-    arm's loss, and at every extrapolated compute), its interval over the bootstrap
-    frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them cannot give it), and its
-    replicates (n_boot, n_computes): the CEG where the fitted law is not a result."""
+    """CEG at each compute within the modern arm's budgets (``measured``) read off the
+    bracketed measured frontiers (``ceg.frontier_ceg``; NaN where the baseline's frontier
+    does not reach the modern arm's loss, and at every extrapolated compute), its interval
+    over the bootstrap frontiers (NaN when more than ``BOOT_FAIL_SHARE`` of them cannot
+    give it), and its replicates (n_boot, n_computes): the CEG where the fitted law is not
+    a result."""
     budgets, arms, losses, keep = _bracketed(frontier)
     replicate_ceg = np.array([[frontier_ceg(budgets, arms, column, c) for c in computes]
                               for column in replicates[keep].T]).reshape(replicates.shape[1], len(computes))
@@ -269,11 +314,19 @@ def _fit_warnings(point: JointFit, frontier: list[FrontierPoint]) -> list[str]:
     return warnings
 
 
-def _not_measured(frontier: list[FrontierPoint], point: JointFit, replicates: np.ndarray,
-                  boot: list[JointFit]) -> list[str]:
-    """Why the frontiers cannot be compared at all: unbracketed points, a frontier within
-    noise of its floor (no label from any method)."""
+def _not_measured(frontier: list[FrontierPoint], main: Estimate, shared: Estimate) -> list[str]:
+    """Why the frontiers cannot be compared at all: unbracketed points, no noise to
+    resample, a frontier within noise of its floor (by the law with a fitted E,
+    ``shared``: no label from any method)."""
     reasons = [f"frontier not bracketed at {p.budget:.3g} FLOPs ({p.arm})" for p in frontier if p.bracketed is False]
+    reasons += [warning for warning in main.warnings if warning == NO_NOISE]
+    return reasons + _near_floor(frontier, shared)
+
+
+def _near_floor(frontier: list[FrontierPoint], main: Estimate) -> list[str]:
+    """Where a frontier is within noise of the floor its fitted E puts under it."""
+    point, replicates, boot = main.point, main.replicates, main.boot
+    reasons = []
     losses = np.array([p.loss for p in frontier])
     sd = np.sqrt(log_variances(replicates)) * losses if replicates.shape[1] > 1 else np.zeros(len(losses))
     for arm in ARMS:
@@ -294,18 +347,124 @@ def _not_measured(frontier: list[FrontierPoint], point: JointFit, replicates: np
     return reasons
 
 
+def lack_of_fit(main: Estimate) -> tuple[float, int, float]:
+    """(χ², degrees of freedom, p-value) of the law's log residuals against the frontier
+    points' bootstrap variances: how far the law misses the points, in units of their
+    noise (NaN without a bootstrap or without degrees of freedom); the p-value of χ²/dof
+    under F(dof, ν), ν the bootstrap's noise degrees of freedom (χ² where ν is infinite)."""
+    variance = log_variances(main.replicates) if main.replicates.shape[1] > 1 else np.zeros(0)
+    dof = len(main.point.residuals) - int(main.fitter.free.sum())
+    if not len(variance) or dof < 1 or not np.all(variance > 0):
+        return np.nan, dof, np.nan
+    chi2 = float(np.sum(main.point.residuals ** 2 / variance))
+    if np.isfinite(main.dof):
+        return chi2, dof, float(stats.f.sf(chi2 / dof, dof, main.dof))
+    return chi2, dof, float(stats.chi2.sf(chi2, dof))
+
+
 def _not_a_result(main: Estimate, losses: np.ndarray) -> list[str]:
     """Why the fitted law is not a result: the fit (or too many bootstrap fits) at a
-    bound, too many bootstrap fits that did not converge."""
+    bound, too many bootstrap fits that stalled, a misfit beyond the frontier's noise."""
     fitter, point, boot = main.fitter, main.point, main.boot
     reasons = [f"fit at a bound: {problem}" for problem in fitter.at_bounds(point, losses)]
     if main.n_failed > BOOT_AT_BOUND_SHARE * main.n_boot:
-        reasons.append(f"bootstrap fits failed to converge in {main.n_failed} of {main.n_boot} replicates")
+        reasons.append(f"bootstrap fits stalled (their predictions still moving after {MAX_EVALUATIONS} "
+                       f"evaluations) in {main.n_failed} of {main.n_boot} replicates")
     if boot:
         at_bound = sum(bool(fitter.at_bounds(fit)) for fit in boot)
         if at_bound > BOOT_AT_BOUND_SHARE * len(boot):
             reasons.append(f"fit at a bound in {at_bound} of {len(boot)} bootstrap replicates")
+    chi2, dof, p_value = lack_of_fit(main)
+    if p_value < LACK_OF_FIT_P:
+        noise = float(np.sqrt(np.median(log_variances(main.replicates))))
+        reasons.append(f"the law misfits the frontier: χ² = {chi2:.3g} on {dof} degrees of freedom "
+                       f"(p = {p_value:.2g}); log residuals up to {np.max(np.abs(point.residuals)):.3g} "
+                       f"against a noise of {noise:.3g}")
     return reasons
+
+
+def headline(compute: float, basis: str, ceg: tuple[CEGPoint, ...], frontier: list[FrontierPoint],
+             replicates: np.ndarray, ranges: dict, point: JointFit, boot: list[JointFit]) -> dict:
+    """The CEG at the tier's headline ``compute``: from the fitted laws where they label
+    (extrapolated where the compute it implies is), else off the measured frontiers (NaN,
+    with a note, where the baseline's frontier does not reach the modern arm's loss)."""
+    at = np.array([compute])
+    if basis == FITTED_LAW:
+        (value,), _, _ = _ceg_points(point, boot, at, ranges)
+    else:
+        (value,), _ = _frontier_ceg_points(frontier, replicates, at, ranges["modern"])
+    note = None
+    if not np.isfinite(value.ceg):
+        note = ("outside the modern arm's measured budgets" if not ranges["modern"][0] <= compute <= ranges["modern"][1]
+                else "the baseline's bracketed frontier does not reach the modern arm's loss there")
+    return {"compute": float(compute), "ceg": value.ceg, "low": value.low, "high": value.high,
+            "extrapolated": value.extrapolated, "basis": basis if basis == FITTED_LAW else "measured frontiers",
+            "note": note}
+
+
+@dataclass
+class _Measured:
+    """The runs an analysis reads, their ladders, frontier and what was left out."""
+
+    runs: pd.DataFrame
+    ladders: list
+    frontier: list[FrontierPoint]
+    allowances: list[float]
+    n_failed: int
+    n_not_learned: int
+    warnings: list[str]
+
+
+def _measure(runs: pd.DataFrame) -> _Measured:
+    """Failed runs and runs that did not learn left out, the rest validated and grouped
+    into ladders, and each ladder's frontier point (its parabola's vertex within the
+    measured noise of its best run: ``frontier.valid_valley``)."""
+    runs, n_failed = drop_failed(runs)
+    warnings = [f"{n_failed} failed run(s) left out of the analysis"] if n_failed else []
+    runs, stuck = drop_not_learned(runs)
+    if stuck:
+        warnings.append(f"{len(stuck)} run(s) did not learn (loss not below the unigram loss, or a curve that "
+                        f"never fell) and are left out of the frontiers: {'; '.join(stuck[:5])}"
+                        + (f" and {len(stuck) - 5} more" if len(stuck) > 5 else ""))
+    runs = validate_runs(runs)
+    ladders = ladders_from_runs(runs)
+    allowances = valley_allowances(ladders, residual_pools(ladders))
+    frontier, frontier_warnings = compute_frontier(ladders, allowances)
+    losses = np.array([p.loss for p in frontier])
+    if not np.all(np.isfinite(losses) & (losses > 0)):
+        bad = [f"{p.arm} @ {p.budget:.3g} FLOPs" for p in frontier if not p.loss > 0]
+        raise AnalysisError(f"compute-optimal loss is not positive at {', '.join(bad)}")
+    return _Measured(runs, ladders, frontier, allowances, n_failed, len(stuck), warnings + frontier_warnings)
+
+
+def _fit_law(measured: _Measured, *, fixed_E: float | None, **options) -> tuple[Estimate, str, Estimate]:
+    """The law and its bootstrap, and which law it is. E is shared (or per arm, or
+    ``fixed_E`` when given); where the shared E sits at its lower bound, 0 — in the point
+    fit or in more than ``BOOT_AT_BOUND_SHARE`` of the bootstrap fits — the frontiers are
+    straight in log-log over the measured range and show no irreducible loss it can pin
+    down: the law is then the pure power law, E = 0, refitted as such, and its Δα is a
+    result if it describes the frontier within its noise (``lack_of_fit``). (E at its
+    top, or a frontier within noise of the floor it fits — keeps the shared E.) Also
+    returns the first fit, whose E the floor checks read (``_near_floor``)."""
+    frontier = measured.frontier
+    if fixed_E is not None and not fixed_E < min(p.loss for p in frontier):
+        raise AnalysisError(f"the given irreducible loss E = {fixed_E:g} is not below the smallest "
+                            f"frontier loss {min(p.loss for p in frontier):.4g}")
+    main = estimate(measured.ladders, frontier, fixed_E=fixed_E, allowances=measured.allowances, **options)
+    if fixed_E is not None:
+        return main, f"E = {fixed_E:g} (given)", main
+    if not options["shared_E"]:
+        return main, "E per arm", main
+    losses = np.array([p.loss for p in frontier])
+
+    def e_at_zero(fit, fitted=None) -> bool:
+        return any(problem.startswith("shared E at its lower bound") for problem in main.fitter.at_bounds(fit, fitted))
+
+    straight = e_at_zero(main.point, losses) or sum(map(e_at_zero, main.boot)) > BOOT_AT_BOUND_SHARE * max(len(main.boot), 1)
+    if straight and not _near_floor(frontier, main):
+        no_e = estimate(measured.ladders, frontier, fixed_E=0.0, allowances=measured.allowances, **options)
+        return no_e, NO_E_LAW, main
+    return main, SHARED_E_LAW, main
 
 
 def analyze_innovation(
@@ -316,6 +475,8 @@ def analyze_innovation(
     seed: int = 0,
     extrapolate_to: Sequence[float] = (1e18, 1e21, 2e23),
     shared_E: bool = True,
+    fixed_E: float | None = None,
+    headline_compute: float | None = None,
     f_scale: float = DEFAULT_F_SCALE,
     check_sensitivity: bool = True,
     paired_seeds: bool = PAIRED_SEEDS,
@@ -324,17 +485,23 @@ def analyze_innovation(
     for one innovation in one tier.
 
     ``runs``: columns arm ("baseline" | "modern"), budget (FLOPs), n_params, seed,
-    final_loss; optionally status (runs not "ok" are left out and counted) and
-    train_time_s (for the wall-clock CEG). ``margin``: the CEG drift factor over 100×
-    of compute within which a ``scale-invariant`` verdict must lie (≥ 1; see
-    ``drift.py``). Where a fitted parameter sits at a bound (reasons in ``withheld``)
-    the law is no result: the label and drift come from the equal-loss CEGs, CEG at the
-    measured budgets from the measured frontiers, and nothing is extrapolated
-    (``label_basis``). The label is withheld (``inconclusive``, no drift) where a
-    frontier point is not bracketed or the frontier is within noise of its floor.
-    Intervals are "95 %" bootstrap percentile intervals (at the calibrated
-    ``PERCENTILE_LEVEL``) from ``n_boot`` replicates drawn with
-    ``numpy.random.default_rng(seed)``; the same input and seed give the same result. ``shared_E=False`` fits an irreducible loss per arm;
+    final_loss; optionally status (runs not "ok" are left out and counted), not_learned
+    (runs with a reason are left out and counted) and train_time_s (for the wall-clock
+    CEG). ``margin``: the CEG drift factor over 100× of compute within which a
+    ``scale-invariant`` verdict must lie (≥ 1; see ``drift.py``). The law has a shared
+    E, or E = 0 where the shared E sits at a bound (``_fit_law``), or ``fixed_E``. Where
+    the law is no result (reasons in ``withheld``: a parameter at a bound, stalled
+    bootstrap fits, a misfit beyond the noise) the label and drift come from the
+    equal-loss CEGs, CEG at the measured budgets from the measured frontiers, and
+    nothing is extrapolated (``label_basis``). The label is withheld (``inconclusive``,
+    no drift) where a frontier point is not bracketed, the frontier is within noise of
+    its floor, or there is no noise to resample. A decided label lists in ``rests_on``
+    the budgets or points that carry it (``one_out``). ``headline`` is the CEG at
+    ``headline_compute`` (default: the geometric centre of the measured budgets; a tier
+    passes its own, the same for all its innovations). Intervals are "95 %" bootstrap
+    percentile intervals (at the calibrated ``PERCENTILE_LEVEL``) from ``n_boot``
+    replicates drawn with ``numpy.random.default_rng(seed)``; the same input and seed
+    give the same result. ``shared_E=False`` fits an irreducible loss per arm;
     ``f_scale`` is the Huber threshold on log residuals. ``check_sensitivity=False``
     skips the sensitivity refits (``fragile`` is then False, ``sensitivity`` empty).
     ``paired_seeds``: resample seeds jointly across the arms of a budget (the same
@@ -347,25 +514,17 @@ def analyze_innovation(
         raise ValueError(f"n_boot must be non-negative, got {n_boot}")
     if any(not c > 0 for c in extrapolate_to):
         raise ValueError(f"extrapolate_to must hold positive computes, got {list(extrapolate_to)}")
-    runs, n_failed = drop_failed(runs)
-    warnings = [f"{n_failed} failed run(s) left out of the analysis"] if n_failed else []
-    runs = validate_runs(runs)
-    ladders = ladders_from_runs(runs)
-    frontier, frontier_warnings = compute_frontier(ladders)
-    warnings += frontier_warnings
+    measured = _measure(runs)
+    frontier, ladders, warnings = measured.frontier, measured.ladders, list(measured.warnings)
     losses = np.array([p.loss for p in frontier])
-    if not np.all(np.isfinite(losses) & (losses > 0)):
-        bad = [f"{p.arm} @ {p.budget:.3g} FLOPs" for p in frontier if not p.loss > 0]
-        raise AnalysisError(f"compute-optimal loss is not positive at {', '.join(bad)}")
-
-    main = estimate(ladders, frontier, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E, f_scale=f_scale,
-                    paired=paired_seeds, n_replicates=MODEL_FREE_BOOT_FACTOR * n_boot)
+    main, law, first = _fit_law(measured, fixed_E=fixed_E, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E,
+                                f_scale=f_scale, paired=paired_seeds, n_replicates=MODEL_FREE_BOOT_FACTOR * n_boot)
     point, boot = main.point, main.boot
     warnings += _fit_warnings(point, frontier) + main.warnings
     if main.n_failed:
-        warnings.append(f"{main.n_failed} of {n_boot} bootstrap fits failed and were dropped")
+        warnings.append(f"{main.n_failed} of {n_boot} bootstrap fits stalled and were dropped")
 
-    not_measured = _not_measured(frontier, point, main.replicates, boot)
+    not_measured = _not_measured(frontier, main, first)
     withheld = not_measured + _not_a_result(main, losses)
     loss_trend, loss_exponent99, loss_samples = _loss_drift(frontier, main.replicates)
     if not withheld:
@@ -382,6 +541,10 @@ def analyze_innovation(
         main.label, main.direction = INCONCLUSIVE, None
         warnings.append("label withheld: " + "; ".join(withheld))
 
+    carriers = rests_on(frontier, main, basis, main.label, main.direction, margin)
+    if carriers:
+        warnings.append(f"the label rests on one budget or point: without {' or without '.join(carriers)} "
+                        "its drift crosses to the other side (not counted as decided)")
     # a fit that is not a result has no sensitivity or decision to offer (and its refits
     # are the slow ones: a fit at a bound)
     variants = sensitivity(frontier, main, margin=margin) if check_sensitivity and basis == FITTED_LAW else ()
@@ -397,21 +560,27 @@ def analyze_innovation(
                 if main.label == INCONCLUSIVE and basis == FITTED_LAW else None)
 
     budgets = sorted({p.budget for p in frontier})
+    ranges = {arm: (min(p.budget for p in frontier if p.arm == arm), max(p.budget for p in frontier if p.arm == arm))
+              for arm in ARMS}
     computes = np.array(sorted(set(budgets) | {float(c) for c in extrapolate_to}))
     if withheld:  # no CEG from a fit that is not a result: the measured frontiers', nothing extrapolated
-        ceg_points, replicate_ceg = _frontier_ceg_points(frontier, main.replicates, computes, (budgets[0], budgets[-1]))
+        ceg_points, replicate_ceg = _frontier_ceg_points(frontier, main.replicates, computes, ranges["modern"])
     else:
-        ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
+        ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, ranges)
         warnings += ceg_warnings
     loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval,
                                 max_missing=BOOT_FAIL_SHARE)
-    ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), len(replicate_ceg))
+    ratio, ratio_replicates, wall_warning = wall_time_ratio(measured.runs, np.random.default_rng([seed, 1]),
+                                                            len(replicate_ceg))
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
+    n_seeds = min(len(x) for ladder in ladders for x in ladder.seed_losses)
+    headline_compute = headline_compute or float(np.sqrt(budgets[0] * budgets[-1]))
 
     return Analysis(
         label=main.label,
         direction=main.direction,
+        law=law,
         delta_alpha=main.delta_alpha,
         delta_alpha_low=main.low,
         delta_alpha_high=main.high,
@@ -424,57 +593,89 @@ def analyze_innovation(
         loss_drift_high=loss_trend.high,
         withheld=tuple(withheld),
         label_basis=basis,
+        rests_on=tuple(carriers),
+        headline=headline(headline_compute, basis, ceg_points, frontier, main.replicates, ranges, point, boot),
         shared_E=shared_E,
         fits=_scaling_fits(point, boot),
         frontier=tuple(frontier),
         ceg=ceg_points,
         ceg_at_loss=loss_points,
+        equal_loss_cegs=_equal_loss_points(frontier),
         wall_ceg=wall_ceg,
         fragile=bool(changed),
         weakened=tuple(weakened),
         sensitivity=variants,
         decision=decision,
         fit_bands=_fit_bands(point, boot, budgets if withheld else computes),
-        n_runs=len(runs),
-        n_failed=n_failed,
+        n_runs=len(measured.runs),
+        n_failed=measured.n_failed,
+        n_not_learned=measured.n_not_learned,
+        n_seeds=int(n_seeds),
         n_boot=n_boot,
         n_boot_failed=main.n_failed,
         warnings=tuple(warnings),
-        method={
-            "fit": "huber-log",
-            "f_scale": f_scale,
-            "n_boot": n_boot,
-            "model_free_replicates": int(main.replicates.shape[1]),
-            "seed": seed,
-            "ci": CONFIDENCE,
-            "percentile_level": PERCENTILE_LEVEL,
-            "shared_E": shared_E,
-            "margin": margin,
-            "margin_span": MARGIN_SPAN,
-            "label": (f"CEG drift Δα/α_b: scale-invariant when its 95 % interval keeps the drift over "
-                      f"{MARGIN_SPAN:g}× compute within [1/{margin:g}, {margin:g}] (|Δα/α_b| ≤ "
-                      f"{exponent_margin(margin):.4f}); scale-dependent when its 99 % interval excludes 1"),
-            "label_basis": basis,
-            "label_monte_carlo": (f"a decided label that does not hold on its intervals with each tail share p moved to "
-                                  f"p − {MONTE_CARLO_Z:g}·√(p(1−p)/n) (n replicates) weakens with another bootstrap seed"),
-            "equal_loss_when": ["fitted parameter at a bound",
-                                f"more than {BOOT_AT_BOUND_SHARE:.0%} of bootstrap fits at a bound or failed"],
-            "withheld_when": ["frontier not bracketed",
-                              f"smallest frontier loss within {FLOOR_SDS:g} sd of the fitted E"],
-            "extrapolate_to": [float(c) for c in extrapolate_to],
-            "bootstrap": (
-                ("seed residuals pooled per ladder" + (", drawn jointly for both arms of a budget"
-                                                        if paired_seeds else ""))
-                if has_replicated_cells(ladders) else "fit residuals"
-            ),
-            "t_dof": main.dof if np.isfinite(main.dof) else None,
-            "sensitivity": [v.variant for v in variants],
-            "decision": {"seed_factors": list(SEED_FACTORS), "budget_factors": list(BUDGET_FACTORS),
-                         "decided_share": DECIDED_SHARE, "n_sims": N_SIMS},
-            "ceg_at_loss_targets": ("baseline frontier losses within the modern frontier's range that "
-                                    f"at most {BOOT_FAIL_SHARE:.0%} of the bootstrap frontiers fail to reach"),
-            "loss_drift": ("slope of log CEG on log C over the CEGs at each frontier point's loss "
-                           "that the other arm's measured frontier spans (bracketed points only)"),
-            "wall_ceg": "CEG × median over budgets of (median baseline / median modern train_time_s)",
-        },
+        method=_method(margin, basis, law, main, ladders, variants, f_scale=f_scale, n_boot=n_boot, seed=seed,
+                       shared_E=shared_E, paired_seeds=paired_seeds, extrapolate_to=extrapolate_to,
+                       headline_compute=headline_compute),
     )
+
+
+def _equal_loss_points(frontier: list[FrontierPoint]) -> tuple[dict, ...]:
+    """The equal-loss CEGs of the bracketed frontier points (what ``loss_drift`` is read off)."""
+    budgets, arms, losses, _ = _bracketed(frontier)
+    computes, cegs = equal_loss_cegs(budgets, arms, losses)
+    return tuple({"compute": float(c), "ceg": float(g)} for c, g in sorted(zip(computes, cegs)))
+
+
+def _method(margin, basis, law, main: Estimate, ladders, variants, *, f_scale, n_boot, seed, shared_E,
+            paired_seeds, extrapolate_to, headline_compute) -> dict:
+    """How the verdict was reached, for the record (the page folds it away)."""
+    if not has_replicated_cells(ladders):
+        bootstrap = "single-seed cells resampled from the IsoFLOP parabolas' residuals"
+    else:
+        bootstrap = "seed residuals pooled per ladder" + (", drawn jointly for both arms of a budget"
+                                                          if paired_seeds else "")
+    chi2, dof, p_value = lack_of_fit(main)
+    return {
+        "fit": "huber-log",
+        "law": law,
+        "f_scale": f_scale,
+        "n_boot": n_boot,
+        "model_free_replicates": int(main.replicates.shape[1]),
+        "seed": seed,
+        "ci": CONFIDENCE,
+        "percentile_level": PERCENTILE_LEVEL,
+        "shared_E": shared_E,
+        "margin": margin,
+        "margin_span": MARGIN_SPAN,
+        "label": (f"CEG drift Δα/α_b: scale-invariant when its 95 % interval keeps the drift over "
+                  f"{MARGIN_SPAN:g}× compute within [1/{margin:g}, {margin:g}] (|Δα/α_b| ≤ "
+                  f"{exponent_margin(margin):.4f}); scale-dependent when its 99 % interval excludes 1"),
+        "label_basis": basis,
+        "label_monte_carlo": (f"a decided label that does not hold on its intervals with each tail share p moved to "
+                              f"p − {MONTE_CARLO_Z:g}·√(p(1−p)/n) (n replicates) weakens with another bootstrap seed"),
+        "law_when": ("E shared by both arms; where the fitted E sits at a bound, E = 0 (a pure power law); "
+                     "a given E when the user fixes one"),
+        "lack_of_fit": {"chi2": chi2 if np.isfinite(chi2) else None, "dof": dof,
+                        "p": p_value if np.isfinite(p_value) else None, "threshold": LACK_OF_FIT_P},
+        "equal_loss_when": ["fitted parameter at a bound",
+                            f"more than {BOOT_AT_BOUND_SHARE:.0%} of bootstrap fits at a bound or stalled",
+                            f"the law misfits the frontier (χ² p-value below {LACK_OF_FIT_P:g})"],
+        "withheld_when": ["frontier not bracketed",
+                          f"smallest frontier loss within {FLOOR_SDS:g} sd of the fitted E",
+                          "one seed per cell and no ladder of 4 or more sizes (no noise to resample)"],
+        "rests_on": "a decided label whose drift's point estimate crosses to the other side without one budget "
+                    "(or, on the equal-loss basis, one frontier point) is not counted as decided",
+        "headline_compute": headline_compute,
+        "extrapolate_to": [float(c) for c in extrapolate_to],
+        "bootstrap": bootstrap,
+        "t_dof": main.dof if np.isfinite(main.dof) else None,
+        "sensitivity": [v.variant for v in variants],
+        "decision": {"seed_factors": list(SEED_FACTORS), "budget_factors": list(BUDGET_FACTORS),
+                     "decided_share": DECIDED_SHARE, "n_sims": N_SIMS},
+        "ceg_at_loss_targets": ("baseline frontier losses within the modern frontier's range that "
+                                f"at most {BOOT_FAIL_SHARE:.0%} of the bootstrap frontiers fail to reach"),
+        "loss_drift": ("slope of log CEG on log C over the CEGs at each frontier point's loss "
+                       "that the other arm's measured frontier spans (bracketed points only)"),
+        "wall_ceg": "CEG × median over budgets of (median baseline / median modern train_time_s)",
+    }

@@ -6,6 +6,15 @@ recomputes the frontier (``replicate_frontier``); the two arms of a budget draw 
 same seeds (``paired_groups``), as they were trained on the same seeds and data order. ``welch_satterthwaite_dof`` and
 ``t_scale`` widen that noise to Student-t tails when the noise level itself is
 read off few seeds.
+
+With one seed per cell everywhere there are no seed residuals: the noise of a cell is
+then read off the IsoFLOP parabolas' residuals (``parabola_pool``: every ladder of at
+least 4 sizes, each residual scaled by √(n/(n−3))), which also carry any misfit of the
+parabola, so the intervals are if anything wide. Cells stay independent, so the frontier
+points' noise is recomputed from them: the residuals of a law fitted through the
+frontier would be autocorrelated along it (two frontier constructions of one single-seed
+data set disagreed by more than such intervals: a drift of 2.2× against 5.4×). Without
+such ladders there is no noise to resample and the analysis withholds the label.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .frontier import ARMS, Ladder, ladder_optimum
+from .frontier import ARMS, VALLEY_NOISE_SDS, Ladder, ladder_optimum, ladder_parabola
 
 
 def has_replicated_cells(ladders: list[Ladder]) -> bool:
@@ -47,14 +56,37 @@ def _pool_of(ladders: list[Ladder]) -> ResidualPool:
     )
 
 
+PARABOLA_PARAMETERS = 3
+
+
+def parabola_pool(ladders: list[Ladder]) -> ResidualPool:
+    """The residuals of every ladder's IsoFLOP parabola through its cell means (ladders of
+    more than ``PARABOLA_PARAMETERS`` sizes), each scaled by √(n/(n−3)) so their variance
+    estimates a cell mean's: the noise of single-seed cells."""
+    residuals, dof = [], 0
+    for ladder in ladders:
+        n = len(ladder.n_params)
+        if n <= PARABOLA_PARAMETERS:
+            continue
+        means = ladder.mean_losses()
+        c0, c1, c2 = ladder_parabola(ladder.n_params, means)
+        x = np.log(ladder.n_params)
+        residuals.append((means - (c0 + c1 * x + c2 * x * x)) * np.sqrt(n / (n - PARABOLA_PARAMETERS)))
+        dof += n - PARABOLA_PARAMETERS
+    return ResidualPool(np.concatenate(residuals) if residuals else np.empty(0), dof)
+
+
 def residual_pools(ladders: list[Ladder]) -> list[ResidualPool]:
     """Per ladder, the pool of seed residuals its cells are resampled from.
 
     A ladder pools the adjusted residuals of all its sizes (seed noise is taken to be
     the same across the sizes of one budget, not across budgets or arms). A ladder
-    without any replicated cell borrows its arm's pool, then the whole tier's.
+    without any replicated cell borrows its arm's pool, then the whole tier's; with no
+    replicated cell anywhere, every ladder draws from the ``parabola_pool``.
     """
     tier = _pool_of(ladders)
+    if tier.dof == 0:
+        return [parabola_pool(ladders)] * len(ladders)
     by_arm = {arm: _pool_of([l for l in ladders if l.arm == arm]) for arm in ARMS}
     pools = []
     for ladder in ladders:
@@ -127,17 +159,34 @@ def draw_seed_noise(
     return noise
 
 
-def replicate_frontier(ladders: list[Ladder], noise: list[np.ndarray], scale=1.0) -> np.ndarray:
+def replicate_frontier(ladders: list[Ladder], noise: list[np.ndarray], scale=1.0, allowances=None) -> np.ndarray:
     """L*(C) of every ladder, shape (n_ladders, n_boot), from cell means + scale·noise.
 
-    The frontier is recomputed for every replicate, bracketing decision included.
+    The frontier is recomputed for every replicate, bracketing decision and valley check
+    (``allowances``, per ladder) included.
     """
+    allowances = [np.inf] * len(ladders) if allowances is None else allowances
     return np.array(
         [
-            ladder_optimum(ladder.n_params, ladder.mean_losses()[:, None] + scale * cells)[0]
-            for ladder, cells in zip(ladders, noise)
+            ladder_optimum(ladder.n_params, ladder.mean_losses()[:, None] + scale * cells, allowance)[0]
+            for ladder, cells, allowance in zip(ladders, noise, allowances)
         ]
     )
+
+
+def valley_allowances(ladders: list[Ladder], pools: list[ResidualPool] | None = None) -> list[float]:
+    """Per ladder, how far its parabola's vertex may lie below its best cell mean:
+    ``VALLEY_NOISE_SDS`` standard deviations of that mean, its noise read off the
+    ladder's residual pool (∞ where there is none: no check)."""
+    pools = residual_pools(ladders) if pools is None else pools
+    allowances = []
+    for ladder, pool in zip(ladders, pools):
+        if pool.dof == 0:
+            allowances.append(np.inf)
+            continue
+        seeds = len(ladder.seed_losses[int(np.argmin(ladder.mean_losses()))])
+        allowances.append(float(VALLEY_NOISE_SDS * np.sqrt(np.mean(pool.residuals ** 2) / seeds)))
+    return allowances
 
 
 def welch_satterthwaite_dof(sensitivity: np.ndarray, variances: np.ndarray, dofs: np.ndarray) -> float:

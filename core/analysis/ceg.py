@@ -153,16 +153,28 @@ def ceg_at_losses(frontier: Iterable[FrontierPoint], targets, replicates: np.nda
     return tuple(points)
 
 
-def frontier_ceg(budgets, arms, losses, compute: float) -> float:
-    """CEG(C) = C_baseline(L_modern(C)) / C from the measured frontiers alone, at a budget
-    C the modern arm measured: the compute the baseline's frontier needs for the modern
-    arm's loss there (interpolated), NaN where the baseline's frontier does not span it."""
-    budgets, losses, arms = np.asarray(budgets, dtype=float), np.asarray(losses, dtype=float), np.asarray(arms)
-    modern = (arms == "modern") & (budgets == compute)
-    if not modern.any():
+def interpolated_loss(budgets, losses, compute: float) -> float:
+    """A measured frontier's loss at ``compute``: linear in log C between its neighbouring
+    budgets (exact at a budget), NaN outside its range of budgets."""
+    budgets, losses = np.asarray(budgets, dtype=float), np.asarray(losses, dtype=float)
+    if not len(budgets) or not budgets.min() <= compute <= budgets.max():
         return np.nan
-    base = arms == "baseline"
-    return interpolated_compute(budgets[base], losses[base], float(losses[modern][0])) / compute
+    order = np.argsort(budgets)
+    return float(np.interp(np.log(compute), np.log(budgets[order]), losses[order]))
+
+
+def frontier_ceg(budgets, arms, losses, compute: float) -> float:
+    """CEG(C) = C_baseline(L_modern(C)) / C from the measured frontiers alone: the compute
+    the baseline's frontier needs (interpolated) for the modern arm's loss at C (read off
+    its frontier, ``interpolated_loss``). NaN where C lies outside the modern arm's budgets
+    or the baseline's frontier does not span that loss: a measured CEG never implies a
+    baseline compute beyond the baseline's runs."""
+    budgets, losses, arms = np.asarray(budgets, dtype=float), np.asarray(losses, dtype=float), np.asarray(arms)
+    modern, base = arms == "modern", arms == "baseline"
+    target = interpolated_loss(budgets[modern], losses[modern], compute)
+    if not np.isfinite(target):
+        return np.nan
+    return interpolated_compute(budgets[base], losses[base], target) / compute
 
 
 # the equal-loss CEGs a model-free drift is read off: at least this many, spanning at

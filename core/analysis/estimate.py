@@ -51,7 +51,10 @@ PAIRED_SEEDS = True
 # at each end; 10× the replicates cut the Monte-Carlo error of its bounds by about √10 for
 # ~0.4 s per analysis. Labels still within that error are flagged (``monte_carlo_interval``).
 MODEL_FREE_BOOT_FACTOR = 10
-ONE_SEED_WARNING = "one seed per cell: intervals from a residual bootstrap, not independent seeds"
+ONE_SEED_WARNING = ("one seed per cell: the intervals rest on the noise of the IsoFLOP parabolas' residuals "
+                    "(which carry any misfit of the parabola too), not on independent seeds")
+NO_NOISE = ("one seed per cell and no ladder of 4 or more sizes: no noise to resample, so no interval "
+            "and no label (run a second seed, or more sizes per budget)")
 
 
 @dataclass
@@ -121,34 +124,35 @@ def stacked(fits: list[JointFit], arm: str, field: str) -> np.ndarray:
 
 def bootstrap_frontiers(
     ladders: list[Ladder], losses: np.ndarray, fitter: ScalingLawFitter, point: JointFit, rng, n_boot: int,
-    paired: bool = PAIRED_SEEDS,
+    paired: bool = PAIRED_SEEDS, allowances=None,
 ):
     """Replicates of the frontier, shape (n_points, n_boot), their t degrees of freedom,
     and warnings.
 
-    With replicated seeds: cells resampled from their ladder's seed residuals, all
-    noise of one replicate scaled by √(ν/χ²_ν), ν the Welch–Satterthwaite degrees of
-    freedom over the ladders' noise estimates of Δα or of log CEG at the largest budget,
-    whichever is fewer — the bootstrap counterpart of a Welch t-interval (without it,
-    3 seeds per cell gave ~92 % coverage for a nominal 95 %; CEG at the top budget rests
-    mostly on the top budget's two ladders, so its ν is the smaller one). With one seed
-    per cell: a residual bootstrap of the fit.
+    Cells resampled from their ladder's seed residuals (with one seed per cell
+    everywhere: the IsoFLOP parabolas' residuals, ``bootstrap.parabola_pool``; with no
+    such noise either, no replicates and the ``NO_NOISE`` warning), all noise of one
+    replicate scaled by √(ν/χ²_ν), ν the Welch–Satterthwaite degrees of freedom over the
+    ladders' noise estimates of Δα or of log CEG at the largest budget, whichever is
+    fewer — the bootstrap counterpart of a Welch t-interval (without it, 3 seeds per
+    cell gave ~92 % coverage for a nominal 95 %; CEG at the top budget rests mostly on
+    the top budget's two ladders, so its ν is the smaller one).
     """
     if n_boot == 0:
         return np.empty((len(ladders), 0)), np.inf, []
-    if not has_replicated_cells(ladders):
-        replicates, dof = fitter.residual_bootstrap_losses(point, rng, n_boot)
-        return replicates, dof, [ONE_SEED_WARNING]
     pools = residual_pools(ladders)
+    warnings = single_seed_warning(ladders) if has_replicated_cells(ladders) else [ONE_SEED_WARNING]
+    if pools[0].dof == 0:  # no replicated cell and no ladder to read the noise off
+        return np.empty((len(ladders), 0)), np.inf, [NO_NOISE]
     noise = draw_seed_noise(ladders, pools, rng, n_boot, paired=paired)
-    log_variance = np.var(replicate_frontier(ladders, noise), axis=1) / losses**2
+    log_variance = np.var(replicate_frontier(ladders, noise, allowances=allowances), axis=1) / losses**2
     top = max(ladder.budget for ladder in ladders)
     sensitivities = (fitter.alpha_difference_sensitivity(point), fitter.log_ceg_sensitivity(point, top))
     dofs = [pool.dof for pool in pools]
     dof = min((welch_satterthwaite_dof(g, log_variance, dofs) for g in sensitivities
                if np.all(np.isfinite(g))), default=np.inf)
-    replicates = replicate_frontier(ladders, noise, t_scale(dof, rng, n_boot))
-    return replicates, dof, single_seed_warning(ladders)
+    replicates = replicate_frontier(ladders, noise, t_scale(dof, rng, n_boot), allowances)
+    return replicates, dof, warnings
 
 
 def bootstrap_fits(fitter: ScalingLawFitter, point: JointFit, replicates: np.ndarray,
@@ -197,6 +201,7 @@ def estimate(
     fixed_E: float | None = None,
     paired: bool = PAIRED_SEEDS,
     n_replicates: int = 0,
+    allowances=None,
 ) -> Estimate:
     """Fit ``frontier`` (one point per ladder, same order), bootstrap it ``n_boot`` times
     with ``numpy.random.default_rng(seed)``, and label the interval of the CEG drift
@@ -216,7 +221,8 @@ def estimate(
         )
     rng = np.random.default_rng(seed)
     replicates, dof, warnings = bootstrap_frontiers(ladders, losses, fitter, point, rng,
-                                                    max(n_boot, n_replicates), paired)
+                                                    max(n_boot, n_replicates), paired, allowances)
+    n_boot = min(n_boot, replicates.shape[1])  # none without noise to resample
     boot = bootstrap_fits(fitter, point, replicates[:, :n_boot], max_failed=int(BOOT_FAIL_SHARE * n_boot))
     delta_alpha = point.laws["modern"].alpha - point.laws["baseline"].alpha
     boot_delta = stacked(boot, "modern", "alpha") - stacked(boot, "baseline", "alpha")

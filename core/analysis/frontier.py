@@ -13,6 +13,13 @@ when it opens upward (c2 > 0) and x* lies inside the ladder. Otherwise the ladde
 does not bracket the optimum: L*(C) falls back to the best observed mean loss and the
 point is flagged ``bracketed=False`` (IsoFLOP parabolas are biased off the ladder).
 
+The frontier stays with the data: a vertex more than an allowance (``allowances``: a
+few standard deviations of the best cell's mean, the measured noise) below the best
+measured mean is no valid valley — a stuck rung, or a valley steeper on one side than
+the other, which a parabola's symmetric shape turns into an optimum below every run
+(cpu v3: 0.06 nats, 5.7 noise sds, below the default recipe's best run at 2.5e11) —
+and the point falls back to the best measured mean, flagged ``measured_minimum``.
+
 An allocation rule may prescribe one size per budget (e.g. Kaplan's or Chinchilla's
 rule): when every budget of an arm has a single size, that cell's seed-mean loss is
 the arm's frontier point, with ``single_size=True`` and ``bracketed=None`` (there is
@@ -32,6 +39,9 @@ import pandas as pd
 from cegbench.innovations import ARMS
 
 REQUIRED_COLUMNS = ("arm", "budget", "n_params", "seed", "final_loss")
+# a vertex further than this many standard deviations of the best cell's mean below it is
+# no valid valley (``ladder_optimum``)
+VALLEY_NOISE_SDS = 2.0
 OPTIONAL_COLUMNS = ("train_time_s",)  # kept when present, for the wall-clock CEG
 MIN_BUDGETS = 3
 MIN_SIZES_FOR_PARABOLA = 3
@@ -53,6 +63,9 @@ class FrontierPoint:
     single_size: bool = False
     # loss = c0 + c1·x + c2·x², x = ln n_params, where a parabola was fitted (≥ 3 sizes)
     parabola: tuple[float, float, float] | None = None
+    # the parabola's vertex lay further below the best measured mean than its allowance:
+    # the point is that mean (``loss``), not the vertex
+    measured_minimum: bool = False
 
 
 @dataclass
@@ -84,6 +97,15 @@ def drop_failed(runs: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         return runs, 0
     ok = runs["status"] == "ok"
     return runs[ok], int((~ok).sum())
+
+
+def drop_not_learned(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The runs that learned (``cegbench.learning``: a ``not_learned`` reason marks the
+    others; all of them without that column), and the cells of those left out."""
+    if "not_learned" not in runs.columns:
+        return runs, []
+    stuck = runs["not_learned"].notna()
+    return runs[~stuck], [_describe_cell(row) for row in runs[stuck].itertuples()]
 
 
 def validate_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -168,13 +190,15 @@ def ladder_parabola(n_params: np.ndarray, mean_losses: np.ndarray) -> tuple[floa
     return (float(c0 - c1 * m + c2 * m * m), float(c1 - 2 * c2 * m), float(c2))
 
 
-def ladder_optimum(n_params: np.ndarray, mean_losses: np.ndarray):
+def ladder_optimum(n_params: np.ndarray, mean_losses: np.ndarray, allowance: float = np.inf):
     """Compute-optimal (loss, n_params, bracketed) of one ladder.
 
     ``mean_losses`` has shape (n_sizes,) or (n_sizes, n_replicates); the parabola
     L(x) = c2·x² + c1·x + c0 in x = log N is fitted to every column at once. Where
     c2 > 0 and the vertex x* = −c1/(2·c2) lies within the ladder, L* = c0 − c1²/(4·c2)
-    and N* = exp(x*); elsewhere L* and N* are those of the best observed size.
+    and N* = exp(x*), unless L* lies more than ``allowance`` below the best observed
+    mean (no valid valley: ``valid_valley``); elsewhere L* and N* are those of the best
+    observed size, bracketed when it is not at an end of the ladder.
     """
     y = np.asarray(mean_losses, dtype=float)
     columns = y.reshape(len(n_params), -1)
@@ -188,10 +212,22 @@ def ladder_optimum(n_params: np.ndarray, mean_losses: np.ndarray):
             vertex = -c1 / (2 * c2)
             vertex_loss = c0 - c1**2 / (4 * c2)
         bracketed = (c2 > 0) & (vertex >= x.min()) & (vertex <= x.max())
-        loss = np.where(bracketed, vertex_loss, loss)
-        n_opt = np.where(bracketed, np.exp(np.where(bracketed, vertex, 0.0) + center), n_opt)
+        valley = bracketed & valid_valley(vertex_loss, loss, allowance)
+        bracketed = valley | (bracketed & (best > 0) & (best < len(n_params) - 1))
+        loss = np.where(valley, vertex_loss, loss)
+        n_opt = np.where(valley, np.exp(np.where(valley, vertex, 0.0) + center), n_opt)
     shape = y.shape[1:]
     return loss.reshape(shape), n_opt.reshape(shape), bracketed.reshape(shape)
+
+
+VALLEY_ROUND_OFF = 1e-9  # relative: a vertex this close to the best mean is at it
+
+
+def valid_valley(vertex_loss, best_loss, allowance: float):
+    """True where a parabola's vertex lies no more than ``allowance`` (and round-off)
+    below the best observed mean loss: the frontier stays with the data."""
+    with np.errstate(invalid="ignore"):
+        return vertex_loss >= best_loss * (1 - VALLEY_ROUND_OFF) - allowance
 
 
 def _unbracketed_warning(ladder: Ladder, n_opt: float) -> str:
@@ -214,20 +250,42 @@ def single_size_arms(ladders: list[Ladder]) -> set[str]:
     return {arm for arm in ARMS if all(len(l.n_params) == 1 for l in ladders if l.arm == arm)}
 
 
-def compute_frontier(ladders: list[Ladder]) -> tuple[list[FrontierPoint], list[str]]:
-    """The frontier point of every ladder, and a warning for each unbracketed one."""
+def compute_frontier(ladders: list[Ladder], allowances=None) -> tuple[list[FrontierPoint], list[str]]:
+    """The frontier point of every ladder, and a warning for each unbracketed one and
+    each that fell back to its measured minimum. ``allowances``: per ladder, how far its
+    parabola's vertex may lie below its best mean (``ladder_optimum``; default: any)."""
     points, warnings = [], []
     single = single_size_arms(ladders)
-    for ladder in ladders:
+    allowances = [np.inf] * len(ladders) if allowances is None else allowances
+    for ladder, allowance in zip(ladders, allowances):
         means = ladder.mean_losses()
         if ladder.arm in single:
             points.append(FrontierPoint(ladder.arm, ladder.budget, float(means[0]),
                                         float(ladder.n_params[0]), None, single_size=True))
             continue
-        loss, n_opt, bracketed = ladder_optimum(ladder.n_params, means)
+        loss, n_opt, bracketed = ladder_optimum(ladder.n_params, means, allowance)
+        parabola = ladder_parabola(ladder.n_params, means)
+        vertex_loss = _vertex_loss(parabola, ladder)
+        fallback = bool(np.isfinite(vertex_loss) and not valid_valley(vertex_loss, means.min(), allowance))
         point = FrontierPoint(ladder.arm, ladder.budget, float(loss), float(n_opt), bool(bracketed),
-                              parabola=ladder_parabola(ladder.n_params, means))
+                              parabola=parabola, measured_minimum=fallback)
         points.append(point)
-        if not point.bracketed:
+        if fallback:
+            warnings.append(f"{ladder.arm} @ {ladder.budget:.3g} FLOPs: the parabola's optimum "
+                            f"{vertex_loss:.4g} lies {means.min() - vertex_loss:.3g} below the best run's mean "
+                            f"{means.min():.4g}, more than the measured noise allows ({allowance:.3g}): "
+                            "no valid valley, the measured minimum is used")
+        elif not point.bracketed:
             warnings.append(_unbracketed_warning(ladder, point.n_params_opt))
     return points, warnings
+
+
+def _vertex_loss(parabola: tuple[float, float, float] | None, ladder: Ladder) -> float:
+    """The loss at the vertex of a parabola (c0, c1, c2) in x = ln N that opens upward
+    with its vertex inside the ladder; NaN otherwise."""
+    if parabola is None or not parabola[2] > 0:
+        return np.nan
+    c0, c1, c2 = parabola
+    if not np.log(ladder.n_params.min()) <= -c1 / (2 * c2) <= np.log(ladder.n_params.max()):
+        return np.nan
+    return c0 - c1 ** 2 / (4 * c2)

@@ -91,13 +91,17 @@ def sensitivity(frontier: list[FrontierPoint], main: Estimate, *, margin: float)
     everything = np.ones(len(frontier), dtype=bool)
     variance = log_variances(main.replicates)
     main_se = delta_alpha_se(main.fitter, main.point, variance)
-    shared_E = main.fitter.shared_E
+    shared_E, fixed_E = main.fitter.shared_E, main.fitter.fixed_E
     common = {"main": main, "variance": variance, "main_se": main_se, "margin": margin}
     results = [
-        _refit(DROP_SMALLEST, frontier, budgets != budgets.min(), shared_E=shared_E, **common),
-        _refit(DROP_LARGEST, frontier, budgets != budgets.max(), shared_E=shared_E, **common),
+        _refit(DROP_SMALLEST, frontier, budgets != budgets.min(), shared_E=shared_E, fixed_E=fixed_E, **common),
+        _refit(DROP_LARGEST, frontier, budgets != budgets.max(), shared_E=shared_E, fixed_E=fixed_E, **common),
     ]
-    if shared_E:
+    if fixed_E is not None:  # E fixed already (E = 0, or given): the other E is fitted, per arm
+        results.append(SensitivityResult(E_FIXED, None, None, None, None, None,
+                                         f"E is fixed by the law already (E = {fixed_E:g})"))
+        results.append(_refit(E_PER_ARM, frontier, everything, shared_E=False, **common))
+    elif shared_E:
         results.append(_refit(E_FIXED, frontier, everything, shared_E=True,
                               fixed_E=main.point.laws["baseline"].E, **common))
         results.append(_refit(E_PER_ARM, frontier, everything, shared_E=False, **common))
