@@ -7,14 +7,16 @@ train, not its model size, and an IsoFLOP parabola through it puts the compute-o
 loss below every measured run (cpu v3: post-norm-to-pre-norm's baseline frontier 0.20
 nats below its best runs, a CEG of 0.29× where the measured minima give about 0.76×).
 
-A run **did not learn** when
+A run **did not learn** when its loss curve never fell — no held-out evaluation after
+the first is below the first by at least ``MARGIN`` — and, where its *unigram loss* is
+known, its held-out loss is not below it by ``MARGIN`` either. The unigram loss is the
+cross-entropy, on the same held-out windows, of a model that predicts every token by its
+frequency in the training split (``TokenDataset.unigram_loss``).
 
-* its held-out loss is not below the *unigram loss* — the cross-entropy, on the same
-  held-out windows, of a model that predicts every token by its frequency in the
-  training split (``TokenDataset.unigram_loss``) — by at least ``MARGIN``; or
-* its loss curve never fell: no held-out evaluation after the first is below the
-  first by at least ``MARGIN`` (the check for runs whose unigram loss is not known,
-  e.g. imported ones).
+Both, not either: a run still above the unigram loss whose curve falls is learning, only
+slowly (every smoke-tier run ends above it, its curves falling from 5.5 to 3.1 nats), and
+a run far below it whose curve is flat learned early. Where the unigram loss is not
+known (imported or external runs) the flat curve decides alone.
 
 ``MARGIN`` is 2 %: on the cpu v3 runs the 13 stuck trainings sit within 0.04 % of the
 unigram loss (3.4976 nats) and their curves fell 0.1–0.9 % after the first
@@ -38,11 +40,15 @@ def not_learned_reason(final_loss, curve: list[dict] | None, unigram_loss=None) 
     """
     if final_loss is None or not math.isfinite(final_loss):
         return None  # a failed run: its status says so
-    if unigram_loss is not None and math.isfinite(unigram_loss) and final_loss >= (1 - MARGIN) * unigram_loss:
-        return (f"did not learn: held-out loss {final_loss:.4g} is not {MARGIN:.0%} below the "
-                f"unigram loss {unigram_loss:.4g} of a model that knows only token frequencies")
     losses = [point.get("loss") for point in curve or () if isinstance(point, dict)]
-    if len(losses) >= 2 and all(isinstance(x, int | float) and math.isfinite(x) for x in losses) and min(losses[1:]) > (1 - MARGIN) * losses[0]:
-        return (f"did not learn: its loss curve never fell {MARGIN:.0%} below its first "
-                f"evaluation ({losses[0]:.4g} → {losses[-1]:.4g})")
-    return None
+    if len(losses) < 2 or not all(isinstance(x, int | float) and math.isfinite(x) for x in losses):
+        return None  # nothing to judge by
+    if min(losses[1:]) <= (1 - MARGIN) * losses[0]:
+        return None  # its curve fell: it learned, if slowly
+    flat = f"its loss curve never fell {MARGIN:.0%} below its first evaluation ({losses[0]:.4g} → {losses[-1]:.4g})"
+    if unigram_loss is None or not math.isfinite(unigram_loss):
+        return f"did not learn: {flat}"
+    if final_loss < (1 - MARGIN) * unigram_loss:
+        return None  # it learned early, then stopped
+    return (f"did not learn: held-out loss {final_loss:.4g} is not {MARGIN:.0%} below the unigram loss "
+            f"{unigram_loss:.4g} of a model that knows only token frequencies, and {flat}")

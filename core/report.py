@@ -36,11 +36,11 @@ def stored_json(verdict: dict, column: str, default=None):
     return json.loads(text) if text else default
 
 
-def _fit_lines(fits: list[dict]) -> list[str]:
+def _fit_lines(fits: list[dict], law: str | None = None) -> list[str]:
     if not fits:
         return []
-    shared = "E shared by both arms" if fits[0]["shared_E"] else "E fitted per arm"
-    lines = [f"  fits L*(C) = E + A·C^−α ({shared}), 95% CI:"]
+    law = law or ("shared E" if fits[0]["shared_E"] else "E per arm")
+    lines = [f"  fits L*(C) = E + A·C^−α (law: {law}), 95% CI:"]
     for fit in fits:
         lines.append(
             f"    {fit['arm']:>8}: E = {format_interval(fit['E'], fit['E_low'], fit['E_high'], '.4g')}"
@@ -55,6 +55,8 @@ def _frontier_lines(frontier: list[dict]) -> list[str]:
     for p in frontier:
         if p.get("single_size"):
             how = "single prescribed size"
+        elif p.get("measured_minimum"):
+            how = "measured minimum (the parabola's vertex lay below every run: no valid valley)"
         elif p["bracketed"]:
             how = "bracketed (parabola vertex)"
         else:
@@ -73,6 +75,10 @@ def _ceg_lines(title: str, points: list[dict]) -> list[str]:
         note = "  (extrapolated)" if point["extrapolated"] else "  (measured)"
         if point["extrapolated"] and _number(point["ceg"], ".3g") == "—":
             lines.append(f"    C = {point['compute']:.3g}: not shown (no extrapolation from this fit)")
+            continue
+        if _number(point["ceg"], ".3g") == "—":
+            lines.append(f"    C = {point['compute']:.3g}: not measured (the baseline's measured frontier does not "
+                         "reach the modern arm's loss there)")
             continue
         lines.append(f"    C = {point['compute']:.3g}: "
                      f"{format_interval(point['ceg'], point['low'], point['high'], '.3g', '×')}{note}")
@@ -132,11 +138,44 @@ def _composition_lines(c: dict) -> list[str]:
     return lines
 
 
+def headline_line(verdict: dict) -> str | None:
+    """The tier's one headline CEG, as a line; None for a verdict from before it existed."""
+    headline = stored_json(verdict, "headline")
+    if not headline:
+        return None
+    where = f"at {headline['compute']:.3g} FLOPs"
+    if _number(headline["ceg"], ".3g") == "—":
+        return f"  headline CEG {where}: not measured ({headline.get('note') or 'no CEG there'})"
+    how = ("extrapolated from the fitted laws" if headline["extrapolated"] else
+           "from the fitted laws" if headline["basis"] == "fitted law" else "read off the measured frontiers")
+    interval = format_interval(headline["ceg"], headline["low"], headline["high"], ".3g", "×")
+    return (f"  headline CEG {where}: {interval} — the baseline needs that many times the modern "
+            f"arm's compute for its loss ({how}, 95% CI)")
+
+
+def _runs_line(verdict: dict) -> str:
+    parts = [f"{verdict['n_runs']} ok", f"{verdict['n_failed']} failed (left out)"]
+    if verdict.get("n_not_learned"):
+        parts.append(f"{verdict['n_not_learned']} did not learn (left out: loss not below the unigram "
+                     "loss, or a curve that never fell)")
+    line = "  runs: " + ", ".join(parts)
+    if (seeds := verdict.get("n_seeds")) is not None:
+        line += f"; the intervals rest on {seeds} seed{'s' if seeds != 1 else ''} per cell"
+        if seeds == 1:
+            line += " (single seed: noise read off the IsoFLOP parabolas' residuals)"
+    return line
+
+
 def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
     """The lines ``cegbench show`` prints for one stored verdict and its fits."""
     label = describe_verdict(verdict["label"], verdict["direction"])
     fragile = "  [fragile]" if verdict.get("fragile") else ""
     lines = [f"tier {verdict['tier']} v{verdict['tier_version']}: {label}{fragile}"]
+    if rests := stored_json(verdict, "rests_on"):
+        lines.append(f"  rests on one budget or point (not counted as decided): without {' or without '.join(rests)} "
+                     "its drift crosses to the other side")
+    if headline := headline_line(verdict):
+        lines.append(headline)
     if verdict["delta_alpha"] is not None:
         lines.append(
             "  Δα = α_modern − α_baseline = "
@@ -144,8 +183,8 @@ def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
             + (f"  (95% CI; equivalence margin ±{verdict['margin']})" if verdict.get("drift") is None
                and not stored_json(verdict, "withheld") else "  (95% CI)"))
     lines += _drift_lines(verdict)
-    lines.append(f"  runs: {verdict['n_runs']} ok, {verdict['n_failed']} failed (left out)")
-    lines += _fit_lines(fits)
+    lines.append(_runs_line(verdict))
+    lines += _fit_lines(fits, verdict.get("law"))
     if frontier := stored_json(verdict, "frontier"):
         lines += _frontier_lines(frontier)
     if ceg := stored_json(verdict, "ceg"):

@@ -46,6 +46,7 @@ def test_run_records_every_planned_run_and_a_verdict(smoke_registry, catalog):
     assert {r["run_id"] for r in db["runs"].rows} == {s.run_id for s in planned}
     row = next(db["runs"].rows_where("status = 'ok'"))
     assert row["final_loss"] > 0 and row["dataset_hash"] and row["torch_version"]
+    assert 0 < row["unigram_loss"] < 5.6  # measured by the trainer (cegbench.learning)
     assert row["plugin"] == "cegbench.plugins.swiglu" and row["distribution"] == "cegbench"
     assert row["command"].startswith("cegbench run --tier smoke")
     [verdict] = db["verdicts"].rows
@@ -130,8 +131,9 @@ def test_show_prints_every_part_of_a_verdict(planted_registry):
     top, bottom = f"C = {max(tier.budgets):.3g}: ", f"C = {min(tier.budgets):.3g}: "
     n_runs = 2 * len(tier.budgets) * 3 * len(tier.seeds)  # arms × budgets × ladder × seeds
     for text in (f"tier cpu v{CPU_VERSION}: scale-dependent (grows with scale)",
-                 f"runs: {n_runs - 2} ok, 2 failed (left out)",
-                 "fits L*(C) = E + A·C^−α (E shared by both arms), 95% CI:",
+                 f"runs: {n_runs - 2} ok, 2 failed (left out); the intervals rest on 2 seeds per cell",
+                 f"headline CEG at {tier.headline_compute:.3g} FLOPs: ",
+                 "fits L*(C) = E + A·C^−α (law: shared E), 95% CI:",
                  "bracketed (parabola vertex)",
                  top, "(measured)", "C = 2e+23: ", "(extrapolated)",
                  "CEG at target loss (reference-work style",

@@ -19,13 +19,16 @@ CURVE = [{"loss": 2.6}, {"loss": 2.45}, {"loss": 2.4}]
 FLAT = [{"loss": 3.509}, {"loss": 3.5095}, {"loss": 3.4980}]  # a real stuck run's curve (cpu v3)
 
 
-def test_a_run_at_the_unigram_loss_did_not_learn():
-    assert not_learned_reason(3.498, CURVE, unigram_loss=3.4976).startswith("did not learn: held-out loss")
-    assert not_learned_reason(3.4976 * (1 - MARGIN) - 1e-6, CURVE, unigram_loss=3.4976) is None
+def test_a_run_stuck_at_the_unigram_loss_did_not_learn():
+    assert not_learned_reason(3.498, FLAT, unigram_loss=3.4976).startswith("did not learn: held-out loss")
+    # learned early and stopped: far below the unigram loss, however flat its curve
+    assert not_learned_reason(3.4976 * (1 - MARGIN) - 1e-6, FLAT, unigram_loss=3.4976) is None
+    # still learning: above the unigram loss, but its curve falls (a smoke-tier run)
+    assert not_learned_reason(4.1, [{"loss": 4.4}, {"loss": 4.1}], unigram_loss=2.67) is None
     assert not_learned_reason(2.4, CURVE, unigram_loss=3.4976) is None
 
 
-def test_a_curve_that_never_fell_did_not_learn():
+def test_a_curve_that_never_fell_did_not_learn_where_the_unigram_loss_is_unknown():
     assert "never fell" in not_learned_reason(3.498, FLAT)
     assert not_learned_reason(2.4, CURVE) is None
     assert not_learned_reason(2.4, CURVE[:1]) is None  # one evaluation: nothing to judge by
@@ -51,7 +54,7 @@ def test_the_real_stuck_runs_sit_at_the_unigram_loss_of_their_held_out_windows()
     unigram = load_dataset(cpu.dataset).unigram_loss(cpu.eval_tokens, cpu.context)
     for stuck in (3.498048, 3.497461, 3.496687, 3.496879):
         assert abs(stuck - unigram) < 0.002
-        assert not_learned_reason(stuck, CURVE, unigram) is not None
+        assert not_learned_reason(stuck, FLAT, unigram) is not None
 
 
 def test_m014_marks_runs_whose_curve_never_fell(tmp_path):
@@ -78,7 +81,7 @@ def test_judge_learning_measures_the_unigram_loss_of_runs_recorded_without_it(tm
     common = {"tier": tier.name, "tier_version": tier.version, "dataset": tier.dataset,
               "dataset_hash": dataset.content_hash, "spec": spec, "curve": json.dumps(CURVE)}
     unigram = dataset.unigram_loss(tier.eval_tokens, tier.context)
-    save_run(db, run_row("stuck", final_loss=unigram + 0.001, **common))
+    save_run(db, run_row("stuck", final_loss=unigram + 0.001, **{**common, "curve": json.dumps(FLAT)}))
     save_run(db, run_row("learned", final_loss=unigram * 0.8, **common))
     save_run(db, run_row("other data", final_loss=unigram, **{**common, "dataset_hash": "elsewhere"}))
     judge_learning(db, tier)

@@ -154,7 +154,7 @@ class Analysis:
     n_runs: int
     n_failed: int
     n_not_learned: int  # runs left out because they did not learn (``cegbench.learning``)
-    n_seeds: int  # the fewest seeds of any (arm, budget, size) cell: what the intervals rest on
+    n_seeds: int  # seeds per (arm, budget, size) cell (the median over cells): what the intervals rest on
     n_boot: int
     n_boot_failed: int
     warnings: tuple[str, ...]
@@ -383,8 +383,8 @@ def _not_a_result(main: Estimate, losses: np.ndarray) -> list[str]:
     return reasons
 
 
-def headline(compute: float, basis: str, ceg: tuple[CEGPoint, ...], frontier: list[FrontierPoint],
-             replicates: np.ndarray, ranges: dict, point: JointFit, boot: list[JointFit]) -> dict:
+def headline(compute: float, basis: str, frontier: list[FrontierPoint], replicates: np.ndarray, ranges: dict,
+             point: JointFit, boot: list[JointFit], withheld: list[str]) -> dict:
     """The CEG at the tier's headline ``compute``: from the fitted laws where they label
     (extrapolated where the compute it implies is), else off the measured frontiers (NaN,
     with a note, where the baseline's frontier does not reach the modern arm's loss)."""
@@ -397,6 +397,9 @@ def headline(compute: float, basis: str, ceg: tuple[CEGPoint, ...], frontier: li
     if not np.isfinite(value.ceg):
         note = ("outside the modern arm's measured budgets" if not ranges["modern"][0] <= compute <= ranges["modern"][1]
                 else "the baseline's bracketed frontier does not reach the modern arm's loss there")
+        if basis == NO_BASIS:
+            more = f" and {len(withheld) - 1} more reason(s)" if len(withheld) > 1 else ""
+            note = f"label withheld ({withheld[0]}{more}); {note}"
     return {"compute": float(compute), "ceg": value.ceg, "low": value.low, "high": value.high,
             "extrapolated": value.extrapolated, "basis": basis if basis == FITTED_LAW else "measured frontiers",
             "note": note}
@@ -574,7 +577,7 @@ def analyze_innovation(
                                                             len(replicate_ceg))
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
-    n_seeds = min(len(x) for ladder in ladders for x in ladder.seed_losses)
+    n_seeds = np.median([len(x) for ladder in ladders for x in ladder.seed_losses])
     headline_compute = headline_compute or float(np.sqrt(budgets[0] * budgets[-1]))
 
     return Analysis(
@@ -594,7 +597,7 @@ def analyze_innovation(
         withheld=tuple(withheld),
         label_basis=basis,
         rests_on=tuple(carriers),
-        headline=headline(headline_compute, basis, ceg_points, frontier, main.replicates, ranges, point, boot),
+        headline=headline(headline_compute, basis, frontier, main.replicates, ranges, point, boot, withheld),
         shared_E=shared_E,
         fits=_scaling_fits(point, boot),
         frontier=tuple(frontier),
