@@ -139,7 +139,7 @@ def test_show_prints_every_part_of_a_verdict(planted_registry):
                  "CEG at target loss (reference-work style",
                  "wall-clock CEG(C) (CEG × baseline/modern seconds per FLOP)",
                  "sensitivity (", "drop smallest budget", "drop largest budget", "E fixed", "E per arm",
-                 f"composition at {top[:-2]}", "part part-a: ", "part part-b: ",
+                 "composition at C = ", "part part-a: ", "part part-b: ",
                  "missing (no current verdict in this tier): part-unrun",
                  "warning: 2 failed run(s) left out of the analysis"):
         assert text in output, text
