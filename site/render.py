@@ -141,7 +141,7 @@ def literature_rows(inn: dict, verdict: dict | None) -> list[LiteratureRow]:
             ceg=literature.format_ceg(f), label=literature.format_label(f),
             scale=literature.format_scale(f), scale_text=as_text(f.get("scale")),
             note=f.get("note") or "", answer=a.answer,
-            answer_slug="cannot-tell" if a.answer == literature.CANNOT_TELL else a.answer,
+            answer_slug="cannot-tell" if a.answer == literature.CANNOT_TELL else a.answer.replace(" ", "-"),
             reason=a.reason))
     return rows
 
