@@ -41,7 +41,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from markupsafe import Markup, escape  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 ARM_COLOURS = {"baseline": "#d9822b", "modern": "#3a8fd6"}
 # The overview's panels, by label: the badges' hues at mid-tone (withheld: grey, like inconclusive).
@@ -72,8 +72,8 @@ def tick_text(x: float) -> str:
 
 def log_ticks(low: float, high: float, most: int = 4) -> list[float]:
     """At most ``most`` ticks in [low, high] where a log axis reads well: 1, 2 and 5 × powers
-    of ten, else 1 and 3 ×, else powers of ten (every second, third … where still too many);
-    a range too narrow for two of those gets 1–9 × powers of ten."""
+    of ten, else 1 and 3 ×, else powers of ten (every second, third … where still too many).
+    A range too narrow for two of those (less than about 3×) gets round linear steps."""
     decades = range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 2)
 
     def within(multiples):
@@ -86,8 +86,8 @@ def log_ticks(low: float, high: float, most: int = 4) -> list[float]:
     ticks = within((1,))
     if len(ticks) > most:
         return ticks[::math.ceil(len(ticks) / most)]
-    fine = within(range(1, 10))
-    return fine[::math.ceil(len(fine) / most)] if len(fine) >= 2 else fine or ticks
+    steps = MaxNLocator(nbins=most - 1, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    return [float(t) for t in steps if low <= t <= high] or ticks
 
 
 def _log_axis_ticks(ax) -> None:
