@@ -311,3 +311,47 @@ def test_no_page_shows_a_python_repr(page, built_site):
             return body.textContent; }""")
         found = PYTHON_REPR.search(text)
         assert not found, f"{path.name}: {found.group(0)!r}"
+
+
+@pytest.fixture(scope="module")
+def published_site(tmp_path_factory):
+    """The site built from the committed export, as the Pages workflow builds it (about 75 s)."""
+    import shutil
+    import subprocess
+    import sys
+
+    export = Path(__file__).resolve().parents[1] / "leaderboard" / "runs.jsonl.gz"
+    if not export.exists():
+        pytest.skip("no committed export")
+    out = tmp_path_factory.mktemp("published") / "_site"
+    cegbench = shutil.which("cegbench", path=str(Path(sys.executable).parent)) or "cegbench"
+    done = subprocess.run([cegbench, "site", "--from", str(export), "--out", str(out)],
+                          capture_output=True, text=True, timeout=1800, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("viewport", [WIDE, PHONE_400], ids=["1400px", "400px"])
+def test_the_published_site_reads_on_every_screen(page, published_site, viewport):
+    """What issue 28 found on the published cpu v3 site, checked on it."""
+    from test_site import PYTHON_REPR
+
+    page.set_viewport_size(viewport)
+    page.goto((published_site / "index.html").as_uri())
+    first = page.locator("#leaderboard tbody tr").first
+    box = first.locator("strong.headline").bounding_box()
+    assert box["y"] + box["height"] <= viewport["height"] and box["x"] + box["width"] <= viewport["width"]
+    assert first.get_attribute("data-standing") == "decided"  # never a withheld label first
+    for standing, selector in (("withheld", ".badge-withheld"), ("borderline", ".marker-borderline")):
+        found = page.locator(f"#leaderboard tr[data-standing='{standing}']")
+        assert found.count() >= 1
+        assert all(found.nth(i).locator(selector).is_visible() for i in range(found.count()))
+    for path in pages(published_site):
+        page.goto(path.as_uri())
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path.name} is {overflow}px wider than {viewport['width']}px"
+        text = page.evaluate("""() => { const body = document.body.cloneNode(true);
+            body.querySelectorAll('script, svg, code, pre').forEach(e => e.remove());
+            return body.textContent; }""")
+        assert not PYTHON_REPR.search(text), path.name
