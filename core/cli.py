@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -248,9 +249,13 @@ def registry_or_exports(registry_path, export_files, plugin_paths):
               show_default=True, help="Folder to write the static site into.")
 @click.option("--serve", is_flag=True, help="Serve the built site on localhost to preview it.")
 @click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--repository", metavar="URL",
+              help="The code's URL, linked from every page and cited on the About page "
+                   "[default: $GITHUB_SERVER_URL/$GITHUB_REPOSITORY when both are set, as in "
+                   "GitHub Actions; else none].")
 @from_option
 @plugins_option
-def site(registry_path, out_dir, serve, port, export_files, plugin_paths):
+def site(registry_path, out_dir, serve, port, repository, export_files, plugin_paths):
     """Render the static leaderboard site from the registry, or from exported runs.
 
     Example: cegbench site --out _site --serve
@@ -261,8 +266,12 @@ def site(registry_path, out_dir, serve, port, export_files, plugin_paths):
     from cegbench.site.render import build_site
     from cegbench.site.serve import serve as serve_site
 
+    if repository is None and os.environ.get("GITHUB_SERVER_URL") and os.environ.get("GITHUB_REPOSITORY"):
+        repository = f"{os.environ['GITHUB_SERVER_URL']}/{os.environ['GITHUB_REPOSITORY']}"
+    if repository and not repository.startswith(("https://", "http://")):
+        raise click.BadParameter(f"must be an http(s) URL, got {repository!r}", param_hint="--repository")
     with registry_or_exports(registry_path, export_files, plugin_paths) as db:
-        written = build_site(db, Path(out_dir))
+        written = build_site(db, Path(out_dir), repository=repository or "")
     size = fmt_bytes(sum(p.stat().st_size for p in written))
     click.echo(f"wrote {len(written)} files, {size}, to {out_dir}/ (open {out_dir}/index.html)")
     if serve:

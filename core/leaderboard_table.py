@@ -4,23 +4,26 @@ CEG at the largest measured budget and at target losses, and what published work
 beside whether ours agrees; then how many innovations the tier decided.
 
 Works on the registry's rows as plain dicts (JSON columns still text), like ``report``.
-A label counts as *decided* when it is scale-invariant or scale-dependent and not
-*borderline*: a label whose bound is within the bootstrap's Monte-Carlo error of its
-threshold (another bootstrap seed could make it inconclusive).
+Where a verdict stands — decided, borderline, rests on one budget, inconclusive or
+withheld — is ``cegbench.standing.standing``, the one rule the site counts by too: only a
+scale-invariant or scale-dependent label that is neither *borderline* (its bound within
+the bootstrap's Monte-Carlo error of its threshold) nor *rests on one budget* (its point
+estimate crosses to the other side without one budget) counts as decided.
 """
 
 from __future__ import annotations
 
-from cegbench import literature
-from cegbench.analysis.analyze import ANOTHER_BOOTSTRAP_SEED
-from cegbench.analysis.label import EQUAL_LOSS, FITTED_LAW, INCONCLUSIVE, NO_BASIS, NOT_ANALYSED
+from cegbench import literature, standing
+from cegbench.analysis.label import EQUAL_LOSS, FITTED_LAW, NO_BASIS
 from cegbench.bounds import as_number, largest_point
 from cegbench.report import describe_verdict, stored_json
+from cegbench.standing import ANOTHER_BOOTSTRAP_SEED, is_borderline, not_analysed, rests_on
 
 COLUMNS = ("innovation", "label", "CEG drift per 10× compute [95 % CI]", "Δα [95 % CI]",
            "CEG at the largest measured budget [95 % CI]", "CEG at target loss [95 % CI]",
            "literature: CEG, class (scale)", "ours agrees?")
 BORDERLINE = "borderline: its bound is within the bootstrap's Monte-Carlo error of the threshold"
+RESTS_ON = standing.RESTS_ON_ONE_BUDGET
 
 
 def _interval(value, low, high, spec: str, unit: str = "") -> str:
@@ -35,17 +38,8 @@ def _interval(value, low, high, spec: str, unit: str = "") -> str:
     return f"{text(value)}{unit} [{text(low)}, {text(high)}]"
 
 
-def is_borderline(verdict: dict) -> bool:
-    return ANOTHER_BOOTSTRAP_SEED in stored_json(verdict, "weakened", [])
-
-
-def not_analysed(verdict: dict) -> list[str]:
-    """Why the verdict was stored without an analysis (too few runs yet), or []."""
-    return [w for w in stored_json(verdict, "warnings", []) if w.startswith(NOT_ANALYSED)]
-
-
 def is_decided(verdict: dict) -> bool:
-    return verdict["label"] != INCONCLUSIVE and not is_borderline(verdict)
+    return standing.standing(verdict) == standing.DECIDED
 
 
 def label_cell(verdict: dict) -> str:
@@ -57,6 +51,8 @@ def label_cell(verdict: dict) -> str:
     elif basis == NO_BASIS:
         parts.append("withheld: " + "; ".join(stored_json(verdict, "withheld", [])))
     parts += not_analysed(verdict)
+    if budgets := rests_on(verdict):
+        parts.append(f"{RESTS_ON}: without {' or '.join(budgets)} its estimate crosses to the other side")
     if is_borderline(verdict):
         parts.append(BORDERLINE)
     if others := [w for w in stored_json(verdict, "weakened", []) if w != ANOTHER_BOOTSTRAP_SEED]:
@@ -108,17 +104,20 @@ def row_cells(innovation: dict, verdict: dict) -> list[str]:
 
 def summary_line(tier_text: str, verdicts: list[dict], n_declared: int) -> str:
     """'cpu v3: 14 of the registry's 21 innovations measured; 3 decided (…), 2 borderline,
-    9 inconclusive.' An innovation whose runs are too few to analyse yet is not measured."""
+    7 inconclusive, 2 withheld.' (and 'N resting on one budget' where there are any). An
+    innovation whose runs are too few to analyse yet is not measured."""
     analysed = [v for v in verdicts if not not_analysed(v)]
+    counts = standing.count_standings(analysed)
     decided = [v for v in analysed if is_decided(v)]
     kinds = {label: sum(v["label"] == label for v in decided) for label in sorted({v["label"] for v in decided})}
-    borderline = sum(v["label"] != INCONCLUSIVE and is_borderline(v) for v in analysed)
-    inconclusive = sum(v["label"] == INCONCLUSIVE for v in analysed)
     how = f" ({', '.join(f'{n} {label}' for label, n in kinds.items())})" if kinds else ""
+    parts = [f"{counts[standing.DECIDED]} decided{how}", f"{counts[standing.BORDERLINE]} borderline"]
+    if counts[standing.RESTS_ON_ONE_BUDGET]:
+        parts.append(f"{counts[standing.RESTS_ON_ONE_BUDGET]} resting on one budget")
+    parts += [f"{counts[standing.INCONCLUSIVE]} inconclusive", f"{counts[standing.WITHHELD]} withheld"]
     waiting = len(verdicts) - len(analysed)
     return (f"{tier_text}: {len(analysed)} of the registry's {n_declared} innovations measured; "
-            f"{len(decided)} decided{how}, {borderline} borderline, {inconclusive} inconclusive"
-            + (f"; {waiting} with too few runs to analyse yet." if waiting else "."))
+            + ", ".join(parts) + (f"; {waiting} with too few runs to analyse yet." if waiting else "."))
 
 
 def markdown_table(innovations: list[dict], verdicts: list[dict]) -> str:

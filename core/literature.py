@@ -6,22 +6,25 @@ the declaration hash, the plan or the analysis. The registry stores them as JSON
 in the ``innovations`` row, so the site and ``cegbench show`` read them from the
 registry alone.
 
-The agreement rule (``agreement``) compares one finding with one stored verdict
-in two checks, each of which agrees, disagrees or cannot tell:
+The agreement rule (``agreement``) compares one finding with one stored verdict,
+first by scale, then in two checks, each of which agrees, disagrees or cannot tell:
 
-* **class**: both sides decided (ours scale-invariant or scale-dependent, the
-  source's class stated) → agree when equal, disagree otherwise. Ours
-  inconclusive or not yet fitted, or the source assigned no class → cannot tell.
-* **CEG**: the finding states a CEG (a value or a range) and a scale, and one of
-  our *measured* (not extrapolated) CEG points is at a comparable scale — the
-  finding's FLOPs (else its parameter count, against our compute-optimal modern
-  model size at each budget) within a factor of ``COMPARABLE`` of that point's —
-  → agree when the finding's value (or any of its range) lies inside our 95 %
-  interval at the nearest such point, disagree otherwise. No CEG, no comparable
-  scale, or no interval → cannot tell.
+* **scale**: the finding's FLOPs (else its parameter count, against our compute-optimal
+  modern model size at each budget) must lie within a factor of ``COMPARABLE`` of one of
+  our *measured* (not extrapolated) CEG points. Otherwise neither check compares anything:
+  the answer is **different scale** ("ours 2.5e+11–4e+12 FLOPs, theirs 3e+18–2.3e+23
+  FLOPs"), since a class or a CEG measured at another scale says nothing about ours. A
+  finding with no scale in numbers, or a verdict with no measured CEG, cannot tell.
+* **class**: both sides decided (ours scale-invariant or scale-dependent, the source's
+  class stated) → agree when equal, disagree otherwise. Ours inconclusive or not yet
+  fitted, or the source assigned no class → cannot tell.
+* **CEG**: the finding states a CEG (a value or a range) → agree when it (or any of its
+  range) lies inside our 95 % interval at the comparable point nearest its scale,
+  disagree otherwise. No CEG or no interval → cannot tell.
 
-The finding's overall answer: **disagrees** if either check disagrees, else
-**agrees** if either agrees, else **cannot tell yet**. With a reason in words.
+The finding's overall answer: **different scale** when the scales are not comparable,
+else **disagrees** if either check disagrees, else **agrees** if either agrees, else
+**cannot tell yet**. With a reason in words.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from cegbench.bounds import as_number
 
 SOURCE_LABELS = ("scale-invariant", "scale-dependent")  # a class a source may assign
 AGREES, DISAGREES, CANNOT_TELL = "agrees", "disagrees", "cannot tell yet"
+DIFFERENT_SCALE = "different scale"  # the finding's scale is not comparable with any of ours
 COMPARABLE = 10.0  # scales within this factor of each other are comparable
 
 
@@ -164,17 +168,15 @@ def summary(finding: dict) -> str:
 class Agreement:
     """One finding against one verdict (see the module docstring for the rule)."""
 
-    answer: str  # AGREES, DISAGREES or CANNOT_TELL
+    answer: str  # AGREES, DISAGREES, CANNOT_TELL or DIFFERENT_SCALE
     class_check: str  # the class check's answer
     ceg_check: str  # the CEG check's answer
     reason: str  # both checks in words
 
 
-def _check_class(finding: dict, verdict: dict | None) -> tuple[str, str]:
-    ours = (verdict or {}).get("label")
+def _check_class(finding: dict, verdict: dict) -> tuple[str, str]:
+    ours = verdict.get("label")
     theirs = finding.get("label")
-    if verdict is None:
-        return CANNOT_TELL, "class: no verdict of ours yet"
     if ours not in SOURCE_LABELS:
         return CANNOT_TELL, f"class: ours is {ours or 'inconclusive'}"
     if theirs is None:
@@ -184,12 +186,21 @@ def _check_class(finding: dict, verdict: dict | None) -> tuple[str, str]:
     return DISAGREES, f"class: ours {ours}, the source's {theirs}"
 
 
-def _nearest_measured(finding: dict, verdict: dict) -> tuple[dict | None, str]:
-    """Our measured CEG point at the scale nearest the finding's, if within COMPARABLE; else why not."""
+@dataclass(frozen=True)
+class _Scale:
+    """Where the finding stands against our measured points."""
+
+    point: dict | None  # our measured CEG point nearest the finding's scale, when comparable
+    comparable: bool  # False only when both scales are known and more than COMPARABLE apart
+    why: str  # why there is no point, or ''
+
+
+def _nearest_measured(finding: dict, verdict: dict) -> _Scale:
+    """Our measured CEG point at the scale nearest the finding's, if within COMPARABLE."""
     points = [p for p in from_json(verdict.get("ceg")) if not p.get("extrapolated")
               and as_number(p.get("compute")) and as_number(p.get("ceg"))]
     if not points:
-        return None, "no measured CEG of ours"
+        return _Scale(None, True, "no measured CEG of ours")
     flops = _range(finding.get("flops"))
     if flops:
         theirs, what = math.sqrt(flops[0] * flops[1]), "FLOPs"
@@ -202,9 +213,9 @@ def _nearest_measured(finding: dict, verdict: dict) -> tuple[dict | None, str]:
                     if sizes.get(float(p["compute"]))}
         points = [p for p in points if id(p) in scale_of]
         if not points:
-            return None, "no model sizes of ours to compare the source's parameters with"
+            return _Scale(None, True, "no model sizes of ours to compare the source's parameters with")
     else:
-        return None, "the source states no FLOPs or parameters"
+        return _Scale(None, True, "the source states no FLOPs or parameters")
 
     def distance(p):
         lo, hi = (flops if flops else (theirs, theirs))
@@ -214,19 +225,18 @@ def _nearest_measured(finding: dict, verdict: dict) -> tuple[dict | None, str]:
     best = min(points, key=distance)
     if distance(best) > math.log(COMPARABLE):
         ours = sorted(scale_of[id(p)] for p in points)
-        return None, (f"scales not comparable (ours measured at {_g(ours[0])}–{_g(ours[-1])} "
-                      f"{what}, the source's {format_scale(finding)}; more than "
-                      f"{COMPARABLE:g}× apart)")
-    return best, ""
+        span = _g(ours[0]) if ours[0] == ours[-1] else f"{_g(ours[0])}–{_g(ours[-1])}"
+        theirs_text = (f"{_g(flops[0])}–{_g(flops[1])}" if flops and flops[0] != flops[1]
+                       else _g(theirs))
+        return _Scale(None, False, f"{DIFFERENT_SCALE} (ours {span} {what}, theirs {theirs_text} "
+                                   f"{what}; more than {COMPARABLE:g}× apart)")
+    return _Scale(best, True, "")
 
 
-def _check_ceg(finding: dict, verdict: dict | None) -> tuple[str, str]:
+def _check_ceg(finding: dict, point: dict | None, why: str) -> tuple[str, str]:
     theirs = _range(finding.get("ceg"))
     if theirs is None:
         return CANNOT_TELL, "CEG: the source states none"
-    if verdict is None:
-        return CANNOT_TELL, "CEG: no verdict of ours yet"
-    point, why = _nearest_measured(finding, verdict)
     if point is None:
         return CANNOT_TELL, f"CEG: {why}"
     low, high = as_number(point.get("low")), as_number(point.get("high"))
@@ -241,8 +251,16 @@ def _check_ceg(finding: dict, verdict: dict | None) -> tuple[str, str]:
 
 def agreement(finding: dict, verdict: dict | None) -> Agreement:
     """Does our stored ``verdict`` (a registry row, or None) agree with ``finding`` (a dict)?"""
+    if verdict is None:
+        why = "no verdict of ours yet"
+        return Agreement(CANNOT_TELL, CANNOT_TELL, CANNOT_TELL, f"class: {why}; CEG: {why}")
+    scale = _nearest_measured(finding, verdict)
+    if not scale.comparable:
+        return Agreement(DIFFERENT_SCALE, DIFFERENT_SCALE, DIFFERENT_SCALE, scale.why)
     class_answer, class_reason = _check_class(finding, verdict)
-    ceg_answer, ceg_reason = _check_ceg(finding, verdict)
+    if scale.point is None and class_answer != CANNOT_TELL:  # no scale to compare the classes at
+        class_answer, class_reason = CANNOT_TELL, f"class: {scale.why}"
+    ceg_answer, ceg_reason = _check_ceg(finding, scale.point, scale.why)
     answers = (class_answer, ceg_answer)
     answer = DISAGREES if DISAGREES in answers else AGREES if AGREES in answers else CANNOT_TELL
     return Agreement(answer, class_answer, ceg_answer, f"{class_reason}; {ceg_reason}")
@@ -255,7 +273,8 @@ def comparison_lines(findings: list[dict], verdict: dict | None) -> list[str]:
     lines = ["  literature (what published work found; display only):"]
     for finding in findings:
         a = agreement(finding, verdict)
-        lines.append(f"    {summary(finding)} — ours {a.answer}")
+        ours = "measured at a different scale from ours" if a.answer == DIFFERENT_SCALE else f"ours {a.answer}"
+        lines.append(f"    {summary(finding)} — {ours}")
         lines.append(f"      {a.reason}")
         lines.append(f"      scale: {finding['scale']}; {finding['url']}")
         if finding.get("note"):

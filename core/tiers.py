@@ -49,6 +49,9 @@ class Tier:
     # refuses a tier whose largest run would repeat the data more often (not hashed into
     # run ids: it decides which runs may be planned, not what a run does)
     max_epochs: float = 1.0
+    # what this version changed from the one before, for people (the site's About page);
+    # display only, like ``description``
+    changes: str = ""
 
     @property
     def headline_compute(self) -> float:
@@ -87,6 +90,8 @@ for _tier in (
         eval_tokens=2048,
         # too small to decide much: a loose margin (CEG within 2× over 100× compute)
         margin=2.0,
+        changes="v2 halved v1's budgets and held-out evaluation, so that the whole catalogue, "
+                "tuning included, runs in CI.",
     ),
     Tier(
         name="cpu",
@@ -123,6 +128,9 @@ for _tier in (
         # to about 4 epochs is nearly as good as new data (Muennighoff et al. 2023);
         # docs/data.md has the table
         max_epochs=6.0,
+        changes="v3 measures at 2.5e11 to 4e12 FLOPs with 8 windows a step and 2 seeds; v2 measured "
+                "at 1e11 to 1.5e12 with 32 windows a step and 3 seeds, and its smallest budgets "
+                "could not bracket the optimum (docs/tiers.md).",
     ),
     Tier(
         name="gpu",
@@ -142,6 +150,9 @@ for _tier in (
         seeds=(0, 1, 2),
         eval_tokens=262_144,
         margin=1.25,
+        changes="v3 trains on FineWeb-Edu (the first 10 B bytes of sample-10BT), so that every run "
+                "sees its data at most once; v2 trained on the embedded 5.5 MB sample, up to 1,369 "
+                "epochs. Budgets, widths, seeds, context, batch and tuning are v2's.",
     ),
 ):
     TIERS.register(_tier.name, _tier, origin="cegbench.tiers")

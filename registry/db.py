@@ -414,6 +414,23 @@ def run_tiers(db: Database, innovation: str) -> list[tuple[str, int]]:
     return [(r["tier"], r["tier_version"]) for r in rows]
 
 
+def tier_runs(db: Database, tier: str, tier_version: int) -> list[dict]:
+    """The ok runs of every innovation in one tier version, with the columns that say what
+    the tier measured (sizes, budgets, data, epochs) and which trainings they were."""
+    columns = ("innovation", "arm", "budget", "width", "n_params", "seed", "final_loss", "tokens",
+               "epochs", "dataset", "finished_at")
+    present = [c for c in columns if c in db["runs"].columns_dict]  # epochs: m005_run_epochs
+    rows = db["runs"].rows_where("tier = ? and tier_version = ? and status = 'ok'", [tier, tier_version],
+                                 select=", ".join(f"[{c}]" for c in present),
+                                 order_by="innovation, arm, budget, width, seed")
+    return [{**dict.fromkeys(columns), **row} for row in rows]
+
+
+def last_run_finished(db: Database) -> str | None:
+    """When the latest recorded run finished (its ``finished_at``), or None."""
+    return db.execute("select max(finished_at) from runs").fetchone()[0]
+
+
 def data_as_of(db: Database) -> str | None:
     """The latest time anything was recorded (a verdict, a run, an innovation), or None."""
     stamps = [row[0] for table, column in (("verdicts", "created_at"), ("runs", "finished_at"),

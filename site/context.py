@@ -24,7 +24,8 @@ class Page:
     root: str = doc("Relative path from this page to the site root: '' or '../'")
     assets: dict[str, str] = doc("Static asset name → hashed path relative to the site root")
     version: str = doc("cegbench version that rendered the site")
-    data_as_of: str = doc("Latest timestamp found in the registry, or '—'")
+    data_as_of: str = doc("When the registry's last run finished, or '—'")
+    repository: str = doc("The repository's URL (http/https), or '' where the build did not say")
 
 
 @dataclass
@@ -44,6 +45,16 @@ class LiteratureRow:
 
 
 @dataclass
+class Marker:
+    """A caveat beside a label (``verdict_text.Marker``): withheld, borderline, rests on one
+    budget, single seed, fragile, read off the equal-loss CEGs, the same trainings as another."""
+
+    text: str = doc("The marker's words, e.g. 'borderline'")
+    slug: str = doc("CSS-safe kind, e.g. 'borderline', 'withheld', 'rests-on'")
+    title: str = doc("Why, in words (shown on hover)")
+
+
+@dataclass
 class LeaderboardRow:
     """One (innovation, tier, tier_version) verdict, or an innovation with no verdict yet."""
 
@@ -53,27 +64,61 @@ class LeaderboardRow:
     category: str = doc("Innovation category, e.g. 'architecture'")
     year: str = doc("Year the modern idea was published")
     has_verdict: bool = doc("False for an innovation with no verdict yet")
-    label: str = doc("scale-invariant / scale-dependent / inconclusive, or '' without a verdict")
+    label: str = doc("The badge's word: scale-invariant / scale-dependent / inconclusive / withheld, or ''")
     direction: str = doc("'grows with scale' / 'shrinks with scale', or ''")
-    fragile: bool = doc("True when the label flips under a sensitivity refit (dependent ↔ invariant, or direction)")
-    drift: str = doc("CEG drift per 10× compute with its interval, e.g. '1.08× [0.95, 1.23] per 10× compute', or '—'")
-    ceg: str = doc("CEG with its interval at the reference (largest measured) budget, e.g. '1.23× [1.10, 1.40]'")
-    ceg_compute: str = doc("The compute that CEG is measured at, e.g. '1e+13'")
-    ceg_sort: str = doc("Sort key of the CEG column (a number, or '' when missing)")
-    frontier_ceg: str = doc("CEG with its interval at the largest extrapolated compute, or '—'")
-    frontier_compute: str = doc("The frontier-scale compute that CEG is extrapolated to, or ''")
-    frontier_sort: str = doc("Sort key of the frontier-scale CEG column")
-    wall_ceg: str = doc("Wall-clock CEG with its interval at the reference budget, or '—'")
-    wall_sort: str = doc("Sort key of the wall-clock CEG column")
-    delta_alpha: str = doc("Δα = α_modern − α_baseline with its interval")
-    delta_alpha_sort: str = doc("Sort key of the Δα column")
+    standing: str = doc("decided / borderline / rests on one budget / inconclusive / withheld "
+                        "(``cegbench.standing``), or 'no results yet'")
+    standing_sort: str = doc("Sort key of the label column: surest standing first")
+    markers: list[Marker] = doc("Caveats shown beside the label")
+    headline: str = doc("The headline CEG, e.g. '2.32×', or '—'")
+    headline_interval: str = doc("Its 95 % interval, e.g. '[2.02, 2.49]', or ''")
+    headline_note: str = doc("Where it was read when the rows differ, e.g. 'at 1.6e12 FLOPs (largest "
+                             "measured budget)'; '' when the index states one compute for every row")
+    headline_sort: str = doc("Sort key of the headline column (a number, or '' when missing)")
+    drift: str = doc("CEG drift per 10× compute with its interval (what the label tests), or '—'")
+    drift_sort: str = doc("Sort key of the drift column")
+    delta_alpha: str = doc("Δα = α_modern − α_baseline with its interval, or '—'")
+    delta_alpha_result: bool = doc("False where the fitted law is no result (a parameter at a bound): "
+                                   "the Δα is then shown as 'no result'")
+    delta_alpha_sort: str = doc("Sort key of the Δα column ('' where no result)")
     runs: str = doc("Counts of ok runs, seeds and failed runs, e.g. '36 runs · 2 seeds · 1 failed'")
     runs_sort: str = doc("Sort key of the runs column: number of ok runs")
-    tier: str = doc("Tier name and version, e.g. 'smoke v1'")
+    tier: str = doc("Tier name and version, e.g. 'smoke v1', or '—' without runs")
     tier_name: str = doc("Tier name alone, for the tier filter, or '' without runs")
-    hardware: str = doc("Distinct hardware the runs used, comma-separated")
-    frontier_unbounded: str = doc("Why the frontier-scale CEG is shown as 'unbounded', or ''")
     literature: list[LiteratureRow] = doc("What published work found, checked against this verdict")
+
+
+@dataclass
+class StandingCount:
+    """How many verdicts of a tier stand where."""
+
+    standing: str = doc("decided / borderline / rests on one budget / inconclusive / withheld")
+    slug: str = doc("CSS-safe standing, e.g. 'rests-on-one-budget'")
+    n: int = doc("How many")
+
+
+@dataclass
+class TierSummary:
+    """The answer first: one tier version's scale and how many of its verdicts are decided."""
+
+    tier: str = doc("Tier name and version, e.g. 'cpu v3'")
+    n_verdicts: int = doc("Innovations with a verdict on this tier version")
+    counts: list[StandingCount] = doc("Verdicts per standing, surest first; 'rests on one budget' only when any")
+    decided_kinds: str = doc("The decided labels, e.g. '2 scale-dependent, 1 scale-invariant', or ''")
+    scale: str = doc("What was measured, in words: model sizes, budgets, data, epochs, seeds, runs")
+    headline: str = doc("Where the rows' headline CEG is read, in words")
+    last_run: str = doc("When the tier's last run finished, or '—'")
+
+
+@dataclass
+class OverviewPanel:
+    """One small multiple of the index's overview: an innovation's CEG(C)."""
+
+    title: str = doc("Innovation title (and tier, when the index shows several)")
+    url: str = doc("Link to the innovation page, relative to the site root")
+    label: str = doc("The badge's word, as in the table")
+    headline: str = doc("The headline CEG with its interval, or '—'")
+    plot: Markup = doc("Inline SVG: CEG(C) with its band, on axes shared by every panel of the tier")
 
 
 @dataclass
@@ -89,12 +134,26 @@ class Download:
 class IndexContext(Page):
     """The leaderboard: ``index.html``."""
 
-    rows: list[LeaderboardRow] = doc("Leaderboard rows, largest CEG first, no-result rows last")
+    rows: list[LeaderboardRow] = doc("Leaderboard rows: per tier, surest standing first, then largest "
+                                     "headline CEG; no-result rows last")
     n_innovations: int = doc("Number of registered innovations")
-    facets: dict[str, list[str]] = doc("Filter name (category, label, tier) → the values present")
-    overview_plot: Markup | None = doc("Inline SVG: CEG vs compute of every row, or None")
-    bar_plot: Markup | None = doc("Inline SVG: CEG at the reference budget with intervals, or None")
+    tiers: list[TierSummary] = doc("Per tier version with verdicts: its scale and its decided count")
+    headline_compute: str = doc("The one compute every row's headline CEG is read at, e.g. '1e12'; "
+                                "'' when the rows differ (then each row says where)")
+    show_delta_alpha: bool = doc("False when no row's fitted law is a result: the Δα column is left out")
+    facets: dict[str, list[str]] = doc("Filter name (category, standing, tier) → the values present")
+    panels: list[OverviewPanel] = doc("The overview's small multiples, in the table's order")
     downloads: list[Download] = doc("The registry database and the leaderboard and runs as JSON/CSV")
+
+
+@dataclass
+class AboutContext(Page):
+    """What cegbench measures, how to read it, how to cite it: ``about.html``."""
+
+    citation: str = doc("BibTeX for the leaderboard (the facts of CITATION.cff)")
+    tiers: list[dict] = doc("Every built-in tier: {'name', 'version', 'description', 'changes'}")
+    results_licence: str = doc("The licence of the results (registry, downloads, figures)")
+    code_licence: str = doc("The licence of the code")
 
 
 @dataclass
@@ -188,25 +247,35 @@ class TierSection:
     tier_version: int = doc("Tier version")
     anchor: str = doc("HTML id of this section, e.g. 'tier-smoke-v1'")
     has_verdict: bool = doc("False where runs exist but no verdict yet")
-    label: str = doc("Verdict label, or ''")
+    label: str = doc("The badge's word: the label, or 'withheld'; '' without a verdict")
     direction: str = doc("'grows with scale' / 'shrinks with scale', or ''")
+    standing: str = doc("decided / borderline / rests on one budget / inconclusive / withheld, or ''")
+    markers: list[Marker] = doc("Caveats shown beside the label")
+    answer: str = doc("The answer in one sentence: the headline CEG and whether it changes with scale")
+    caveats: list[str] = doc("Sentences qualifying the answer (borderline, one budget, single seed, …)")
+    headline: str = doc("The headline CEG with its interval and compute, or '—'")
+    seeds: str = doc("Seeds per cell the intervals rest on, e.g. '2 seeds per cell'")
+    n_not_learned: int = doc("Runs that did not learn, left out of the frontiers (0: none, or not stored)")
+    shared: list[str] = doc("Other innovations measured on (nearly) the same trainings, in words")
     fragile: bool = doc("True when the label flips under a sensitivity refit (dependent ↔ invariant, or direction)")
     weakened: str = doc("Sensitivity variants under which the label weakens to inconclusive, comma-separated, or ''")
     delta_alpha: str = doc("Δα with its interval")
+    delta_alpha_result: bool = doc("False where the fitted law is no result: Δα is then shown flagged")
     drift: str = doc("CEG drift per 10× compute with its interval (what the label tests), or '—'")
     loss_drift: str = doc("The same drift read off the measured frontiers' equal-loss CEGs (no law), or '—'")
     label_basis: str = doc("What the label was read from: 'fitted law', 'equal-loss CEGs' or 'none' (withheld); '' in verdicts from before")
     withheld: str = doc("Why the fitted law is not a result ('; '-separated), or ''")
     margin: str = doc("Margin for 'scale-invariant': the CEG drift factor allowed per 100× compute (Δα margin in verdicts from before)")
-    method: str = doc("Method parameters of the analysis, 'key=value, …'")
+    method: list[tuple[str, str]] = doc("The analysis's settings as (what, value) in words")
     created_at: str = doc("When the verdict was computed")
     ceg_rows: list[CegRow] = doc("CEG per compute, ascending")
+    has_wall_ceg: bool = doc("True when any CEG row has a wall-clock CEG")
     loss_ceg_rows: list[LossCegRow] = doc("CEG per target loss, or [] when not computed")
     sensitivity: list[SensitivityRow] = doc("The verdict under method variations, or []")
     composition: Composition | None = doc("For a bundle: measured vs product of parts, or None")
     decision: Decision | None = doc("For an inconclusive verdict: what would decide it, or None")
     loss_plot: Markup | None = doc("Inline SVG: final loss vs compute with fits, or None")
-    ceg_plot: Markup | None = doc("Inline SVG: CEG vs compute, or None")
+    ceg_plot: Markup | None = doc("Inline SVG: CEG vs compute, with the equal-loss CEGs where stored, or None")
     isoflop_plot: Markup | None = doc("Inline SVG: IsoFLOP curves per arm, or None")
     warnings: list[str] = doc("Warnings from the analysis")
     runs: list[RunRow] = doc("Every recorded run in this tier version")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime, timezone
 
 from cegbench.bounds import as_number  # re-exported: the site's number reader
 
@@ -42,9 +43,26 @@ def fmt_delta(value, low, high) -> str:
 
 
 def fmt_compute(x) -> str:
-    """1e12 → '1e+12', 3.16e12 → '3.16e+12'."""
+    """FLOPs as people write them: 1e12 → '1e12', 3.16e12 → '3.16e12', 2.5e-3 → '0.0025'."""
     x = as_number(x)
-    return MISSING if x is None else f"{x:.3g}"
+    if x is None:
+        return MISSING
+    text = f"{x:.3g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def fmt_count(x) -> str:
+    """A count for people, to 3 digits: 7232 → '7.23k', 591872 → '592k', 5465255 → '5.47M'."""
+    x = as_number(x)
+    if x is None:
+        return MISSING
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.0f}"
 
 
 def fmt_loss(x) -> str:
@@ -95,3 +113,16 @@ def sort_key(x) -> str:
 def parse_json(raw, default):
     """Parse a JSON column (NaN allowed); ``default`` when empty."""
     return json.loads(raw) if raw else default
+
+
+def fmt_timestamp(x) -> str:
+    """An ISO timestamp for people, in UTC: '2026-12-02T02:52:16+00:00' → '2026-12-02 02:52 UTC'."""
+    if not isinstance(x, str) or not x:
+        return MISSING
+    try:
+        moment = datetime.fromisoformat(x)
+    except ValueError:
+        return x
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M") + (" UTC" if moment.tzinfo is not None else "")

@@ -4,17 +4,23 @@ Innovation pages:
 
 * ``loss_plot``: final loss against training compute (log–log) for both arms — every
   ok run faint, the compute-optimal frontier bold (hollow where the size ladder did
-  not bracket the optimum), and each arm's fitted law L = E + A·C^−α with its interval
+  not bracket the optimum: one legend entry for both arms), and each arm's fitted law L = E + A·C^−α with its interval
   band (the verdict's ``fit_bands``), dashed beyond the measured budgets.
-* ``ceg_plot``: CEG(C) against compute with its 95 % band; the extrapolated part dashed.
+* ``ceg_plot``: CEG(C) against compute with its 95 % band; the extrapolated part dashed;
+  the equal-loss CEGs a label is read off (where the verdict stores them) as points, and
+  the headline compute marked.
 * ``isoflop_plot``: one panel per arm, mean loss against model size for each budget
   (the IsoFLOP curves), with the fitted parabola where the frontier entry has one.
 
 Index:
 
-* ``overview_ceg_plot``: CEG(C) of every innovation on one log–log chart, measured
-  solid, extrapolated dashed.
-* ``overview_bar_plot``: CEG with its interval at the reference budget, one bar each.
+* ``ceg_panel``: one small multiple per innovation — its CEG(C) with its band, on the axes
+  every panel of its tier shares — instead of one chart of every line in ten colours.
+
+Readable at a phone's width and a desktop's: figures are drawn small (4.4 in wide, 9.5 pt
+text; panels 2.6 in, 9 pt) and the stylesheet caps how far they grow, so text renders at
+11–20 px. Log axes get a few major ticks at 1, 2 and 5 × a power of ten, labelled compactly
+('5e11', '1e12'), and no minor labels: tick labels never collide.
 
 Backgrounds are transparent; axes, ticks and labels are drawn in ``currentColor`` so
 they follow the page's text colour in light and dark schemes, and the data colours are
@@ -35,19 +41,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from markupsafe import Markup, escape  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import LogFormatter, NullFormatter  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 ARM_COLOURS = {"baseline": "#d9822b", "modern": "#3a8fd6"}
-# Series colours of the overview charts: mid-tones that read on white and on near-black.
-SERIES = ("#3a8fd6", "#d9822b", "#2fa36b", "#c4509a", "#8f76d6", "#c9a227", "#3fb0b8",
-          "#d65f5f", "#7f9a3a", "#a0785a")
-# Bars of the overview, by label: the badges' hues at mid-tone.
-LABEL_COLOURS = {"scale-invariant": "#2fa36b", "scale-dependent": "#9a6fd6", "inconclusive": "#8d939c"}
+# The overview's panels, by label: the badges' hues at mid-tone (withheld: grey, like inconclusive).
+LABEL_COLOURS = {"scale-invariant": "#2fa36b", "scale-dependent": "#9a6fd6", "inconclusive": "#8d939c",
+                 "withheld": "#8d939c"}
+EQUAL_LOSS_COLOUR = "#d9822b"
 INK = "#8a8a8a"  # axes, ticks and labels; replaced by currentColor in the SVG
 STYLE = {
     "axes.edgecolor": INK, "axes.labelcolor": INK, "xtick.color": INK, "ytick.color": INK,
-    "text.color": INK, "grid.color": INK, "grid.alpha": 0.25, "font.size": 9,
+    "text.color": INK, "grid.color": INK, "grid.alpha": 0.25, "font.size": 9.5,
+    "legend.fontsize": 9.5, "axes.titlesize": 9.5,
     "legend.frameon": False, "svg.fonttype": "none",
     "text.parse_math": False,  # a '$' in a plugin's title is text, not TeX
 }
@@ -57,27 +62,49 @@ def _finite(*values) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
 
 
-class PlainLogFormatter(LogFormatter):
-    """Log-axis labels in plain text, as Python's ``g`` format writes them: '1e+12', '0.9', '3'."""
+def tick_text(x: float) -> str:
+    """A tick label, compact: 1e12 → '1e12', 2.5e11 → '2.5e11', 3e4 → '3e4', 0.5 → '0.5', 20 → '20'."""
+    if x != 0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
+        mantissa, exponent = f"{x:.2e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{x:g}"
 
-    def _num_to_string(self, x, vmin, vmax):
-        return f"{x:g}"
+
+def log_ticks(low: float, high: float, most: int = 4) -> list[float]:
+    """At most ``most`` ticks in [low, high] where a log axis reads well: 1, 2 and 5 × powers
+    of ten, else 1 and 3 ×, else powers of ten (every second, third … where still too many).
+    A range too narrow for two of those (less than about 3×) gets round linear steps."""
+    decades = range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 2)
+
+    def within(multiples):
+        return [m * 10.0**k for k in decades for m in multiples if low <= m * 10.0**k <= high]
+
+    for multiples in ((1, 2, 5), (1, 3), (1,)):
+        ticks = within(multiples)
+        if 2 <= len(ticks) <= most:
+            return ticks
+    ticks = within((1,))
+    if len(ticks) > most:
+        return ticks[::math.ceil(len(ticks) / most)]
+    steps = MaxNLocator(nbins=most - 1, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    return [float(t) for t in steps if low <= t <= high] or ticks
 
 
-def _plain_log_ticks(ax, minor_labels: bool) -> None:
-    """Label log axes in plain text instead of slow mathtext."""
-    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+def _log_axis_ticks(ax) -> None:
+    """A few labelled major ticks on each log axis, unlabelled minor ones."""
+    for axis, scale, limits in ((ax.xaxis, ax.get_xscale(), ax.get_xlim()),
+                                (ax.yaxis, ax.get_yscale(), ax.get_ylim())):
         if scale == "log":
-            axis.set_major_formatter(PlainLogFormatter())
-            axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5))
-                                     if minor_labels else NullFormatter())
+            axis.set_major_locator(FixedLocator(log_ticks(*sorted(limits))))
+            axis.set_major_formatter(FuncFormatter(lambda x, _: tick_text(x)))
+            axis.set_minor_formatter(NullFormatter())
 
 
-def _to_svg(fig, alt: str, salt: str, desc: str = "", *, minor_labels: bool = True) -> Markup:
+def _to_svg(fig, alt: str, salt: str, desc: str = "") -> Markup:
     """Render ``fig`` as an inline, accessible, deterministic ``<svg>`` element."""
     salt = re.sub(r"[^A-Za-z0-9_-]", "-", salt)
     for ax in fig.axes:
-        _plain_log_ticks(ax, minor_labels)
+        _log_axis_ticks(ax)
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": salt}):
         fig.savefig(buf, format="svg", transparent=True, bbox_inches="tight",
@@ -136,8 +163,9 @@ def loss_plot(runs: list[dict], frontier: list[dict], fits: list[dict],
         return None
     fit_bands = fit_bands or {}
     extended = False
+    hollow = "hollow: not bracketed"  # one legend entry for both arms: the legend stays narrow
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(5.6, 3.6))
+        fig, ax = plt.subplots(figsize=(4.4, 3.2))
         for arm, colour in ARM_COLOURS.items():
             mine = [r for r in runs if r["arm"] == arm]
             ax.scatter([r["budget"] for r in mine], [r["final_loss"] for r in mine],
@@ -149,7 +177,8 @@ def loss_plot(runs: list[dict], frontier: list[dict], fits: list[dict],
                     ax.scatter([p["budget"] for p in sel], [p["loss"] for p in sel], s=42,
                                marker="o", linewidths=1.6, edgecolors=colour, zorder=3,
                                color=colour if bracketed else "none",
-                               label=f"{arm} frontier" + ("" if bracketed else " (not bracketed)"))
+                               label=f"{arm} frontier" if bracketed else hollow)
+                    hollow = hollow if bracketed else None
             fit = next((f for f in fits if f["arm"] == arm), None)
             budgets = [p["budget"] for p in points] or [r["budget"] for r in mine]
             label = f"{arm} fit" + (f", α = {fit['alpha']:.3g}" if fit and _finite(fit["alpha"]) else "")
@@ -170,7 +199,7 @@ def loss_plot(runs: list[dict], frontier: list[dict], fits: list[dict],
         ax.set(xscale="log", yscale="log", xlabel="training compute C (FLOPs)",
                ylabel="final eval loss")
         ax.grid(True, which="major")
-        ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+        ax.legend(ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
         alt = (f"{title}: final loss against training compute, log–log, for the baseline "
                f"(orange) and modern (blue) arms, with compute-optimal frontier and fitted laws")
         desc = (f"{len(runs)} runs and {len(frontier)} frontier points; shaded bands are the "
@@ -179,40 +208,56 @@ def loss_plot(runs: list[dict], frontier: list[dict], fits: list[dict],
         return _to_svg(fig, alt, salt, desc)
 
 
-def ceg_plot(ceg: list[dict], *, title: str, salt: str) -> Markup | None:
-    """CEG(C) with its band; the extrapolated part dashed, hollow points. None if empty."""
+def ceg_plot(ceg: list[dict], *, title: str, salt: str, equal_loss: list[dict] = (),
+             headline: float | None = None) -> Markup | None:
+    """CEG(C) with its band; the extrapolated part dashed, hollow points. ``equal_loss``: the
+    equal-loss CEGs the label is read off ({"compute", "ceg"}), drawn as points; ``headline``:
+    the tier's headline compute, marked. None if there is nothing to draw."""
     points = sorted((p for p in ceg if _finite(p.get("compute"), p.get("ceg"))),
                     key=lambda p: p["compute"])
-    if not points:
+    equal_loss = sorted((p for p in equal_loss if _finite(p.get("compute"), p.get("ceg")) and p["ceg"] > 0),
+                        key=lambda p: p["compute"])
+    if not points and not equal_loss:
         return None
     colour = ARM_COLOURS["modern"]
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(5.6, 3.2))
+        fig, ax = plt.subplots(figsize=(4.4, 3.0))
         ax.axhline(1.0, color=INK, linewidth=0.8, linestyle=":")
-        split = _measured_max(points)
-        _line_with_extrapolation(
-            ax, [p["compute"] for p in points], [p["ceg"] for p in points],
-            [p["low"] if _finite(p.get("low")) else np.nan for p in points],
-            [p["high"] if _finite(p.get("high")) else np.nan for p in points],
-            split=split, colour=colour, label="CEG, 95 % band")
+        if points:
+            split = _measured_max(points)
+            _line_with_extrapolation(
+                ax, [p["compute"] for p in points], [p["ceg"] for p in points],
+                [p["low"] if _finite(p.get("low")) else np.nan for p in points],
+                [p["high"] if _finite(p.get("high")) else np.nan for p in points],
+                split=split, colour=colour, label="CEG, 95 % band")
         for extrapolated in (False, True):
             sel = [p for p in points if bool(p.get("extrapolated")) is extrapolated]
             if sel:
                 ax.scatter([p["compute"] for p in sel], [p["ceg"] for p in sel], s=28, zorder=3,
                            color="none" if extrapolated else colour, edgecolors=colour,
                            linewidths=1.4, label="extrapolated" if extrapolated else "measured budgets")
+        if equal_loss:
+            ax.scatter([p["compute"] for p in equal_loss], [p["ceg"] for p in equal_loss], s=26,
+                       marker="D", zorder=4, color=EQUAL_LOSS_COLOUR, linewidths=0,
+                       label="equal-loss CEGs (the label's)")
+        if headline is not None:
+            ax.axvline(headline, color=INK, linewidth=0.9, linestyle="--", label="headline compute")
         ax.set_xscale("log")
-        ys = [p["ceg"] for p in points]
-        tops = [p["high"] if _finite(p.get("high")) else p["ceg"] for p in points]
+        shown = points + equal_loss
+        ys = [p["ceg"] for p in shown]
+        tops = [p["high"] if _finite(p.get("high")) else p["ceg"] for p in shown]
         if min(ys) > 0 and max(tops) / min(ys) > 5:
             ax.set_yscale("log")
         ax.set(xlabel="compute C (FLOPs)", ylabel="CEG(C)  (×)")
         ax.grid(True, which="major")
-        ax.legend(fontsize=7)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
         alt = (f"{title}: compute-equivalent gain against compute, with its 95 % band; "
                f"the dashed part with hollow points is extrapolated beyond the measured budgets")
         desc = "; ".join(f"C={p['compute']:.3g}: {p['ceg']:.3g}×"
                          + (" (extrapolated)" if p.get("extrapolated") else "") for p in points)
+        if equal_loss:
+            desc += "; equal-loss CEGs: " + ", ".join(f"{p['ceg']:.3g}× at {p['compute']:.3g}"
+                                                       for p in equal_loss)
         return _to_svg(fig, alt, salt, desc)
 
 
@@ -229,7 +274,7 @@ def isoflop_plot(runs: list[dict], frontier: list[dict], *, title: str, salt: st
     colour = {b: cmap(0.15 + 0.7 * i / max(len(budgets) - 1, 1)) for i, b in enumerate(budgets)}
     arms = [arm for arm in ARM_COLOURS if any(key[0] == arm for key in cells)]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(arms), figsize=(5.6, 3.0), sharey=True, squeeze=False)
+        fig, axes = plt.subplots(1, len(arms), figsize=(4.4, 2.8), sharey=True, squeeze=False)
         for ax, arm in zip(axes[0], arms):
             for budget in budgets:
                 sizes = sorted(n for a, b, n in cells if a == arm and b == budget)
@@ -249,70 +294,45 @@ def isoflop_plot(runs: list[dict], frontier: list[dict], *, title: str, salt: st
             ax.set(xscale="log", title=arm, xlabel="parameters N")
             ax.grid(True, which="major")
         axes[0][0].set_ylabel("mean final loss")
-        fig.legend(*axes[0][0].get_legend_handles_labels(), fontsize=7, title="budget (FLOPs)",
-                   title_fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-                   ncol=min(len(budgets), 5))
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, [tick_text(float(x)) for x in labels], title="budget (FLOPs)",
+                   loc="upper center", bbox_to_anchor=(0.5, -0.04), ncol=min(len(budgets), 4))
         alt = (f"{title}: IsoFLOP curves — mean final loss against model size at each compute "
                "budget, one panel per arm; dashed curves are the fitted parabolas")
-        return _to_svg(fig, alt, salt, f"{len(budgets)} budgets, {len(cells)} (arm, budget, size) cells",
-                       minor_labels=False)  # narrow panels: minor labels would overlap
+        return _to_svg(fig, alt, salt, f"{len(budgets)} budgets, {len(cells)} (arm, budget, size) cells")
 
 
-def overview_ceg_plot(series: list[tuple[str, list[dict]]], *, salt: str) -> Markup | None:
-    """CEG(C) of each (label, ceg points) series on one log–log chart. None if none has points."""
-    series = [(label, sorted((p for p in ceg if _finite(p.get("compute"), p.get("ceg"))
-                              and p["ceg"] > 0), key=lambda p: p["compute"]))
-              for label, ceg in series]
-    series = [(label, points) for label, points in series if points]
-    if not series:
+def ceg_panel(ceg: list[dict], tier_points: list[dict], *, headline: float | None, label: str,
+              title: str, salt: str) -> Markup | None:
+    """One small multiple of the index: the measured CEG(C) with its band, on the x and y
+    ranges of ``tier_points`` (every panel of the tier's points), so panels compare at a
+    glance; coloured by ``label``. None without a measured point."""
+    def drawable(p):
+        return not p.get("extrapolated") and _finite(p.get("compute"), p.get("ceg")) and p["ceg"] > 0
+
+    points = sorted(filter(drawable, ceg), key=lambda p: p["compute"])
+    if not points:
         return None
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.2, 4.0))
+    every = [p for p in tier_points if drawable(p)] or points
+    lows = [p["low"] if _finite(p.get("low")) and p["low"] > 0 else p["ceg"] for p in every]
+    highs = [p["high"] if _finite(p.get("high")) else p["ceg"] for p in every]
+    computes = [p["compute"] for p in every]
+    colour = LABEL_COLOURS.get(label, ARM_COLOURS["modern"])
+    with plt.rc_context({**STYLE, "font.size": 9}):
+        fig, ax = plt.subplots(figsize=(2.6, 1.5))
         ax.axhline(1.0, color=INK, linewidth=0.8, linestyle=":")
-        for i, (label, points) in enumerate(series):
-            colour = SERIES[i % len(SERIES)]
-            nan = [np.nan] * len(points)
-            _line_with_extrapolation(ax, [p["compute"] for p in points], [p["ceg"] for p in points],
-                                     nan, nan, split=_measured_max(points), colour=colour,
-                                     label=label, width=1.6)
-            measured = [p for p in points if not p.get("extrapolated")]
-            ax.scatter([p["compute"] for p in measured], [p["ceg"] for p in measured], s=14,
-                       color=colour, zorder=3)
-        ax.set(xscale="log", yscale="log", xlabel="compute C (FLOPs)", ylabel="CEG(C)  (×)")
+        x = [p["compute"] for p in points]
+        low = [p["low"] if _finite(p.get("low")) and p["low"] > 0 else np.nan for p in points]
+        high = [p["high"] if _finite(p.get("high")) else np.nan for p in points]
+        if sum(map(math.isfinite, low)) >= 2:
+            ax.fill_between(x, low, high, color=colour, alpha=0.25, linewidth=0)
+        ax.plot(x, [p["ceg"] for p in points], "o-", color=colour, markersize=3.5, linewidth=1.6)
+        if headline is not None:
+            ax.axvline(headline, color=INK, linewidth=0.8, linestyle="--")
+        ax.set(xscale="log", yscale="log",
+               xlim=(min(computes) / 1.25, max(computes) * 1.25),
+               ylim=(min(min(lows), 1.0) / 1.15, max(max(highs), 1.0) * 1.15))
         ax.grid(True, which="major")
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        alt = ("Compute-equivalent gain against compute for every innovation, log–log: flat "
-               "lines are scale-invariant, rising or falling ones scale-dependent; solid where "
-               "measured, dashed where extrapolated")
-        return _to_svg(fig, alt, salt, "; ".join(label for label, _ in series))
-
-
-def overview_bar_plot(bars: list[tuple[str, str, float, float | None, float | None]], *,
-                      salt: str) -> Markup | None:
-    """Horizontal bars of (name, label, CEG, low, high) at the reference budget, coloured by
-    label. None if empty."""
-    bars = [b for b in bars if _finite(b[2]) and b[2] > 0]
-    if not bars:
-        return None
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.2, 0.8 + 0.32 * len(bars)))
-        y = np.arange(len(bars))[::-1]
-        values = np.array([b[2] for b in bars])
-        low = np.array([b[3] if _finite(b[3]) else b[2] for b in bars])
-        high = np.array([b[4] if _finite(b[4]) else b[2] for b in bars])
-        colours = [LABEL_COLOURS.get(b[1], INK) for b in bars]
-        ax.barh(y, values, color=colours, alpha=0.8, height=0.6)
-        ax.legend(handles=[Patch(color=colour, alpha=0.8, label=label)
-                           for label, colour in LABEL_COLOURS.items() if any(b[1] == label for b in bars)],
-                  fontsize=7, loc="lower right")
-        ax.errorbar(values, y, xerr=np.clip(np.vstack([values - low, high - values]), 0, None),
-                    fmt="none", ecolor=INK, capsize=3, linewidth=1)
-        ax.axvline(1.0, color=INK, linewidth=0.8, linestyle=":")
-        ax.set_yticks(y, [b[0] for b in bars])
-        if max(high) / min(values) > 20:
-            ax.set_xscale("log")
-        ax.set_xlabel("CEG at the reference budget (×), 95 % interval")
-        ax.grid(True, which="major", axis="x")
-        alt = "Compute-equivalent gain of each innovation at its tier's reference budget, with 95 % intervals"
-        desc = "; ".join(f"{name}: {value:.3g}× ({label})" for name, label, value, *_ in bars)
+        alt = f"{title}: compute-equivalent gain against compute (log–log), with its 95 % band"
+        desc = "; ".join(f"C={p['compute']:.3g}: {p['ceg']:.3g}×" for p in points)
         return _to_svg(fig, alt, salt, desc)

@@ -1,6 +1,7 @@
 """Render the static leaderboard from the registry alone.
 
-    build_site(db, out_dir) ─▶ index.html, innovation/<name>.html, static/app.<hash>.{css,js},
+    build_site(db, out_dir) ─▶ index.html, innovation/<name>.html, about.html,
+                               static/app.<hash>.{css,js},
                                downloads/ (the registry, leaderboard and runs as JSON and CSV)
 
 Every number shown is computed from the registry, read only through
@@ -8,9 +9,10 @@ Every number shown is computed from the registry, read only through
 plugins or torch. Pages use relative links only, so the site
 works from ``file://`` as well as from any web server.
 
-About 400 lines: the builders of the two pages' contexts (``formatting`` holds the number
-formats, ``plots`` the charts, ``downloads`` the files); splitting the page builders
-apart would only split what one page shows.
+About 550 lines: the builders of the index's and the innovation pages' contexts
+(``formatting`` holds the number formats, ``verdict_text`` a verdict's words, ``summary``
+what a tier's runs say, ``plots`` the charts, ``downloads`` the files, ``about`` the About
+page); splitting the page builders apart would only split what one page shows.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import sqlite_utils
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import cegbench
-from cegbench import literature
+from cegbench import literature, standing
 from cegbench.analysis.drift import format_drift
 from cegbench.bounds import UNBOUNDED, largest_point, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry_db
-from cegbench.site import downloads, plots
+from cegbench.site import about, downloads, plots, summary
+from cegbench.site import verdict_text as words
 from cegbench.site.context import (
     CegRow,
     Composition,
@@ -41,6 +44,8 @@ from cegbench.site.context import (
     LeaderboardRow,
     LiteratureRow,
     LossCegRow,
+    Marker,
+    OverviewPanel,
     RecipeRow,
     RunRow,
     SensitivityRow,
@@ -59,6 +64,7 @@ from cegbench.site.formatting import (
     fmt_loss,
     fmt_ratio,
     fmt_seconds,
+    fmt_timestamp,
     parse_json,
     sort_key,
 )
@@ -113,9 +119,15 @@ def leaderboard_record(db, inn: dict, tier: str | None, version: int | None,
     reference = largest_point(ceg, extrapolated=False) or {}
     frontier = largest_point(ceg, extrapolated=True) or {}
     wall = _at(parse_json(v.get("wall_ceg"), []), as_number(reference.get("compute")))
+    head = words.headline(verdict)
     record.update(
         label=(v.get("label") or "inconclusive") if verdict else None,
+        standing=standing.standing(v) if verdict else None,
         direction=v.get("direction"), fragile=bool(v.get("fragile")),
+        headline_compute=head.compute if head else None, headline_ceg=head.ceg if head else None,
+        headline_low=head.low if head else None, headline_high=head.high if head else None,
+        headline_extrapolated=head.extrapolated if head else None,
+        headline_basis=head.basis if head else None,
         reference_compute=reference.get("compute"), ceg=reference.get("ceg"),
         ceg_low=reference.get("low"), ceg_high=reference.get("high"),
         frontier_compute=frontier.get("compute"), frontier_ceg=frontier.get("ceg"),
@@ -141,45 +153,63 @@ def literature_rows(inn: dict, verdict: dict | None) -> list[LiteratureRow]:
             ceg=literature.format_ceg(f), label=literature.format_label(f),
             scale=literature.format_scale(f), scale_text=as_text(f.get("scale")),
             note=f.get("note") or "", answer=a.answer,
-            answer_slug="cannot-tell" if a.answer == literature.CANNOT_TELL else a.answer,
+            answer_slug="cannot-tell" if a.answer == literature.CANNOT_TELL else a.answer.replace(" ", "-"),
             reason=a.reason))
     return rows
 
 
-def leaderboard_row(r: dict, findings: list[LiteratureRow] = ()) -> LeaderboardRow:
+STANDING_ORDER = {name: i for i, name in enumerate(standing.STANDINGS)}
+
+
+def shared_markers(name: str, shared: list[summary.SharedTrainings]) -> list[Marker]:
+    return [Marker(text=f"same runs as {s.other}", slug="shared", title=summary.shared_text(s))
+            for s in shared]
+
+
+def _headline_note(r: dict, headline_compute: str) -> str:
+    """Where the row's headline CEG was read, when the index states no one compute for all rows."""
+    if headline_compute or as_number(r["headline_ceg"]) is None:
+        return ""
+    note = f"at {fmt_compute(r['headline_compute'])} FLOPs"
+    if r["headline_basis"] == words.LARGEST_MEASURED:
+        return note + " (largest measured budget)"
+    return note + (" (extrapolated)" if r["headline_extrapolated"] else "")
+
+
+def leaderboard_row(r: dict, verdict: dict | None, findings: list[LiteratureRow] = (), *,
+                    headline_compute: str = "", shared: list[Marker] = ()) -> LeaderboardRow:
     has_runs = r["tier"] is not None
-    unbounded = unbounded_reason({"compute": r["frontier_compute"], "low": r["frontier_ceg_low"],
-                                  "high": r["frontier_ceg_high"], "extrapolated": True}) or ""
+    v = verdict or {}
+    fitted = v.get("label_basis") in (None, "", "fitted law")
+    head = words.headline(verdict)
     return LeaderboardRow(
         name=r["innovation"], title=r["title"], url=f"innovation/{r['innovation']}.html",
         category=as_text(r["category"]), year=as_text(r["year"]),
-        has_verdict=r["label"] is not None, label=r["label"] or "",
-        direction=r["direction"] or "", fragile=r["fragile"],
-        drift=format_drift(r.get("drift"), r.get("drift_low"), r.get("drift_high")),
-        ceg=fmt_ceg(r["ceg"], r["ceg_low"], r["ceg_high"]),
-        ceg_compute=fmt_compute(r["reference_compute"]) if as_number(r["ceg"]) is not None else "",
-        ceg_sort=sort_key(r["ceg"]),
-        frontier_ceg=UNBOUNDED if unbounded else fmt_ceg(r["frontier_ceg"], r["frontier_ceg_low"],
-                                                         r["frontier_ceg_high"]),
-        frontier_compute=(fmt_compute(r["frontier_compute"])
-                          if as_number(r["frontier_ceg"]) is not None else ""),
-        frontier_sort="" if unbounded else sort_key(r["frontier_ceg"]),
-        wall_ceg=fmt_ceg(r["wall_ceg"], r["wall_ceg_low"], r["wall_ceg_high"]),
-        wall_sort=sort_key(r["wall_ceg"]),
+        has_verdict=verdict is not None, label=words.shown_label(verdict),
+        direction=r["direction"] or "", standing=r["standing"] or "no results yet",
+        standing_sort=str(STANDING_ORDER.get(r["standing"], len(STANDING_ORDER))),
+        markers=[*words.markers(verdict), *shared],
+        headline=head.value if head else MISSING, headline_interval=head.interval if head else "",
+        headline_note=_headline_note(r, headline_compute), headline_sort=sort_key(r["headline_ceg"]),
+        drift=format_drift(as_number(r.get("drift")), as_number(r.get("drift_low")),
+                           as_number(r.get("drift_high"))),
+        drift_sort=sort_key(r.get("drift")),
         delta_alpha=fmt_delta(r["delta_alpha"], r["delta_alpha_low"], r["delta_alpha_high"]),
-        delta_alpha_sort=sort_key(r["delta_alpha"]),
+        delta_alpha_result=fitted, delta_alpha_sort=sort_key(r["delta_alpha"]) if fitted else "",
         runs=_runs_text(r["n_runs"], r["n_seeds"], r["n_failed"]) if has_runs else "no results yet",
         runs_sort=str(r["n_runs"]) if has_runs else "",
         tier=f"{r['tier']} v{r['tier_version']}" if has_runs else MISSING,
-        tier_name=r["tier"] or "", hardware=as_text(r["hardware"]),
-        frontier_unbounded=unbounded, literature=list(findings),
+        tier_name=r["tier"] or "", literature=list(findings),
     )
 
 
 def recipe_rows(baseline: dict, modern: dict) -> list[RecipeRow]:
     """Field by field, those that differ first."""
     fields = list(baseline) + [k for k in modern if k not in baseline]
-    rows = [RecipeRow(field=k, baseline=as_text(baseline.get(k)), modern=as_text(modern.get(k)),
+    def text(value):
+        return words.method_value(value) if isinstance(value, bool) else as_text(value)
+
+    rows = [RecipeRow(field=k, baseline=text(baseline.get(k)), modern=text(modern.get(k)),
                       differs=baseline.get(k) != modern.get(k)) for k in fields]
     return sorted(rows, key=lambda r: not r.differs)
 
@@ -268,42 +298,68 @@ def _reproduce(name: str, tier: str, commands: list[str]) -> str:
                        *[arg for path in plugins for arg in ("--plugins", path)]])
 
 
+def _seeds_text(verdict: dict, n_seeds: int) -> str:
+    """'2 seeds per cell' from the verdict's n_seeds, else the distinct seeds among the runs."""
+    n = words.n_seeds(verdict) or n_seeds
+    return f"{n} seed{'s' if n != 1 else ''} per cell" if n else MISSING
+
+
+def _headline_text(h: words.Headline | None) -> str:
+    if h is None:
+        return MISSING
+    where = " (largest measured budget)" if h.basis == words.LARGEST_MEASURED else \
+        " (extrapolated)" if h.extrapolated else ""
+    return f"{h.value}{' ' + h.interval if h.interval else ''} at {fmt_compute(h.compute)} FLOPs{where}"
+
+
 def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
-                 names: dict[str, str]) -> TierSection:
+                 names: dict[str, str], shared: list[summary.SharedTrainings] = ()) -> TierSection:
     runs = registry_db.runs(db, inn["name"], tier, version)
-    n_ok, _, n_failed = _run_counts(runs)
+    n_ok, n_seeds, n_failed = _run_counts(runs)
     records = runs.to_dict("records")
     ok = [r for r in records if r["status"] == "ok"]
     v = verdict or {}
-    label = v.get("label") or ("inconclusive" if verdict else "")
     ceg = parse_json(v.get("ceg"), [])
     frontier = parse_json(v.get("frontier"), [])
     salt = f"{inn['name']}-{tier}-{version}"
-    method = parse_json(v.get("method"), {})
     commands = sorted({r["command"] for r in records if isinstance(r.get("command"), str)})
+    head = words.headline(verdict)
+    ceg_rows = _ceg_rows(ceg, parse_json(v.get("wall_ceg"), []))
+    label = words.shown_label(verdict)
     return TierSection(
         tier=tier, tier_version=version, anchor=f"tier-{salt}", has_verdict=verdict is not None,
-        label=label, direction=v.get("direction") or "", fragile=bool(v.get("fragile")),
+        label=label, direction=v.get("direction") or "",
+        standing=standing.standing(v) if verdict else "", markers=words.markers(verdict),
+        answer=words.answer(verdict, inn["title"], head), caveats=words.caveats(v) if verdict else [],
+        headline=_headline_text(head), seeds=_seeds_text(v, n_seeds),
+        n_not_learned=words.n_not_learned(v), shared=[summary.shared_text(s) for s in shared],
+        fragile=bool(v.get("fragile")),
         delta_alpha=fmt_delta(v.get("delta_alpha"), v.get("delta_alpha_low"), v.get("delta_alpha_high")),
-        drift=format_drift(v.get("drift"), v.get("drift_low"), v.get("drift_high")),
-        loss_drift=format_drift(v.get("loss_drift"), v.get("loss_drift_low"), v.get("loss_drift_high")),
+        delta_alpha_result=v.get("label_basis") in (None, "", "fitted law"),
+        drift=format_drift(as_number(v.get("drift")), as_number(v.get("drift_low")),
+                           as_number(v.get("drift_high"))),
+        loss_drift=format_drift(as_number(v.get("loss_drift")), as_number(v.get("loss_drift_low")),
+                                as_number(v.get("loss_drift_high"))),
         label_basis=v.get("label_basis") or "",
         withheld="; ".join(parse_json(v.get("withheld"), [])),
-        weakened=", ".join(parse_json(v.get("weakened"), [])),
+        weakened=", ".join(w for w in parse_json(v.get("weakened"), [])
+                           if w != standing.ANOTHER_BOOTSTRAP_SEED),
         margin=fmt_ratio(v.get("margin")) if v.get("margin") is not None else MISSING,
-        method=", ".join(f"{k}={val}" for k, val in method.items()) or MISSING,
-        created_at=as_text(v.get("created_at")),
-        ceg_rows=_ceg_rows(ceg, parse_json(v.get("wall_ceg"), [])),
+        method=words.method_items(parse_json(v.get("method"), {})),
+        created_at=fmt_timestamp(v.get("created_at")),
+        ceg_rows=ceg_rows, has_wall_ceg=any(c.wall_ceg != MISSING for c in ceg_rows),
         loss_ceg_rows=[LossCegRow(target_loss=fmt_loss(p.get("target_loss")),
                                   ceg=fmt_ceg(p.get("ceg"), p.get("low"), p.get("high")))
                        for p in parse_json(v.get("ceg_at_loss"), [])],
-        sensitivity=_sensitivity_rows(parse_json(v.get("sensitivity"), []), label),
+        sensitivity=_sensitivity_rows(parse_json(v.get("sensitivity"), []), v.get("label") or ""),
         composition=_composition(parse_json(v.get("composition"), None), names),
         decision=_decision(parse_json(v.get("decision"), None)),
         loss_plot=plots.loss_plot(ok, frontier, registry_db.fits(db, inn["name"], tier, version),
                                   parse_json(v.get("fit_bands"), None),
                                   title=inn["title"], salt=f"{salt}-loss"),
-        ceg_plot=plots.ceg_plot(_bounded(ceg), title=inn["title"], salt=f"{salt}-ceg"),
+        ceg_plot=plots.ceg_plot(_bounded(ceg), title=inn["title"], salt=f"{salt}-ceg",
+                                equal_loss=parse_json(v.get("equal_loss_cegs"), []),
+                                headline=head.compute if head and head.stated else None),
         isoflop_plot=plots.isoflop_plot(ok, frontier, title=inn["title"], salt=f"{salt}-isoflop"),
         warnings=[str(w) for w in parse_json(v.get("warnings"), [])],
         runs=[run_row(r) for r in records], n_ok=n_ok, n_failed=n_failed,
@@ -313,7 +369,9 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
 
 
 def innovation_context(db, inn: dict, verdicts: list[dict], names: dict[str, str],
-                       page: dict) -> InnovationContext:
+                       page: dict, shared: dict | None = None) -> InnovationContext:
+    """``shared``: (tier, version) → ``summary.shared_trainings`` of that tier version."""
+    shared = shared or {}
     by_tier = {(v["tier"], v["tier_version"]): v for v in verdicts}
     keys = list(by_tier) + [k for k in registry_db.run_tiers(db, inn["name"]) if k not in by_tier]
     paper = inn["paper"] or ""
@@ -327,7 +385,8 @@ def innovation_context(db, inn: dict, verdicts: list[dict], names: dict[str, str
         plugin=" ".join(x for x in (inn["plugin"], inn["distribution"], inn["plugin_version"]) if x)
         or MISSING,
         recipe_rows=recipe_rows(parse_json(inn["baseline"], {}), parse_json(inn["modern"], {})),
-        tiers=[tier_section(db, inn, tier, version, by_tier.get((tier, version)), names)
+        tiers=[tier_section(db, inn, tier, version, by_tier.get((tier, version)), names,
+                            shared.get((tier, version), {}).get(inn["name"], []))
                for tier, version in keys],
         literature=literature_rows(inn, None),
     )
@@ -345,33 +404,69 @@ def leaderboard_records(db, inns: list[dict], verdicts: list[dict]) -> list[dict
 
 
 def _sort_records(records: list[dict]) -> list[dict]:
-    """Largest CEG first; rows without a CEG after them, then those without a verdict."""
+    """Per tier, the surest standing first, then the largest headline CEG; rows without a
+    headline after them, then those without a verdict."""
     def key(r):
-        value = as_number(r["ceg"])
-        return (r["label"] is None, value is None, -(value or 0), r["title"].lower(), r["tier"] or "")
+        value = as_number(r["headline_ceg"])
+        return (r["label"] is None, r["tier"] or "", -(r["tier_version"] or 0),
+                STANDING_ORDER.get(r["standing"], len(STANDING_ORDER)), value is None, -(value or 0),
+                r["title"].lower())
     return sorted(records, key=key)
 
 
 def _facets(rows: list[LeaderboardRow]) -> dict[str, list[str]]:
-    return {"category": sorted({r.category for r in rows}),
+    present = {r.standing for r in rows}
+    return {"standing": [s for s in (*standing.STANDINGS, "no results yet") if s in present],
             "label": sorted({r.label or "no results yet" for r in rows}),
+            "category": sorted({r.category for r in rows}),
             "tier": sorted({r.tier_name for r in rows if r.tier_name})}
 
 
-def overview_plots(records: list[dict], verdicts: list[dict]) -> tuple:
-    """(CEG vs compute of every verdict, bars of CEG at the reference budget)."""
-    ceg = {(v["innovation"], v["tier"], v["tier_version"]): _bounded(parse_json(v["ceg"], []))
-           for v in verdicts}
-    with_verdict = [r for r in records if r["label"] is not None]
-    tiers = {(r["tier"], r["tier_version"]) for r in with_verdict}
+def overview_panels(records: list[dict], verdicts: dict, rows: list[LeaderboardRow]) -> list[OverviewPanel]:
+    """One small multiple per verdict with a measured CEG, on axes shared within its tier."""
+    tiers = {(r["tier"], r["tier_version"]) for r in records if r["label"] is not None}
+    points = {key: _bounded(parse_json(v["ceg"], [])) for key, v in verdicts.items()}
+    panels = []
+    for r, row in zip(records, rows):
+        key = (r["innovation"], r["tier"], r["tier_version"])
+        if key not in verdicts:
+            continue
+        same_tier = [p for k, ps in points.items() if k[1:] == key[1:] for p in ps]
+        head = words.headline(verdicts[key])
+        svg = plots.ceg_panel(points[key], same_tier, headline=head.compute if head and head.stated else None,
+                              label=row.label, title=r["title"], salt=f"panel-{'-'.join(map(str, key))}")
+        if svg is None:
+            continue
+        title = r["title"] + (f" ({r['tier']} v{r['tier_version']})" if len(tiers) > 1 else "")
+        panels.append(OverviewPanel(title=title, url=row.url, label=row.label,
+                                    headline=f"{row.headline} {row.headline_interval}".strip(), plot=svg))
+    return panels
 
-    def name(r):
-        return r["title"] + (f" ({r['tier']} v{r['tier_version']})" if len(tiers) > 1 else "")
 
-    series = [(name(r), ceg[(r["innovation"], r["tier"], r["tier_version"])]) for r in with_verdict]
-    bars = [(name(r), r["label"], r["ceg"], r["ceg_low"], r["ceg_high"]) for r in with_verdict]
-    return (plots.overview_ceg_plot(series, salt="overview-ceg"),
-            plots.overview_bar_plot(bars, salt="overview-bars"))
+def index_context(db, inns: list[dict], verdicts: list[dict], records: list[dict],
+                  shared: dict, page: dict, files: list[Download]) -> IndexContext:
+    """The leaderboard page. ``shared``: (tier, version) → ``summary.shared_trainings``."""
+    by_name = {inn["name"]: inn for inn in inns}
+    by_key = {(v["innovation"], v["tier"], v["tier_version"]): v for v in verdicts}
+    compute = summary.stated_compute(by_key.values())
+    headline_compute = fmt_compute(compute) if compute is not None else ""
+    rows = []
+    for r in records:
+        key = (r["innovation"], r["tier"], r["tier_version"])
+        verdict = by_key.get(key)
+        notes = shared.get(key[1:], {}).get(r["innovation"], [])
+        rows.append(leaderboard_row(r, verdict, literature_rows(by_name[r["innovation"]], verdict),
+                                    headline_compute=headline_compute,
+                                    shared=shared_markers(r["innovation"], notes)))
+    tiers = []
+    for tier, version in sorted({key[1:] for key in by_key}, key=lambda k: (k[0], -k[1])):
+        mine = [v for key, v in by_key.items() if key[1:] == (tier, version)]
+        tiers.append(summary.tier_summary(f"{tier} v{version}", mine,
+                                  summary.tier_scale(registry_db.tier_runs(db, tier, version))))
+    return IndexContext(
+        **page, rows=rows, n_innovations=len(inns), tiers=tiers, headline_compute=headline_compute,
+        show_delta_alpha=any(row.delta_alpha_result and row.delta_alpha != MISSING for row in rows),
+        facets=_facets(rows), panels=overview_panels(records, by_key, rows), downloads=files)
 
 
 # -------------------------------------------------------------------------
@@ -399,11 +494,12 @@ def copy_static(out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
+def build_site(db: sqlite_utils.Database, out_dir: Path, *, repository: str = "") -> list[Path]:
     """Render the leaderboard from the registry ``db`` into ``out_dir``; return the files written.
 
-    Old hashed assets, innovation pages and downloads in ``out_dir`` are removed first,
-    so the folder holds exactly one build.
+    ``repository``: the code's URL for the footer, the About page and the citation ('' to
+    leave it out). Old hashed assets, innovation pages and downloads in ``out_dir`` are
+    removed first, so the folder holds exactly one build.
     """
     out_dir = Path(out_dir)
     inns = registry_db.innovations(db)
@@ -411,37 +507,36 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
         if not SLUG.match(inn["name"] or ""):
             raise ValueError(f"innovation name {inn['name']!r} is not a slug [a-z0-9-]; "
                              "refusing to use it as a file name")
+    if repository and not repository.startswith(("https://", "http://")):
+        raise ValueError(f"repository {repository!r} is not an http(s) URL")
     for old in [*(out_dir / "static").glob("app.*"), *(out_dir / "innovation").glob("*.html"),
                 *(out_dir / downloads.FOLDER).glob("*")]:
         old.unlink()
     assets = copy_static(out_dir)
     written = list(assets.values())
     urls = {name: f"static/{path.name}" for name, path in assets.items()}
-    shared = dict(assets=urls, version=cegbench.__version__, data_as_of=registry_db.data_as_of(db) or MISSING)
+    last_run = registry_db.last_run_finished(db)
+    shared = dict(assets=urls, version=cegbench.__version__, data_as_of=fmt_timestamp(last_run),
+                  repository=repository)
     env = environment()
 
     verdicts = registry_db.verdicts(db)
     records = leaderboard_records(db, inns, verdicts)
     files = downloads.write_downloads(db, records, out_dir)
     written += [path for path, _ in files]
-    by_name = {inn["name"]: inn for inn in inns}
-    by_key = {(v["innovation"], v["tier"], v["tier_version"]): v for v in verdicts}
-    rows = [leaderboard_row(r, literature_rows(
-        by_name[r["innovation"]], by_key.get((r["innovation"], r["tier"], r["tier_version"]))))
-        for r in records]
-    overview, bars = overview_plots(records, verdicts)
-    index = IndexContext(
-        root="", **shared, rows=rows, n_innovations=len(inns), facets=_facets(rows),
-        overview_plot=overview, bar_plot=bars,
-        downloads=[Download(href=path.relative_to(out_dir).as_posix(), title=title,
-                            size=fmt_bytes(path.stat().st_size)) for path, title in files],
-    )
+    trainings = {key: summary.shared_trainings(registry_db.tier_runs(db, *key))
+                 for key in {(v["tier"], v["tier_version"]) for v in verdicts}}
+    index = index_context(db, inns, verdicts, records, trainings, dict(root="", **shared), [
+        Download(href=path.relative_to(out_dir).as_posix(), title=title, size=fmt_bytes(path.stat().st_size))
+        for path, title in files])
     written.append(_write(env, "index.html", index, out_dir / "index.html"))
+    written.append(_write(env, "about.html", about.about_context(dict(root="", **shared), last_run),
+                          out_dir / "about.html"))
 
     names = {inn["name"]: inn["title"] for inn in inns}
     for inn in inns:
         mine = [v for v in verdicts if v["innovation"] == inn["name"]]
-        context = innovation_context(db, inn, mine, names, dict(root="../", **shared))
+        context = innovation_context(db, inn, mine, names, dict(root="../", **shared), trainings)
         written.append(_write(env, "innovation.html", context,
                               out_dir / "innovation" / f"{inn['name']}.html"))
     return written

@@ -308,6 +308,7 @@ def test_show_says_when_the_label_is_read_off_the_equal_loss_cegs(tmp_path):
         "withheld": json.dumps(["fit at a bound: shared E at its lower bound 0 (2e-10)"])})
     output = invoke("show", "gelu-to-swiglu", "--registry", str(tmp_path / "registry.db")).output
     section = output[output.index("tier small v2:"):]
+    section = section.split("literature (what published work found")[0]  # the verdict, not the sources
     assert "CEG drift from equal-loss CEGs (model-free): 1.3× [1.1, 1.5] per 10× compute" in section
     assert ("fitted law not a result, so the label is read off the equal-loss CEGs and no extrapolated "
             "CEG is shown: fit at a bound: shared E at its lower bound 0 (2e-10)") in section

@@ -90,7 +90,9 @@ def test_site_from_an_export_imports_analyses_and_renders_the_whole_catalogue(pu
     assert "tiny-sweep [smoke]: inconclusive" in built.output  # analysed in the build
     index = (root / "_site" / "index.html").read_text()
     row = re.search(r'<tr data-name="tiny-sweep".*?</tr>', index, re.DOTALL).group(0)
-    assert "badge-inconclusive" in row and "8 runs · 2 seeds" in row and "smoke v" in row
+    # 8 tiny runs: no label can be read (withheld), and the row says why
+    assert "badge-withheld" in row and "marker-withheld" in row
+    assert "8 runs · 2 seeds" in row and "smoke v" in row
     for name in load_catalog([]).innovations:  # every declared innovation, with or without runs
         assert f'href="innovation/{name}.html"' in index
     rope = re.search(r'<tr data-name="learned-to-rope".*?</tr>', index, re.DOTALL).group(0)

@@ -76,13 +76,26 @@ def test_borderline_and_inconclusive_labels_are_not_counted_as_decided():
     assert [is_decided(v) for v in rows] == [True, True, False, False, True]
     assert summary_line("cpu v3", rows, 21) == (
         "cpu v3: 5 of the registry's 21 innovations measured; 3 decided (2 scale-dependent, "
-        "1 scale-invariant), 1 borderline, 1 inconclusive.")
+        "1 scale-invariant), 1 borderline, 1 inconclusive, 0 withheld.")
     waiting = verdict("f", "inconclusive", basis=None, warnings=json.dumps(
         ["cannot analyse yet: arm 'baseline' has runs at only 2 budget(s) (2.5e+11, 6.3e+11 FLOPs)"]))
     assert label_cell(waiting) == ("inconclusive; cannot analyse yet: arm 'baseline' has runs at "
                                    "only 2 budget(s) (2.5e+11, 6.3e+11 FLOPs)")
     assert summary_line("cpu v3", [*rows, waiting], 21).endswith(
-        "1 borderline, 1 inconclusive; 1 with too few runs to analyse yet.")
+        "1 borderline, 1 inconclusive, 0 withheld; 1 with too few runs to analyse yet.")
+
+
+def test_a_label_that_rests_on_one_budget_or_is_withheld_is_not_decided():
+    one_budget = verdict("a", "scale-dependent", direction="grows with scale",
+                         rests_on=json.dumps(["the 4e+12 FLOPs budget"]))
+    assert not is_decided(one_budget)
+    assert label_cell(one_budget) == ("scale-dependent (grows with scale); rests on one budget: "
+                                      "without the 4e+12 FLOPs budget its estimate crosses to the "
+                                      "other side")
+    withheld = verdict("b", "inconclusive", basis="none", withheld=json.dumps(["frontier not bracketed"]))
+    assert summary_line("cpu v3", [verdict("c"), one_budget, withheld], 3) == (
+        "cpu v3: 3 of the registry's 3 innovations measured; 1 decided (1 scale-invariant), "
+        "0 borderline, 1 resting on one budget, 0 inconclusive, 1 withheld.")
 
 
 def test_rows_follow_innovation_order_and_pipes_in_text_are_escaped():

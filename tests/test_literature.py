@@ -133,17 +133,35 @@ def answer(f: Finding, v: dict | None) -> lit.Agreement:
     return lit.agreement(dataclasses.asdict(f), v)
 
 
-def test_class_agrees_or_disagrees_only_when_both_are_decided():
-    far = {"params": None, "flops": 1e20}  # no comparable CEG: the class alone decides
-    assert answer(finding(label="scale-invariant", **far), verdict()).answer == lit.AGREES
-    a = answer(finding(label="scale-dependent", **far), verdict())
+def test_class_agrees_or_disagrees_only_when_both_are_decided_at_a_comparable_scale():
+    near = {"params": None, "flops": 2e13, "ceg": None}  # within 10x of our 1e13 budget
+    assert answer(finding(label="scale-invariant", **near), verdict()).answer == lit.AGREES
+    a = answer(finding(label="scale-dependent", **near), verdict())
     assert a.answer == lit.DISAGREES and "ours scale-invariant, the source's scale-dependent" in a.reason
-    a = answer(finding(label="scale-dependent", **far), verdict(label="inconclusive"))
+    a = answer(finding(label="scale-dependent", **near), verdict(label="inconclusive"))
     assert a.answer == lit.CANNOT_TELL and "ours is inconclusive" in a.reason
-    a = answer(finding(label=None, **far), verdict())
+    a = answer(finding(label=None, **near), verdict())
     assert a.answer == lit.CANNOT_TELL and "the source assigned none" in a.reason
-    assert "not comparable" in a.reason
     assert answer(finding(label="scale-invariant"), None).answer == lit.CANNOT_TELL
+
+
+def test_a_finding_at_another_scale_is_never_compared():
+    """kaplan-to-chinchilla read "disagrees": ours at 1.6e12 FLOPs against an analytic class
+    at 3e18–2.3e23. A class or CEG from another scale says nothing about ours."""
+    far = finding(label="scale-dependent", params=None, flops=(3e18, 2.3e23), ceg=(1.0, 9.8))
+    a = answer(far, verdict())
+    assert (a.answer, a.class_check, a.ceg_check) == (lit.DIFFERENT_SCALE,) * 3
+    assert a.reason == ("different scale (ours 1e+12–1e+13 FLOPs, theirs 3e+18–2.3e+23 FLOPs; "
+                        "more than 10× apart)")
+    by_params = answer(finding(params=1.1e8, label="scale-invariant"), verdict())
+    assert by_params.answer == lit.DIFFERENT_SCALE
+    assert "ours 4e+05–1.26e+06 parameters, theirs 1.1e+08 parameters" in by_params.reason
+    # no scale in numbers, or no measured CEG of ours: nothing to compare the classes at
+    unscaled = answer(finding(params=None, label="scale-invariant", ceg=None), verdict())
+    assert unscaled.answer == lit.CANNOT_TELL and "states no FLOPs or parameters" in unscaled.reason
+    nothing = [{"compute": 1e13, "ceg": float("nan"), "low": None, "high": None, "extrapolated": False}]
+    a = answer(finding(label="scale-invariant"), verdict(points=nothing))
+    assert a.answer == lit.CANNOT_TELL and "class: no measured CEG of ours" in a.reason
 
 
 def test_ceg_agrees_when_the_source_lies_in_our_interval_at_a_comparable_scale():
@@ -159,9 +177,7 @@ def test_ceg_agrees_when_the_source_lies_in_our_interval_at_a_comparable_scale()
     by_flops = answer(finding(params=None, flops=2e13, ceg=1.4), verdict())
     assert by_flops.ceg_check == lit.AGREES and "at C = 1e+13" in by_flops.reason
     far = answer(finding(params=None, flops=2.5e18, ceg=1.4), verdict())
-    assert far.ceg_check == lit.CANNOT_TELL and "scales not comparable" in far.reason
-    # parameters far from ours
-    assert answer(finding(params=1.1e8), verdict()).ceg_check == lit.CANNOT_TELL
+    assert far.answer == lit.DIFFERENT_SCALE and "different scale" in far.reason
 
 
 def test_extrapolated_points_and_missing_intervals_never_decide_the_ceg():
@@ -237,24 +253,24 @@ def test_site_shows_literature_agreement_and_unbounded(registry_with_literature)
     build_site(db, tmp_path / "site")
     index = (tmp_path / "site" / "index.html").read_text()
     row = re.search(r'<tr data-name="lstm-to-transformer".*?</tr>', index, re.DOTALL).group(0)
-    assert "1.11e+25" not in index and "unbounded" in row
-    assert re.search(r'<span class="unbounded" title="extrapolated to 1e\+21 FLOPs, beyond the '
-                     r'measured budgets: its 95 % interval \[0.5, 3e\+40\] spans 40.8 orders', row)
+    assert "1.11e+25" not in index  # the absurd extrapolation is nowhere, not even as a number
     # the ablation's 6.28x lies outside our 21.4x [19.2, 23.5] at the comparable 1e13 budget
     # (compute-optimal 1.26e6 parameters against its 3.6e6): disagrees, though both classes
-    # agree; the scaling fit's 1e15-1e17 FLOPs are 100x beyond ours: its class alone agrees
+    # agree; the scaling fit's 1e15-1e17 FLOPs are 100x beyond ours: not compared at all
     assert re.search(r'badge-disagrees" title="class: both scale-dependent; CEG: the source&#39;s '
-                     r'6.28× lies outside ours \[19.2, 23.5\] at C = 1e\+13">', row)
-    assert re.search(r'badge-agrees" title="class: both scale-dependent; CEG: scales not '
-                     r'comparable', row)
-    assert "6.28×, scale-dependent" in row and "6.00–47×, scale-dependent" in row
-    assert 'href="https://arxiv.org/abs/2511.21622"' in row and "at 3.6e+06 parameters" in row
+                     r'6.28× lies outside ours \[19.2, 23.5\] at C = 1e\+13">disagrees</span>', row)
+    assert re.search(r'badge-different-scale" title="different scale \(ours 1e\+12–1e\+13 FLOPs, '
+                     r'theirs 1e\+15–1e\+17 FLOPs', row)
+    assert "Gundlach et al. 2025</a> 6.28×" in row and "Gundlach et al. 2025</a> 6.00–47×" in row
+    assert 'href="https://arxiv.org/abs/2511.21622"' in row
     pending = re.search(r'<tr data-name="gelu-to-swiglu".*?</tr>', index, re.DOTALL).group(0)
     assert "badge-cannot-tell" in pending and "no verdict of ours yet" in pending
     page = (tmp_path / "site" / "innovation" / "lstm-to-transformer.html").read_text()
-    assert "<h2>Literature</h2>" in page and "scaling fits, 1e16–5e17 FLOPs" in page
+    assert "scaling fits, 1e16–5e17 FLOPs" in page and "at 3.6e+06 parameters" in page
     assert "Against the literature" in page and "class: both scale-dependent" in page
     assert "1.11e+25" not in page and '<span class="unbounded"' in page
+    swiglu = (tmp_path / "site" / "innovation" / "gelu-to-swiglu.html").read_text()
+    assert "<h2>Literature</h2>" in swiglu and "no verdict of ours yet" in swiglu  # no runs yet
 
 
 def test_show_prints_literature_agreement_and_unbounded(registry_with_literature):
@@ -268,7 +284,9 @@ def test_show_prints_literature_agreement_and_unbounded(registry_with_literature
             "magnitude (more than one)") in out and "1.11e+25" not in out
     assert "literature (what published work found; display only):" in out
     assert "Gundlach et al. 2025: CEG 6.28×, scale-dependent (3.6e+06 parameters) — ours disagrees" in out
-    assert "CEG 6.00–47×, scale-dependent (1e+15–1e+17 FLOPs) — ours agrees" in out
+    assert ("CEG 6.00–47×, scale-dependent (1e+15–1e+17 FLOPs) — measured at a different scale "
+            "from ours") in out
+    assert "different scale (ours 1e+12–1e+13 FLOPs, theirs 1e+15–1e+17 FLOPs" in out
     assert "class: both scale-dependent" in out and "note: CEG ∝ C^0.45" in out
     pending = CliRunner().invoke(cli, ["show", "gelu-to-swiglu", "--registry",
                                        str(tmp_path / "registry.db")], catch_exceptions=False)

@@ -46,7 +46,7 @@ def test_build_site_writes_index_pages_and_assets(built_site):
     out, written = built_site
     names = sorted(p.relative_to(out).as_posix() for p in written)
     assert all(p.exists() for p in written)
-    assert "index.html" in names
+    assert "index.html" in names and "about.html" in names
     for inn in INNOVATIONS:
         assert f"innovation/{inn.name}.html" in names
     assert len([n for n in names if n.startswith("static/")]) == 2
@@ -55,57 +55,100 @@ def test_build_site_writes_index_pages_and_assets(built_site):
         "downloads/runs.json", "downloads/runs.csv"}
 
 
-def test_index_lists_every_innovation_with_label_and_ceg(built_site):
+def row_html(html: str, name: str, tier: str = "smoke") -> str:
+    return re.search(rf'<tr data-name="{name}"[^>]*data-tier="{tier}">.*?</tr>', html, re.DOTALL).group(0)
+
+
+def test_index_lists_every_innovation_with_label_and_headline_ceg(built_site):
     html = (built_site[0] / "index.html").read_text()
     for inn in INNOVATIONS:
         assert f'href="innovation/{inn.name}.html"' in html
-    assert "GeLU → SwiGLU" in html and "LSTM → Transformer" in html
     assert "scale-invariant" in html
     assert "scale-dependent" in html and "grows with scale" in html
     assert "no results yet" in html  # layernorm-to-rmsnorm has no verdict
-    # CEG at the largest measured budget, 1e+13, the interval on a second line
-    assert "1.47×<br><small>[1.32, 1.62] at 1e+13 FLOPs</small>" in html
-    assert "21.4×<br><small>[19.2, 23.5] at 1e+13 FLOPs</small>" in html
-    assert "36 runs · 2 seeds · 1 failed" in html
-    assert "54 runs · 3 seeds" in html
+    # the smoke tier states one headline compute (3.16e12); small v2, from before it, does not:
+    # its row says where its CEG was read
+    assert ('<strong class="headline">13.0×</strong> <small class="interval">[11.7, 14.3]</small>'
+            '<br><small>at 3.16e12 FLOPs</small>') in row_html(html, "lstm-to-transformer")
+    assert ('<strong class="headline">1.47×</strong> <small class="interval">[1.32, 1.62]</small>'
+            '<br><small>at 1e13 FLOPs (largest measured budget)</small>') in row_html(html, "gelu-to-swiglu", "small")
+    assert "36 runs · 2 seeds · 1 failed" in html and "54 runs · 3 seeds" in html
     assert "smoke v1" in html and "small v2" in html
-    assert "1× NVIDIA H100 80GB" in html
 
 
-def test_index_shows_frontier_scale_wall_clock_and_fragile(built_site):
+def test_index_opens_with_each_tiers_scale_and_decided_count(built_site):
     html = (built_site[0] / "index.html").read_text()
-    row = re.search(r'<tr data-name="lstm-to-transformer".*?</tr>', html, re.DOTALL).group(0)
-    assert 'data-category="architecture" data-label="scale-dependent" data-tier="smoke"' in row
-    assert "badge-fragile" in row  # the label changes under a sensitivity refit
-    assert "5.73e+04×<br><small>extrapolated to 1e+21</small>" in row  # interval failed: value only
-    assert "17.1×<br><small>[14.9, 19.2]</small>" in row  # wall-clock CEG at the reference budget
-    assert "+0.030<br><small>[+0.026, +0.034]</small>" in row
-    small = re.search(r'<tr data-name="gelu-to-swiglu"[^>]*data-tier="small".*?</tr>', html, re.DOTALL).group(0)
-    assert "badge-fragile" not in small and re.search(r'data-sort="">—</td>', small)  # no wall_ceg
-    # the filters offer the values present
-    assert re.search(r'<select data-facet="tier"[^>]*>\s*<option value="">all</option>\s*'
-                     r'<option value="small">small</option>\s*<option value="smoke">smoke</option>', html)
+    smoke = re.search(r'<section class="answer tier-summary">\s*<h2>smoke v1:.*?</section>', html, re.DOTALL).group(0)
+    counts = re.sub(r"<[^>]+>", "", smoke.split("</h2>")[0])
+    assert counts.split(": ", 1)[1] == ("0 decided · 1 borderline · 1 rests on one budget · 2 inconclusive · "
+                                        "1 withheld of 5")
+    assert ("Models of 213k–3.21M parameters, trained with 1e12–1e13 FLOPs, on enwiki-sample "
+            "(5.47M training tokens, up to ") in smoke
+    assert "1–2 seeds per cell, 162 runs." in smoke
+    assert "Every row&#39;s CEG is read at 3.16e12 FLOPs." in smoke
+    small = re.search(r'<h2>small v2:.*?</section>', html, re.DOTALL).group(0)
+    assert "<strong>1</strong> decided" in small and "rests on one budget" not in small  # none: left out
+    assert "Decided: 1 scale-invariant." in small and "differs from row to row" in small
+    assert html.index("tier-summary") < html.index('<table id="leaderboard"')  # the answer first
+
+
+def test_index_marks_every_caveat_beside_its_label(built_site):
+    html = (built_site[0] / "index.html").read_text()
+    assert re.search(r'data-standing="borderline".*?<span class="marker marker-borderline" title="its bound '
+                     r'lies within the bootstrap&#39;s Monte-Carlo error', row_html(html, "gelu-to-swiglu"), re.DOTALL)
+    lstm = row_html(html, "lstm-to-transformer")
+    assert 'data-standing="rests on one budget"' in lstm
+    assert ('<span class="marker marker-rests-on" title="without the 1e+13 FLOPs budget its estimate '
+            'crosses to the other side: not counted as decided">rests on one budget</span>') in lstm
+    assert "marker-fragile" in lstm
+    bundle = row_html(html, "transformer-2017-to-modern")
+    assert ">single seed</span>" in bundle and ">from equal-loss CEGs</span>" in bundle
+    gqa = row_html(html, "mha-to-gqa")
+    assert '<span class="badge badge-withheld">withheld</span>' in gqa
+    assert ('<span class="marker marker-withheld" title="no label: frontier not bracketed at 1e+13 FLOPs '
+            '(baseline)">frontier not bracketed at 1e+13 FLOPs</span>') in gqa
+    # the two innovations measured on the same trainings say so, each naming the other
+    assert "same runs as mha-to-mqa</span>" in gqa and "36 of these 36 runs" in gqa
+    assert "same runs as mha-to-gqa</span>" in row_html(html, "mha-to-mqa")
+    assert "same runs as" not in row_html(html, "gelu-to-swiglu")  # shares only its baseline
+    # Δα from a law at a bound is flagged, never shown as a result
+    assert '<span class="no-result" title="the fitted law is at a bound' in bundle
+    assert "+0.030<br><small>[+0.026, +0.034]</small>" in lstm
+    # the filters offer the values present, surest standing first
+    assert re.search(r'<select data-facet="standing"[^>]*>\s*<option value="">all</option>\s*'
+                     r'<option value="decided">decided</option>\s*<option value="borderline">', html)
     assert '<option value="no results yet">' in html
 
 
-def test_index_has_overview_charts_with_every_verdict(built_site):
+def test_index_leaves_wall_clock_and_extrapolations_to_the_innovation_pages(built_site):
+    """The wall-clock CEG is not yet readable and the extrapolated CEG is an extrapolation:
+    neither is a column of the index; both are on the innovation page, flagged."""
     html = (built_site[0] / "index.html").read_text()
-    assert html.count('<svg ') == 2 and html.count("<desc>") == 2
-    overview = re.search(r'<svg .*?</svg>', html, re.DOTALL).group(0)
-    # one series per verdict, named with its tier because two tiers are shown
-    for name in ("LSTM → Transformer (smoke v1)", "GeLU → SwiGLU (small v2)",
-                 "Transformer 2017 → modern (smoke v1)"):
-        assert name in overview
-    assert "stroke-dasharray" in overview  # the extrapolated part
-    assert "currentColor" in overview and "#8a8a8a" not in overview
+    assert "Wall-clock" not in html and "17.1×" not in html and "extrapolated to 1e+21" not in html
+    page = (built_site[0] / "innovation" / "lstm-to-transformer.html").read_text()
+    assert "Wall-clock CEG*" in page and "do not read it as a result" in page
+
+
+def test_index_has_a_small_multiple_per_verdict(built_site):
+    html = (built_site[0] / "index.html").read_text()
+    panels = re.findall(r'<figure class="panel">.*?</figure>', html, re.DOTALL)
+    assert len(panels) == 6  # every verdict with a measured CEG
+    titles = [re.search(r'<a href="[^"]+">([^<]+)</a>', p).group(1) for p in panels]
+    assert titles[:2] == ["GeLU → SwiGLU (small v2)", "GeLU → SwiGLU (smoke v1)"]  # the table's order
+    lstm = panels[titles.index("LSTM → Transformer (smoke v1)")]
+    assert "badge-scale-dependent" in lstm and "13.0× [11.7, 14.3]" in lstm
+    assert "stroke-dasharray" in lstm  # the headline compute, dashed
+    assert all("currentColor" in p and "#8a8a8a" not in p for p in panels)
 
 
 def test_downloads_hold_the_registry_leaderboard_and_runs(built_site, sample_db):
     folder = built_site[0] / "downloads"
     board = json.loads((folder / "leaderboard.json").read_text())
-    lstm = board[0]
-    assert lstm["innovation"] == "lstm-to-transformer"
+    lstm = next(r for r in board if r["innovation"] == "lstm-to-transformer")
     assert lstm["ceg"] == pytest.approx(21.352, rel=1e-3) and lstm["fragile"] is True
+    assert lstm["standing"] == "rests on one budget"
+    assert lstm["headline_ceg"] == pytest.approx(13.036, rel=1e-3) and lstm["headline_compute"] == pytest.approx(3.162e12, rel=1e-3)
+    assert next(r for r in board if r["tier"] == "small")["headline_basis"] == "largest measured budget"
     assert lstm["frontier_ceg_low"] is None  # NaN in the registry → null
     with (folder / "leaderboard.csv").open() as f:
         assert [r["innovation"] for r in csv.DictReader(f)] == [r["innovation"] for r in board]
@@ -120,47 +163,63 @@ def test_downloads_hold_the_registry_leaderboard_and_runs(built_site, sample_db)
     copy.close()
 
 
-def test_leaderboard_puts_largest_ceg_first_and_pending_last(built_site):
+def test_leaderboard_puts_the_surest_first_and_pending_last(built_site):
+    """Per tier: decided, borderline, rests on one budget, inconclusive, withheld; then the
+    largest headline CEG. A withheld label is never row 1."""
     html = (built_site[0] / "index.html").read_text()
-    order = re.findall(r'href="innovation/([a-z0-9-]+)\.html"', html)
-    assert order[0] == "lstm-to-transformer"
-    assert order[-1] == "layernorm-to-rmsnorm"
+    order = re.findall(r'<tr data-name="([a-z0-9-]+)"[^>]*data-tier="([a-z]*)"', html)
+    assert order == [("gelu-to-swiglu", "small"), ("gelu-to-swiglu", "smoke"), ("lstm-to-transformer", "smoke"),
+                     ("transformer-2017-to-modern", "smoke"), ("mha-to-mqa", "smoke"),
+                     ("mha-to-gqa", "smoke"), ("layernorm-to-rmsnorm", "")]
 
 
-def test_innovation_page_shows_recipes_verdicts_ceg_plots_runs(built_site):
+def test_innovation_page_answers_first_then_plots_and_details(built_site):
     html = (built_site[0] / "innovation" / "lstm-to-transformer.html").read_text()
+    # the answer, in one sentence, before anything else of the measurement
+    answer = html[html.index('<section class="answer"'):html.index('<section class="tier"')]
+    assert ('<p class="sentence">At 3.16e12 FLOPs, Transformer is worth 13.0× [11.7, 14.3] the compute '
+            'of LSTM; the gain grows with scale.</p>') in answer
+    assert "badge-scale-dependent" in answer and ">rests on one budget</span>" in answer
+    assert "without the 1e+13 FLOPs budget its estimate crosses to the other side" in answer
+    assert "2 did not learn (left out of the frontiers)" in answer
+    assert "+0.030 [+0.026, +0.034]" in answer and "2 seeds per cell" in answer
+    assert html.index('class="sentence"') < html.index("<svg ") < html.index('class="recipes"')
     assert '<a href="https://arxiv.org/abs/1706.03762"' in html
-    assert "display only" in html
     # recipe fields that differ are highlighted, the others are not
     assert re.search(r'<tr class="differs">\s*<th scope="row">family', html)
     assert re.search(r'<tr>\s*<th scope="row">optimizer', html)
-    assert "+0.030 [+0.026, +0.034]" in html
-    assert "extrapolated" in html and "1e+21" in html
+    assert "extrapolated" in html and "1e21" in html
     assert ">Epochs</th>" in html  # repetition: each run's epochs of training data
     assert re.search(r'<td class="num" data-sort="[^"]+">\d+\.\d\d</td>\s*<td>ok</td>', html)
     assert html.count('<svg ') == 3 and html.count('role="img"') == 3  # loss, CEG, IsoFLOP
     assert html.count("<title>LSTM → Transformer: ") == 3
     assert "CUDA out of memory" in html and 'class="status-failed"' in html
     assert "cegbench run --tier smoke --innovation lstm-to-transformer" in html
-    assert "fit=huber-log" in html
+    # the method as readable text, folded
+    method = re.search(r'<details class="method">.*?</details>', html, re.DOTALL).group(0)
+    assert "<dt>fit</dt><dd>huber-log</dd>" in method and "<dt>bootstrap replicates (fitted)</dt><dd>200</dd>" in method
+    assert "<dt>irreducible loss E shared by both arms</dt><dd>yes</dd>" in method
     # fragile, with the sensitivity variant that changes the label highlighted
-    assert "badge-fragile" in html and "Fragile: the label flips" in html
+    assert "badge-fragile" not in html and "Fragile: the label flips" in html
     assert re.search(r'<tr class="differs"><td>drop largest budget</td><td><span class="badge '
                      r'badge-inconclusive">inconclusive', html)
     assert "<td>E fixed</td>" in html
     assert "CEG by target loss" in html
-    assert "17.1× [14.9, 19.2]" in html  # wall-clock CEG at 1e+13
+    assert '<td class="num wall">17.1× [14.9, 19.2]</td>' in html  # wall-clock CEG at 1e13, flagged
 
 
 BAND = "fill-opacity: 0.22"  # how plots.py shades an interval band over the measured range
 
 
-def test_plots_draw_bands_extrapolation_and_isoflop_parabolas(built_site):
+def test_plots_draw_bands_extrapolation_equal_loss_points_and_isoflop_parabolas(built_site):
     html = (built_site[0] / "innovation" / "lstm-to-transformer.html").read_text()
-    loss, ceg_svg, isoflop = re.findall(r'<svg .*?</svg>', html, re.DOTALL)
+    ceg_svg, loss, isoflop = re.findall(r'<svg .*?</svg>', html, re.DOTALL)
     for svg in (loss, ceg_svg):  # a shaded band and a dashed extrapolated line
         assert BAND in svg and "stroke-dasharray" in svg
     assert "extrapolated" in ceg_svg
+    # the equal-loss CEGs the label is read off, and the headline compute
+    assert "equal-loss CEGs (the label" in ceg_svg and "headline compute" in ceg_svg
+    assert "equal-loss CEGs: " in re.search(r"<desc>(.*?)</desc>", ceg_svg).group(1)
     assert ">baseline<" in isoflop and ">modern<" in isoflop  # one panel per arm
     assert "stroke-dasharray" in isoflop  # the fitted parabolas
     # axes and labels follow the page's text colour
@@ -180,10 +239,11 @@ def test_verdict_without_detail_columns_renders(built_site):
     """small v2 has NULL detail columns, as a registry from before m002_analysis_detail."""
     html = (built_site[0] / "innovation" / "gelu-to-swiglu.html").read_text()
     small = html[html.index('id="tier-gelu-to-swiglu-small-2"'):html.index('id="tier-gelu-to-swiglu-smoke-1"')]
-    assert "Not computed for this verdict." in small and "badge-fragile" not in small
+    assert "Sensitivity" not in small and "Warnings" not in small  # empty sections are left out
+    assert "marker-fragile" not in small
     assert small.count("<svg ") == 3
     assert "GeLU → SwiGLU (small v2)" not in small
-    loss = re.search(r'<svg .*?</svg>', small, re.DOTALL).group(0)
+    loss = re.search(r'<svg [^>]*aria-label="GeLU → SwiGLU: final loss.*?</svg>', small, re.DOTALL).group(0)
     assert "baseline fit, α = 0.1" in loss and BAND not in loss  # from the fits table, no band
 
 
@@ -248,7 +308,7 @@ def test_empty_registry_renders_a_friendly_page(tmp_path):
     html = (tmp_path / "out" / "index.html").read_text()
     assert "No results yet" in html and "cegbench run --tier smoke" in html
     assert "<table" not in html
-    assert {p.name for p in written if p.suffix == ".html"} == {"index.html"}
+    assert {p.name for p in written if p.suffix == ".html"} == {"index.html", "about.html"}
 
 
 def test_a_rebuild_is_deterministic_and_removes_stale_files(sample_db, tmp_path):
@@ -278,8 +338,16 @@ def test_a_name_that_is_not_a_slug_is_refused(sample_db, tmp_path, name):
     (formatting.fmt_ceg, (1.5, float("nan"), None), "1.50×"),
     (formatting.fmt_ceg, (float("nan"), 1, 2), "—"),
     (formatting.fmt_delta, (0.031, -0.002, 0.064), "+0.031 [−0.002, +0.064]"),
-    (formatting.fmt_compute, (1e12,), "1e+12"),
-    (formatting.fmt_compute, (3.16e15,), "3.16e+15"),
+    (formatting.fmt_compute, (1e12,), "1e12"),
+    (formatting.fmt_compute, (3.16e15,), "3.16e15"),
+    (formatting.fmt_compute, (2.5e-3,), "0.0025"),
+    (formatting.fmt_count, (7232,), "7.23k"),
+    (formatting.fmt_count, (591872,), "592k"),
+    (formatting.fmt_count, (5465255,), "5.47M"),
+    (formatting.fmt_count, (512,), "512"),
+    (formatting.fmt_timestamp, ("2026-12-02T02:52:16+00:00",), "2026-12-02 02:52 UTC"),
+    (formatting.fmt_timestamp, ("2026-12-02T04:52:16+02:00",), "2026-12-02 02:52 UTC"),
+    (formatting.fmt_timestamp, (None,), "—"),
     (formatting.fmt_loss, (3.456789,), "3.457"),
     (formatting.fmt_loss, (None,), "—"),
     (formatting.fmt_int, (12713984.0,), "12,713,984"),
@@ -350,16 +418,18 @@ def test_an_innovation_whose_runs_all_failed_renders(tmp_path):
     assert "cegbench run --tier smoke --innovation broken --plugins my_idea.py" in page
 
 def test_plot_text_from_plugins_is_escaped_and_never_tex():
-    """Titles reach the SVG as legend and tick text: '$' stays literal, markup is escaped."""
+    """Titles reach the SVG's title, label and description: markup escaped, '$' literal."""
     name = "Cheap $5 or $6 trick <script>alert(4)</script>"
     points = [{"compute": 1e12, "ceg": 1.5, "low": 1.4, "high": 1.6, "extrapolated": False},
+              {"compute": 1e13, "ceg": 1.6, "low": 1.5, "high": 1.7, "extrapolated": False},
               {"compute": 1e15, "ceg": 1.7, "low": None, "high": None, "extrapolated": True}]
-    svgs = [plots.overview_ceg_plot([(name, points)], salt="t"),
-            plots.overview_bar_plot([(name, "inconclusive", 1.5, 1.4, 1.6)], salt="t")]
-    for svg in [*svgs, plots.ceg_plot(points, title=name, salt="t")]:
-        assert "<script>" not in svg and "&lt;script&gt;alert(4)" in svg
-    for svg in svgs:  # drawn as one text element (legend, tick label), not as TeX
-        assert re.search(r"<text [^>]*>Cheap \$5 or \$6 trick &lt;script&gt;", svg)
+    svgs = [plots.ceg_panel(points, points, headline=None, label="inconclusive", title=name, salt="t"),
+            plots.ceg_plot(points, title=name, salt="t"),
+            plots.isoflop_plot([{"arm": "modern", "budget": 1e12, "n_params": 1e5, "final_loss": 2.0}],
+                               [], title=name, salt="t")]
+    for svg in svgs:
+        assert "<script>" not in svg
+        assert re.search(r"<title>Cheap \$5 or \$6 trick &lt;script&gt;alert\(4\)", svg)
 
 
 def test_backslashes_in_a_title_are_text_everywhere(tmp_path):
@@ -395,6 +465,79 @@ def test_a_label_read_off_the_equal_loss_cegs_says_so(sample_db, tmp_path):
     build_site(db, tmp_path / "out")
     page = (tmp_path / "out" / "innovation" / "gelu-to-swiglu.html").read_text()
     assert ("The fitted law is not a result (fit at a bound: shared E at its lower bound 0 (2e-10)), "
-            "so the label and the drift above are read off the equal-loss CEGs") in page
-    assert "1.3× [1.1, 1.5] per 10× compute" in page
-    assert "Label withheld" not in page and "display only" in page  # the smoke section's own note
+            "so the label and its drift are read off the equal-loss CEGs") in page
+    assert "1.3× [1.1, 1.5] per 10× compute" in page and ">from equal-loss CEGs</span>" in page
+    assert "Label withheld" not in page
+
+
+def visible_text(html: str) -> str:
+    """A page's words as a reader meets them: no tags, scripts, figures or code."""
+    html = re.sub(r"<(script|svg|code|pre)\b.*?</\1>", " ", html, flags=re.DOTALL)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+# what the Method dump showed: t_dof=11.78…, sensitivity=[], shared_E=True, {'seed_factors': …}
+PYTHON_REPR = re.compile(r"\b(True|False|None)\b|\[\]|\{'|'\w+': |\b[A-Za-z]+(_[A-Za-z]+)*=[\d\[{'TFN]")
+
+
+def test_no_page_shows_a_python_repr(built_site):
+    _, written = built_site
+    for page in (p for p in written if p.suffix == ".html"):
+        found = PYTHON_REPR.search(visible_text(page.read_text()))
+        assert not found, f"{page.name}: {found.group(0)!r}"
+
+
+def test_every_page_says_when_the_last_run_finished(built_site):
+    out, _ = built_site
+    for page in ("index.html", "about.html", "innovation/gelu-to-swiglu.html"):
+        assert "Data as of 2025-06-01 12:00 UTC (when the last run finished)" in (out / page).read_text()
+
+
+def test_one_headline_compute_for_every_row_goes_in_the_header(sample_db, tmp_path):
+    sample_db["verdicts"].delete(("gelu-to-swiglu", "small", 2))  # the one verdict without a headline
+    build_site(sample_db, tmp_path / "out")
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "CEG at 3.16e12 FLOPs <small>[95 % CI]</small>" in html
+    assert "(largest measured budget)" not in html and "<small>at 3.16e12 FLOPs</small>" not in html
+
+
+def test_about_page_says_what_is_measured_how_to_read_and_cite_it(built_site):
+    html = (built_site[0] / "about.html").read_text()
+    for heading in ("What it measures", "How to read it", "How to cite it", "Licences", "Tiers and their versions"):
+        assert f"<h2>{heading}</h2>" in html
+    assert "@software{cegbench," in html and "title   = {cegbench: compute-equivalent gains" in html
+    assert "year    = {2025}" in html and "Leaderboard data as of 2025-06-01 12:00 UTC" in html
+    assert "under the MIT licence" in html and "CC BY 4.0" in html
+    # the changelog of every built-in tier version, from cegbench.tiers
+    assert "<dt>cpu v3</dt>" in html and "v2 measured at 1e11 to 1.5e12" in html
+    assert "<dt>gpu v3</dt>" in html and "<dt>smoke v2</dt>" in html
+    assert "url" not in html.split("@software")[1].split("}\n")[0]  # no repository given: none cited
+
+
+def test_citation_cff_states_the_facts_the_site_cites():
+    from cegbench import __version__
+    from cegbench.site import about
+
+    text = (Path(__file__).resolve().parents[1] / "CITATION.cff").read_text()
+    assert f'title: "{about.TITLE}"' in text and f'- name: "{about.AUTHORS}"' in text
+    assert f'version: "{__version__}"' in text and f"license: {about.CODE_LICENCE}" in text
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert f'license = "{about.CODE_LICENCE}"' in pyproject
+
+
+def test_site_links_and_cites_the_repository_it_is_given(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from cegbench.cli import cli
+
+    sample_registry(tmp_path / "registry.db").close()
+    args = ["site", "--registry", str(tmp_path / "registry.db"), "--out", str(tmp_path / "out")]
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "someone/cegbench")  # as GitHub Actions sets them
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    about_page = (tmp_path / "out" / "about.html").read_text()
+    assert "url     = {https://github.com/someone/cegbench}" in about_page
+    assert '<a href="https://github.com/someone/cegbench" rel="noopener noreferrer">repository</a>' in \
+        (tmp_path / "out" / "index.html").read_text()
+    bad = CliRunner().invoke(cli, [*args, "--repository", "javascript:alert(1)"])
+    assert bad.exit_code == 2 and "--repository" in bad.output and "must be an http(s) URL" in bad.output

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+from cegbench.standing import NO_BASIS, NOT_ANALYSED  # noqa: F401 (re-exported: the analysis's words)
+
 from .drift import MARGIN_SPAN, exponent_margin
 
 SCALE_DEPENDENT = "scale-dependent"
@@ -32,8 +34,8 @@ SHRINKS = "shrinks with scale"
 # law sits at a bound, the drift of the measured frontiers' equal-loss CEGs; none (withheld)
 FITTED_LAW = "fitted law"
 EQUAL_LOSS = "equal-loss CEGs"
-NO_BASIS = "none"
-NOT_ANALYSED = "cannot analyse yet"  # the warning of a verdict stored without an analysis (too few runs)
+# NO_BASIS ("none": withheld) and NOT_ANALYSED (the warning of a verdict stored without an
+# analysis, too few runs) live in the leaf ``cegbench.standing``, which counts by them
 # Exponents closer than this are equal to floating-point precision: an interval that
 # misses 0 by less (e.g. a noiseless fit, whose bootstrap has zero width) is no evidence.
 NUMERICAL_TOLERANCE = 1e-9

@@ -28,6 +28,13 @@
     th.setAttribute("aria-sort", sign === 1 ? "ascending" : "descending");
   }
 
+  // A word typed matches where a word of the row starts with it: "agrees" finds "agrees",
+  // not "disagrees"; "swig" finds "SwiGLU".
+  function startsAWord(text, word) {
+    var escaped = word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    return new RegExp("(^|[^\\p{L}\\p{N}])" + escaped, "u").test(text);
+  }
+
   // Show the rows that hold every word typed (in their text or name) and match every
   // chosen facet (select[data-facet] against the row's data-<facet>); say how many are shown.
   function filter(table) {
@@ -39,7 +46,7 @@
     var rows = table.tBodies[0].rows, shown = 0;
     each(rows, function (row) {
       var text = (row.textContent + " " + (row.getAttribute("data-name") || "")).toLowerCase();
-      row.hidden = !(words.every(function (w) { return text.indexOf(w) !== -1; }) &&
+      row.hidden = !(words.every(function (w) { return startsAWord(text, w); }) &&
         facets.every(function (s) { return row.getAttribute("data-" + s.getAttribute("data-facet")) === s.value; }));
       if (!row.hidden) shown++;
     });
@@ -65,4 +72,8 @@
     select.addEventListener("change", function () { filter(table); });
   });
   each(document.querySelectorAll(".table-tools[hidden]"), function (el) { el.hidden = false; });
+  // On a phone the filters start folded, so the first rows fit on the first screen.
+  if (window.matchMedia && window.matchMedia("(max-width: 44rem)").matches) {
+    each(document.querySelectorAll("details.filters"), function (d) { d.open = false; });
+  }
 })();
