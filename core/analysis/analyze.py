@@ -66,6 +66,13 @@ from .frontier import (
     validate_runs,
 )
 from .label import EQUAL_LOSS, FITTED_LAW, INCONCLUSIVE, NO_BASIS, label_from_drift
+from .options import (
+    check_fixed_E,
+    check_options,
+    options_method,
+    target_loss_warning,
+    within_window,
+)
 from .sensitivity import SensitivityResult, changed_variants, sensitivity, weakened_variants
 from .wall import wall_time_ratio
 
@@ -319,6 +326,9 @@ def analyze_innovation(
     f_scale: float = DEFAULT_F_SCALE,
     check_sensitivity: bool = True,
     paired_seeds: bool = PAIRED_SEEDS,
+    fixed_E: float | None = None,
+    target_loss: float | None = None,
+    fit_window: tuple[float, float] | None = None,
 ) -> Analysis:
     """Frontier, scaling fits, Δα interval, label, CEG(C) and the checks around them
     for one innovation in one tier.
@@ -340,6 +350,12 @@ def analyze_innovation(
     ``paired_seeds``: resample seeds jointly across the arms of a budget (the same
     residual indices for both; ``bootstrap.draw_seed_noise``), as the arms share seeds
     and data order; False draws each arm's independently.
+
+    Options a paper needs (each recorded in ``method``; ``options.py`` checks them):
+    ``fixed_E`` holds the shared irreducible loss at that value (positive, below every
+    frontier loss) instead of fitting it; ``target_loss`` reads the CEG at that loss off
+    the measured frontiers (instead of at the baseline's frontier losses);
+    ``fit_window`` = (min, max) FLOPs keeps only the runs whose budget lies within it.
     """
     if not margin >= 1:
         raise ValueError(f"margin must be a CEG drift factor ≥ 1 (over 100× compute), got {margin}")
@@ -347,8 +363,11 @@ def analyze_innovation(
         raise ValueError(f"n_boot must be non-negative, got {n_boot}")
     if any(not c > 0 for c in extrapolate_to):
         raise ValueError(f"extrapolate_to must hold positive computes, got {list(extrapolate_to)}")
+    check_options(fixed_E=fixed_E, target_loss=target_loss, fit_window=fit_window, shared_E=shared_E)
     runs, n_failed = drop_failed(runs)
     warnings = [f"{n_failed} failed run(s) left out of the analysis"] if n_failed else []
+    runs, outside = within_window(runs, fit_window)
+    warnings += [outside] if outside else []
     runs = validate_runs(runs)
     ladders = ladders_from_runs(runs)
     frontier, frontier_warnings = compute_frontier(ladders)
@@ -357,9 +376,10 @@ def analyze_innovation(
     if not np.all(np.isfinite(losses) & (losses > 0)):
         bad = [f"{p.arm} @ {p.budget:.3g} FLOPs" for p in frontier if not p.loss > 0]
         raise AnalysisError(f"compute-optimal loss is not positive at {', '.join(bad)}")
+    check_fixed_E(fixed_E, frontier)
 
     main = estimate(ladders, frontier, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E, f_scale=f_scale,
-                    paired=paired_seeds, n_replicates=MODEL_FREE_BOOT_FACTOR * n_boot)
+                    fixed_E=fixed_E, paired=paired_seeds, n_replicates=MODEL_FREE_BOOT_FACTOR * n_boot)
     point, boot = main.point, main.boot
     warnings += _fit_warnings(point, frontier) + main.warnings
     if main.n_failed:
@@ -403,8 +423,11 @@ def analyze_innovation(
     else:
         ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, (budgets[0], budgets[-1]))
         warnings += ceg_warnings
-    loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval,
+    targets = loss_targets(frontier) if target_loss is None else [target_loss]
+    loss_points = ceg_at_losses(frontier, targets, main.replicates, percentile_interval,
                                 max_missing=BOOT_FAIL_SHARE)
+    if target_loss is not None and not loss_points:
+        warnings.append(target_loss_warning(target_loss, frontier))
     ratio, ratio_replicates, wall_warning = wall_time_ratio(runs, np.random.default_rng([seed, 1]), len(replicate_ceg))
     warnings += [wall_warning] if wall_warning else []
     wall_ceg = _wall_ceg(ceg_points, replicate_ceg, ratio, ratio_replicates) if ratio is not None else None
@@ -476,5 +499,6 @@ def analyze_innovation(
             "loss_drift": ("slope of log CEG on log C over the CEGs at each frontier point's loss "
                            "that the other arm's measured frontier spans (bracketed points only)"),
             "wall_ceg": "CEG × median over budgets of (median baseline / median modern train_time_s)",
+            **options_method(fixed_E=fixed_E, target_loss=target_loss, fit_window=fit_window),
         },
     )

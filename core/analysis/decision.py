@@ -50,7 +50,8 @@ class Decision:
 
 def _decided_share(arms, budgets, log_variance, main: Estimate, *, margin, widen, n_sims, rng) -> float:
     """Share of ``n_sims`` simulated frontiers at (arms, budgets) whose Δα interval decides."""
-    fitter = ScalingLawFitter(ARMS, arms, budgets, shared_E=main.fitter.shared_E, f_scale=main.fitter.f_scale)
+    fitter = ScalingLawFitter(ARMS, arms, budgets, shared_E=main.fitter.shared_E, fixed_E=main.fitter.fixed_E,
+                              f_scale=main.fitter.f_scale)
     truth = np.array([main.point.laws[arm].loss(budget) for arm, budget in zip(arms, budgets)])
     start = fitter.params_from_laws(main.point.laws)
     decided = 0
