@@ -132,11 +132,28 @@ def _composition_lines(c: dict) -> list[str]:
     return lines
 
 
+def method_lines(verdict: dict) -> list[str]:
+    """How the verdict was made where that is not the default: an external tier's source
+    and how its frontier was read, the analysis options given (``cegbench analyze
+    --fixed-E/--target-loss/--fit-window``)."""
+    method = stored_json(verdict, "method", {})
+    lines = []
+    if method.get("frontier_read"):
+        source = "; ".join(x for x in (method.get("external_source"), method.get("external_citation")) if x)
+        lines.append(f"  external tier: runs trained elsewhere ({source or 'source not stated'}); "
+                     f"frontier from {method.get('frontier_read_text') or method['frontier_read']}")
+    given = {name: method.get(name) for name in ("fixed_E", "target_loss", "fit_window")
+             if method.get(name) is not None}
+    if given:
+        lines.append("  options: " + ", ".join(f"{name} = {value}" for name, value in given.items()))
+    return lines
+
+
 def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
     """The lines ``cegbench show`` prints for one stored verdict and its fits."""
     label = describe_verdict(verdict["label"], verdict["direction"])
     fragile = "  [fragile]" if verdict.get("fragile") else ""
-    lines = [f"tier {verdict['tier']} v{verdict['tier_version']}: {label}{fragile}"]
+    lines = [f"tier {verdict['tier']} v{verdict['tier_version']}: {label}{fragile}", *method_lines(verdict)]
     if verdict["delta_alpha"] is not None:
         lines.append(
             "  Δα = α_modern − α_baseline = "

@@ -281,10 +281,11 @@ def run_phase(specs, total: int, executor, record: Callable, phase: str,
 
 
 def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
-                        progress: Progress | None = None) -> None:
+                        progress: Progress | None = None, options: dict | None = None) -> None:
     """Analyse the current declaration of each innovation on one tier version and store
     its verdict, parts of a bundle before the bundle (its composition reads their
-    verdicts). ``quiet_when_empty``: skip innovations without runs on the tier."""
+    verdicts). ``quiet_when_empty``: skip innovations without runs on the tier.
+    ``options``: ``analyze_innovation``'s fixed_E, target_loss and fit_window."""
     from cegbench import analysis
     from cegbench.analysis.label import NOT_ANALYSED
     from cegbench.provenance import git_commit
@@ -307,7 +308,7 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
         key = {"innovation": name, "tier": tier.name, "tier_version": tier.version}
         common = {"declaration_hash": innovation["declaration_hash"], "cegbench_version": __version__}
         try:
-            result = analysis.analyze_innovation(recorded, margin=tier.margin)
+            result = analysis.analyze_innovation(recorded, margin=tier.margin, **(options or {}))
         except analysis.AnalysisError as error:
             save_verdict(db, **key, fits=[], verdict=dict(
                 label="inconclusive", margin=tier.margin, n_runs=len(recorded) - n_failed,

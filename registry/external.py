@@ -37,7 +37,6 @@ from cegbench.hashing import content_hash
 from cegbench.innovations import ARMS, SLUG
 from cegbench.provenance import utc_now
 from cegbench.registry.db import write_transaction
-from cegbench.registry.exchange import ImportRejected, is_csv, open_text, read_rows
 from cegbench.tiers import TIERS
 
 REQUIRED = ("innovation", "arm", "tier", "params", "flops", "loss")
@@ -223,6 +222,7 @@ def row_key(row: dict) -> str:
 def is_external_file(path) -> bool:
     """Does ``path`` hold the external format (its first row has ``params`` and ``loss``
     and no ``run_id``), rather than a ``cegbench export``?"""
+    from cegbench.registry.exchange import read_rows  # imports the planner (torch): only here
     for _, raw in read_rows(Path(path)):
         return isinstance(raw, dict) and {"params", "loss"} <= set(raw) and "run_id" not in raw
     return False
@@ -274,19 +274,30 @@ def _consistency_errors(rows: list[tuple[str, dict]]) -> list[str]:
     return errors
 
 
+def _header_problem(raw: dict) -> str | None:
+    """What is wrong with a CSV file's columns (read off its first row), or None."""
+    missing = [c for c in REQUIRED if c not in raw]
+    unknown = [c for c in raw if c not in COLUMNS]
+    problems = ([f"the header lacks required column(s) {', '.join(missing)}"] if missing else []) + (
+        [f"unknown column(s) {', '.join(map(repr, unknown[:5]))} (the format's columns: "
+         f"{', '.join(COLUMNS)})"] if unknown else [])
+    return "; ".join(problems) or None
+
+
 def read_external(paths: Iterable[Path]) -> list[tuple[str, dict]]:
     """(where, clean row) for every row of every file; ``ImportRejected`` listing every bad
     row, one line each ("file:line: problem; problem")."""
+    from cegbench.registry.exchange import ImportRejected, is_csv, read_rows
     rows, errors = [], []
     for path in map(Path, paths):
         try:
-            for number, raw in read_rows(path):
+            for k, (number, raw) in enumerate(read_rows(path)):
                 where = f"{path}:{number}"
                 if isinstance(raw, str):
                     errors.append(f"{where}: {raw}")
                     continue
-                if is_csv(path) and number == 2 and (missing := [c for c in REQUIRED if c not in raw]):
-                    errors.append(f"{path}:1: the header lacks required column(s) {', '.join(missing)}")
+                if is_csv(path) and k == 0 and (problem := _header_problem(raw)):
+                    errors.append(f"{path}:1: {problem}")  # once, not on every row
                     break
                 row, problems = check_row(raw)
                 if problems:
@@ -349,6 +360,7 @@ def import_external(db: Database, paths: Iterable[Path], declared: dict[str, dic
     changed tier is a new ``tier_version``). ``dry_run`` writes nothing.
     """
     from cegbench.analysis.curves import CURVE_READS, DEFAULT_CURVE_READ, FINAL
+    from cegbench.registry.exchange import ImportRejected
 
     paths = list(paths)
     rows = read_external(paths)
@@ -526,6 +538,8 @@ def write_external(db: Database, out, fmt: str, tier: ExternalTier) -> int:
 def write_external_file(db: Database, out_path: str, fmt: str, tier: ExternalTier) -> int:
     """``write_external`` into ``out_path`` ("-": standard output; ``.gz``: compressed)."""
     import sys
+
+    from cegbench.registry.exchange import open_text
 
     if out_path == "-":
         return write_external(db, sys.stdout, fmt, tier)

@@ -30,7 +30,9 @@ from cegbench.analysis.drift import format_drift
 from cegbench.bounds import UNBOUNDED, largest_point, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry_db
+from cegbench.registry import external as registry_external
 from cegbench.site import downloads, plots
+from cegbench.site import external as external_site
 from cegbench.site.context import (
     CegRow,
     Composition,
@@ -103,7 +105,7 @@ def leaderboard_record(db, inn: dict, tier: str | None, version: int | None,
               "year": inn["year"], "tier": tier, "tier_version": version}
     v = verdict or {}
     if tier is not None:
-        runs = registry_db.runs(db, inn["name"], tier, version)
+        runs = external_site.tier_runs(db, inn["name"], tier, version)
         n_ok, n_seeds, n_failed = _run_counts(runs)
         hardware = _hardware(runs)
     else:
@@ -270,7 +272,7 @@ def _reproduce(name: str, tier: str, commands: list[str]) -> str:
 
 def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
                  names: dict[str, str]) -> TierSection:
-    runs = registry_db.runs(db, inn["name"], tier, version)
+    runs = external_site.tier_runs(db, inn["name"], tier, version)
     n_ok, _, n_failed = _run_counts(runs)
     records = runs.to_dict("records")
     ok = [r for r in records if r["status"] == "ok"]
@@ -307,7 +309,9 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
         isoflop_plot=plots.isoflop_plot(ok, frontier, title=inn["title"], salt=f"{salt}-isoflop"),
         warnings=[str(w) for w in parse_json(v.get("warnings"), [])],
         runs=[run_row(r) for r in records], n_ok=n_ok, n_failed=n_failed,
-        reproduce=_reproduce(inn["name"], tier, commands), recorded_commands=commands,
+        reproduce=(external_site.reproduce_command(external_tier) if (
+            external_tier := registry_external.get_external_tier(db, tier, version))
+            else _reproduce(inn["name"], tier, commands)), recorded_commands=commands,
         literature=literature_rows(inn, verdict),
     )
 
@@ -412,7 +416,7 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
             raise ValueError(f"innovation name {inn['name']!r} is not a slug [a-z0-9-]; "
                              "refusing to use it as a file name")
     for old in [*(out_dir / "static").glob("app.*"), *(out_dir / "innovation").glob("*.html"),
-                *(out_dir / downloads.FOLDER).glob("*")]:
+                *(out_dir / downloads.FOLDER).glob("*"), *(out_dir / external_site.FOLDER).glob("*.html")]:
         old.unlink()
     assets = copy_static(out_dir)
     written = list(assets.values())
@@ -432,7 +436,7 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
     overview, bars = overview_plots(records, verdicts)
     index = IndexContext(
         root="", **shared, rows=rows, n_innovations=len(inns), facets=_facets(rows),
-        overview_plot=overview, bar_plot=bars,
+        overview_plot=overview, bar_plot=bars, external_tiers=external_site.summaries(db),
         downloads=[Download(href=path.relative_to(out_dir).as_posix(), title=title,
                             size=fmt_bytes(path.stat().st_size)) for path, title in files],
     )
@@ -444,6 +448,10 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
         context = innovation_context(db, inn, mine, names, dict(root="../", **shared))
         written.append(_write(env, "innovation.html", context,
                               out_dir / "innovation" / f"{inn['name']}.html"))
+    for tier in registry_external.external_tiers(db):  # runs trained elsewhere: a page per tier
+        context = external_site.tier_context(db, tier, dict(root="../", **shared), literature_rows)
+        written.append(_write(env, "external_tier.html", context,
+                              out_dir / external_site.FOLDER / external_site.page_name(tier)))
     return written
 
 

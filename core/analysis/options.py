@@ -19,7 +19,12 @@ import math
 
 import pandas as pd
 
-from .frontier import AnalysisError, FrontierPoint
+from .frontier import FrontierPoint
+
+
+class OptionError(ValueError):
+    """An option's value cannot be used with these runs (e.g. a fixed E above the
+    frontier): the caller's mistake, not the data's, so it is never stored as a verdict."""
 
 
 def _positive(value) -> bool:
@@ -30,14 +35,14 @@ def check_options(*, fixed_E=None, target_loss=None, fit_window=None, shared_E: 
     """``ValueError`` naming the option whose value cannot be used."""
     if fixed_E is not None:
         if not _positive(fixed_E):
-            raise ValueError(f"fixed_E must be a positive loss, got {fixed_E!r}")
+            raise OptionError(f"fixed_E must be a positive loss, got {fixed_E!r}")
         if not shared_E:
-            raise ValueError("fixed_E holds the shared E: it needs shared_E=True")
+            raise OptionError("fixed_E holds the shared E: it needs shared_E=True")
     if target_loss is not None and not _positive(target_loss):
-        raise ValueError(f"target_loss must be a positive loss, got {target_loss!r}")
+        raise OptionError(f"target_loss must be a positive loss, got {target_loss!r}")
     if fit_window is not None and (len(fit_window) != 2 or not all(map(_positive, fit_window))
                                    or not fit_window[0] < fit_window[1]):
-        raise ValueError(f"fit_window must be (min, max) FLOPs with 0 < min < max, got {fit_window!r}")
+        raise OptionError(f"fit_window must be (min, max) FLOPs with 0 < min < max, got {fit_window!r}")
 
 
 def within_window(runs: pd.DataFrame, fit_window) -> tuple[pd.DataFrame, str | None]:
@@ -55,12 +60,12 @@ def within_window(runs: pd.DataFrame, fit_window) -> tuple[pd.DataFrame, str | N
 
 
 def check_fixed_E(fixed_E, frontier: list[FrontierPoint]) -> None:
-    """``AnalysisError`` when a fixed E is not below every frontier loss."""
+    """``OptionError`` when a fixed E is not below every frontier loss."""
     if fixed_E is None:
         return
     lowest = min(p.loss for p in frontier)
     if not fixed_E < lowest:
-        raise AnalysisError(f"fixed E = {fixed_E:g} is not below the smallest frontier loss {lowest:.4g}: "
+        raise OptionError(f"fixed E = {fixed_E:g} is not below the smallest frontier loss {lowest:.4g}: "
                             "a law cannot pass below its irreducible loss")
 
 
