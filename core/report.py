@@ -187,7 +187,8 @@ def innovation_lines(innovation: dict, verdicts: list[dict], fits_of: dict) -> l
     """What ``cegbench show`` prints: the innovation's heading, then each verdict with its
     fits (``fits_of``: (tier, tier_version) → fits rows) and a blank line."""
     i = innovation
-    lines = [f"{i['title']}  ({i['name']}, {i['category']}, {i['year']})", f"{i['paper']}", ""]
+    facts = ", ".join(str(x) for x in (i["name"], i["category"], i["year"]) if x is not None)
+    lines = [f"{i['title']}  ({facts})", *([i["paper"]] if i["paper"] else []), ""]
     if not verdicts:
         lines.append(f"no verdict yet: run `cegbench run --tier smoke --innovation {i['name']}`")
     for verdict in verdicts:

@@ -278,9 +278,10 @@ def _header_problem(raw: dict) -> str | None:
     """What is wrong with a CSV file's columns (read off its first row), or None."""
     missing = [c for c in REQUIRED if c not in raw]
     unknown = [c for c in raw if c not in COLUMNS]
-    problems = ([f"the header lacks required column(s) {', '.join(missing)}"] if missing else []) + (
-        [f"unknown column(s) {', '.join(map(repr, unknown[:5]))} (the format's columns: "
-         f"{', '.join(COLUMNS)})"] if unknown else [])
+    problems = [f"the header lacks required column(s) {', '.join(missing)}"] if missing else []
+    if unknown:
+        problems.append(f"unknown column(s) {', '.join(map(repr, unknown[:5]))} "
+                        f"(the format's columns: {', '.join(COLUMNS)})")
     return "; ".join(problems) or None
 
 
