@@ -5,12 +5,15 @@ range, what became of the small-scale label, and whether its CEG extrapolated to
 budget covered the CEG measured there; then the counts.
 
 Works on the registry's ``validity`` rows (``registry.external.validity_rows``), like
-``leaderboard_table`` on verdicts. The outcomes' rule is ``analysis.validity.outcome``.
+``leaderboard_table`` on verdicts. The outcomes' rule is ``analysis.validity.outcome``. An
+extrapolated CEG whose interval spans more than an order of magnitude
+(``bounds.unbounded_reason``) is no prediction: it is marked unbounded and not counted.
 """
 
 from __future__ import annotations
 
 from cegbench.analysis.validity import OUTCOMES, ceg_covered, outcome
+from cegbench.bounds import UNBOUNDED, unbounded_reason
 from cegbench.leaderboard_table import _interval
 from cegbench.report import describe_verdict
 
@@ -36,14 +39,29 @@ def _drift(side: dict) -> str:
         side["drift"], side.get("drift_low"), side.get("drift_high"), ".3g", "×")
 
 
+def _unbounded(side: dict) -> bool:
+    return bool(side.get("ceg_top") and unbounded_reason(side["ceg_top"]))
+
+
 def _ceg(side: dict) -> str:
     p = side.get("ceg_top")
-    return "—" if not p else _interval(p["ceg"], p.get("low"), p.get("high"), ".3g", "×")
+    if not p:
+        return "—"
+    return _interval(p["ceg"], p.get("low"), p.get("high"), ".3g", "×") + (
+        f" ({UNBOUNDED})" if _unbounded(side) else "")
+
+
+def covered(row: dict) -> bool | None:
+    """Did the small scale's CEG at the top budget cover the measured one? None: no
+    prediction (none made, or unbounded)."""
+    return None if _unbounded(row["small"]) else ceg_covered(row["small"], row["whole"])
 
 
 def _covered(row: dict) -> str:
-    covered = ceg_covered(row["small"], row["whole"])
-    return "no prediction" if covered is None else "yes" if covered else "no"
+    if _unbounded(row["small"]):
+        return f"no prediction ({UNBOUNDED})"
+    answer = covered(row)
+    return "no prediction" if answer is None else "yes" if answer else "no"
 
 
 def row_cells(row: dict) -> list[str]:
@@ -65,8 +83,7 @@ def summary_line(tier_text: str, rows: list[dict], n_pairs: int) -> str:
     """'porian2024 v1: 6 of its 6 pairs span ≥ 1.5 decades; the lowest decade's label was
     confirmed over the whole range in 2, … ; its CEG at the top budget covered the measured one in 1 of 3.'"""
     counts = {name: sum(outcome(r["small"], r["whole"]) == name for r in rows) for name in OUTCOMES}
-    covered = [ceg_covered(r["small"], r["whole"]) for r in rows]
-    predictions = [c for c in covered if c is not None]
+    predictions = [c for c in map(covered, rows) if c is not None]
     return (f"{tier_text}: {len(rows)} of its {n_pairs} pairs span ≥ 1.5 decades; the lowest decade's "
             f"label was {', '.join(f'{name} in {n}' for name, n in counts.items())}; its CEG "
             f"extrapolated to the top budget covered the CEG measured there in {sum(predictions)} of "

@@ -378,3 +378,16 @@ def test_a_curve_tier_spanning_three_decades_gets_its_validity_table(tmp_path):
     row = table_row(output, "planted-curves-pair")
     assert row[2] == "scale-dependent (grows with scale)" and row[8] == "confirmed" and row[9] == "yes"
     assert "1 of its 1 pairs span ≥ 1.5 decades; the lowest decade's label was confirmed in 1" in output
+
+
+def test_the_worked_example_in_the_docs_imports_to_a_verdict(tmp_path):
+    """docs/external-runs.md's example, pasted as a user would."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "external-runs.md").read_text()
+    example = re.search(r"Paste it into `my-runs.csv`:\n\n```csv\n(.*?)```", text, re.DOTALL).group(1)
+    (tmp_path / "my-runs.csv").write_text(example)
+    invoke("import", "--external", tmp_path / "my-runs.csv", "--registry", tmp_path / "mine.db")
+    table = invoke("table", "--tier", "my-tier", "--registry", tmp_path / "mine.db").output
+    assert table_row(table, "my-idea")[1] != "—"
