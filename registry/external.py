@@ -325,6 +325,12 @@ def _sha256(path: Path) -> str:
 # import
 
 
+def source_url(source: str | None) -> str | None:
+    """The URL a ``source`` starts with (e.g. "https://github.com/x/y at COMMIT, FILE"), or None."""
+    first = (source or "").split()[:1]
+    return first[0].rstrip(",;") if first and first[0].startswith(("https://", "http://")) else None
+
+
 def file_innovation_row(name: str, rows: list[dict], tier: str) -> dict:
     """The ``innovations`` row of an innovation no plugin declares: title = slug, its arms
     described by their ``schedule`` where the file gives one."""
@@ -332,10 +338,9 @@ def file_innovation_row(name: str, rows: list[dict], tier: str) -> dict:
         schedules = sorted({r["schedule"] for r in rows if r["arm"] == which and r["schedule"]})
         return json.dumps({"schedule": "; ".join(schedules)} if schedules else {})
 
-    source = next((r["source"] for r in rows if r["source"]), None)
     return {
         "name": name, "title": name, "category": EXTERNAL_CATEGORY, "year": None,
-        "paper": source if source and source.startswith(("https://", "http://")) else None,
+        "paper": source_url(next((r["source"] for r in rows if r["source"]), None)),
         "description": (f"Runs trained elsewhere, registered from an external file (tier {tier}); "
                         "no plugin declares this innovation."),
         "expected": None, "parts": "[]",

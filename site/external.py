@@ -9,7 +9,7 @@ Read through ``cegbench.registry.db`` and ``cegbench.registry.external`` only, l
 
 from __future__ import annotations
 
-from cegbench.analysis.curves import CHECKPOINT_BIAS, CURVE_READS, READS
+from cegbench.analysis.curves import CHECKPOINT_BIAS, CURVE_READS, DEFAULT_CURVE_READ, READS
 from cegbench.analysis.drift import format_drift
 from cegbench.bounds import largest_point
 from cegbench.registry import db as registry_db
@@ -49,8 +49,9 @@ def tier_runs(db, innovation: str, tier: str, version: int):
 def reproduce_command(tier) -> str:
     """What reproduces an external tier's verdicts: importing its files again."""
     files = " ".join(f["name"] for f in tier.files) or "FILE"
-    read = f" --read {tier.read}" if tier.read in CURVE_READS else ""
-    return f"cegbench import --external {files}{read} --margin {tier.margin:g}"
+    read = f" --read {tier.read}" if tier.read in CURVE_READS and tier.read != DEFAULT_CURVE_READ else ""
+    margin = f" --margin {tier.margin:g}" if tier.margin != external.DEFAULT_MARGIN else ""
+    return f"cegbench import --external {files}{read}{margin}"
 
 
 def _scale(db, tier) -> tuple[str, str]:
@@ -98,12 +99,12 @@ def tier_context(db, tier, page: dict, literature_rows) -> ExternalTierContext:
             runs=f"{v.get('n_runs') or 0} runs", literature=literature_rows(inn, verdict)))
     checks = external.validity_rows(db, tier.name, tier.version)
     scale, counts = _scale(db, tier)
-    source = tier.source or ""
+    source, url = tier.source or "", external.source_url(tier.source) or ""
     notes = ([CHECKPOINT_BIAS] if tier.read in CURVE_READS else []) + (
         [LADDER_NOTE] if tier.read != "envelope" else [])
     return ExternalTierContext(
         **page, name=tier.name, tier_version=tier.version, source=source or MISSING,
-        source_url=source if source.startswith(("https://", "http://")) else "",
+        source_url=url, source_rest=source[len(url):].lstrip(" ,;") if url else "",
         citation=tier.citation or MISSING, licence=tier.licence or MISSING,
         read=READS.get(tier.read, tier.read), read_notes=notes, margin=f"{tier.margin:g}",
         scale=scale, counts=counts, files=list(tier.files), pairs=pairs,

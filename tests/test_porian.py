@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_browser import browser, page, screenshots  # noqa: F401 (fixtures)
 from test_leaderboard import readme_table, same_but_for_float_noise
 
 from cegbench.cli import cli
@@ -117,11 +118,11 @@ def test_readmes_validity_table_is_what_the_committed_csv_gives(porian_site):
 
 def test_the_site_has_the_tiers_page_with_its_provenance_and_validity(porian_site):
     out, _ = porian_site
-    page = (out / "external" / "porian2024-v1.html").read_text()
+    html = (out / "external" / "porian2024-v1.html").read_text()
     for fact in ("formll/resolving-scaling-law-discrepancies", "arXiv:2406.19146", "MIT",
                  "final held-out losses at their budgets", "Predictive validity", "1.25e+16"):
-        assert fact in page, fact
-    assert page.count('<tr data-name="') >= 8  # pairs, and their validity rows
+        assert fact in html, fact
+    assert html.count('<tr data-name="') >= 8  # pairs, and their validity rows
     index = (out / "index.html").read_text()
     assert 'href="external/porian2024-v1.html"' in index
     inn = (out / "innovation" / "long-to-short-warmup-rw.html").read_text()
@@ -143,3 +144,27 @@ def test_each_pair_compares_ours_with_the_papers_conclusion(porian_site):
 def test_the_pages_workflow_publishes_the_porian_tier():
     text = (ROOT / ".github" / "workflows" / "pages.yml").read_text()
     assert "--from leaderboard/external/porian2024/porian2024.csv.gz" in text
+
+
+@pytest.mark.browser
+def test_the_external_tier_page_works_in_a_browser(porian_site, page):  # noqa: F811
+    out, _ = porian_site
+    page.goto((out / "index.html").as_uri())
+    page.locator('a[href="external/porian2024-v1.html"]').click()
+    assert page.locator("h1").inner_text().startswith("porian2024 v1")
+    assert page.locator("table.validity tbody tr").count() >= 4
+    screenshots(page, "external-tier")  # nothing sticks out sideways on a phone
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.locator("table.external-pairs tbody tr td a").first.click()
+    assert "Tier porian2024 v1" in page.inner_text("main")
+    screenshots(page, "external-innovation")
+    assert page.errors == [] and page.external == []
+
+
+def test_the_source_links_to_its_url_alone(porian_site):
+    out, _ = porian_site
+    html = (out / "external" / "porian2024-v1.html").read_text()
+    assert ('<a href="https://github.com/formll/resolving-scaling-law-discrepancies" '
+            'rel="noopener noreferrer">') in html
+    inn = (out / "innovation" / "long-to-short-warmup-rw.html").read_text()
+    assert 'href="https://github.com/formll/resolving-scaling-law-discrepancies"' in inn
