@@ -391,3 +391,21 @@ def test_the_worked_example_in_the_docs_imports_to_a_verdict(tmp_path):
     invoke("import", "--external", tmp_path / "my-runs.csv", "--registry", tmp_path / "mine.db")
     table = invoke("table", "--tier", "my-tier", "--registry", tmp_path / "mine.db").output
     assert table_row(table, "my-idea")[1] != "—"
+
+
+def test_a_plugins_innovation_is_registered_from_its_declaration_and_jsonl_gz_reads(tmp_path):
+    rows = final_rows(tier="swiglu-elsewhere", innovation="gelu-to-swiglu")
+    rows[0]["literature"] = [{"source": "Someone 2025", "url": "https://example.org/x", "scale": "big"}]
+    for row in rows[1:]:
+        row["literature"] = rows[0]["literature"]
+    with gzip.open(tmp_path / "runs.jsonl.gz", "wt") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    dry = invoke("import", "--external", tmp_path / "runs.jsonl.gz", "--dry-run", "--registry", tmp_path / "r.db")
+    assert "dry run, nothing written: would be imported 100 rows" in dry.output
+    assert not (tmp_path / "r.db").exists()
+    invoke("import", "--external", tmp_path / "runs.jsonl.gz", "--registry", tmp_path / "r.db")
+    db = Database(tmp_path / "r.db")
+    row = db["innovations"].get("gelu-to-swiglu")
+    assert row["title"] == "GeLU → SwiGLU" and row["plugin"]  # the plugin's declaration wins
+    table = invoke("table", "--tier", "swiglu-elsewhere", "--registry", tmp_path / "r.db").output
+    assert table_row(table, "gelu-to-swiglu")[1].startswith("scale-dependent (grows with scale)")
