@@ -69,16 +69,16 @@ WORDS = {
 # gain shrinks as budgets grow); "careful learning rate decay is not essential for the
 # validity of [the Chinchilla] scaling law" says nothing about a CEG's trend: no class.
 FINDINGS = {
-    "warmup": dict(label="scale-dependent", note=(
+    "warmup": {"label": "scale-dependent", "note": (
         "Our reading of the paper's conclusion: Kaplan et al.'s warmup is too long for small models and "
         "budgets, so correcting it helps small budgets most. The paper "
         "measures its effect on the compute-optimal size exponent a, not a CEG: a = {a_b} with the long "
-        "warmup, {a_m} with the short one (their released fits, bs_median_weighted).")),
-    "decay": dict(label=None, note=(
+        "warmup, {a_m} with the short one (their released fits, bs_median_weighted).")},
+    "decay": {"label": None, "note": (
         "The paper finds that careful learning-rate decay is not essential for the Chinchilla scaling "
         "law (the compute-optimal size exponent a = {a_b} with a fixed-horizon cosine, {a_m} with one "
         "matched to the budget; their released fits): a statement about allocation, not about how the "
-        "gain in loss changes with scale, so no class is compared.")),
+        "gain in loss changes with scale, so no class is compared.")},
 }
 
 
@@ -89,7 +89,7 @@ def read_pickle(repo: Path, path: str):
     else:
         blob = subprocess.run(["git", f"--git-dir={repo}", "show", f"{COMMIT}:{path}"],
                               check=True, capture_output=True).stdout
-    return pickle.loads(lzma.decompress(blob))  # noqa: S301 (their released data, read by hand)
+    return pickle.loads(lzma.decompress(blob))  # their released data, read by hand: a pickle runs code
 
 
 def configuration(frame, config: tuple):
