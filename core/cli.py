@@ -23,11 +23,15 @@ import click
 from cegbench import __version__
 from cegbench.cli_common import (
     Group,
+    analysis_options,
     catalog_or_exit,
     from_option,
     innovation_option,
+    is_external,
+    lookup_any_tier,
     lookup_tier,
     open_db,
+    options_dict,
     plugins_option,
     registry_option,
     select_innovations,
@@ -36,6 +40,10 @@ from cegbench.cli_common import (
 from cegbench.execute import EXECUTORS
 from cegbench.terminal import ClickProgress
 from cegbench.tiers import TIERS
+
+# how `import --external` may read curves: cegbench.analysis.curves.CURVE_READS, spelled out
+# so that the CLI starts without importing the analysis (tests/test_external.py checks they agree)
+EXTERNAL_CURVE_READS = ("isoflop", "envelope")
 
 
 @click.group(cls=Group)
@@ -129,30 +137,50 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
 
 
 @cli.command()
-@tier_option(required=False)
+@tier_option(required=False, external=True)
 @innovation_option
 @registry_option
-def analyze(tier_name, innovation_names, registry_path):
-    """Fit scaling laws and label every innovation from the recorded runs.
+@analysis_options
+def analyze(tier_name, innovation_names, registry_path, fixed_E, target_loss, fit_window):
+    """Fit scaling laws and label every innovation from the recorded runs, on every
+    built-in tier with runs and every external tier (or only on --tier).
+
+    --fixed-E, --target-loss and --fit-window apply to this analysis and are recorded in
+    each verdict's method; a later `cegbench analyze` without them refits without them.
 
     Example: cegbench analyze --tier smoke
-    """
-    from cegbench.registry.db import innovations
-    from cegbench.sweep import UnknownInnovation, analyze_innovations
 
+    Example: cegbench analyze --tier porian2024 --fit-window 5e16 2.56e19
+    """
+    from cegbench.analysis.options import OptionError
+    from cegbench.registry.db import innovations
+    from cegbench.registry.external import external_tiers, tier_innovations
+    from cegbench.sweep import UnknownInnovation, analyze_external, analyze_innovations
+
+    options = options_dict(fixed_E, target_loss, fit_window)
     db = open_db(registry_path, write=True)
     names = list(innovation_names) or [row["name"] for row in innovations(db)]
-    tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(name) for name in TIERS]
+    tiers = ([lookup_any_tier(db, tier_name)] if tier_name
+             else [*(TIERS.get(name) for name in TIERS), *external_tiers(db)])
     for tier in tiers:
         try:
-            analyze_innovations(db, names, tier, quiet_when_empty=True, progress=ClickProgress())
+            if not is_external(tier):
+                analyze_innovations(db, names, tier, quiet_when_empty=True, progress=ClickProgress(),
+                                    options=options)
+                continue
+            mine = tier_innovations(db, tier.name, tier.version)
+            chosen = [name for name in mine if name in names]
+            if chosen:
+                analyze_external(db, tier, chosen, options=options, progress=ClickProgress())
         except UnknownInnovation as error:
             raise click.BadParameter(str(error), param_hint="'--innovation'") from None
+        except OptionError as error:
+            raise click.ClickException(str(error)) from None
 
 
 @cli.command()
 @click.argument("name")
-@tier_option(required=False)
+@tier_option(required=False, external=True)
 @registry_option
 def show(name, tier_name, registry_path):
     """Print an innovation's verdict: label, Δα, fits, frontier, CEG(C) with intervals,
@@ -165,9 +193,9 @@ def show(name, tier_name, registry_path):
     from cegbench.registry.db import fits, get_innovation, verdicts
     from cegbench.report import innovation_lines
 
-    if tier_name:
-        lookup_tier(tier_name)
     db = open_db(registry_path)
+    if tier_name:
+        lookup_any_tier(db, tier_name)
     innovation = get_innovation(db, name)
     if innovation is None:
         raise click.BadParameter(
@@ -279,7 +307,7 @@ def site(registry_path, out_dir, serve, port, repository, export_files, plugin_p
 
 
 @cli.command()
-@tier_option(required=True)
+@tier_option(required=True, external=True)
 @registry_option
 @from_option
 @plugins_option
@@ -290,13 +318,19 @@ def table(tier_name, registry_path, export_files, plugin_paths):
     innovations the tier decided.
 
     Example: cegbench table --tier cpu --from leaderboard/runs.jsonl.gz
+
+    Example: cegbench table --tier porian2024 --from leaderboard/external/porian2024/porian2024.csv.gz
     """
     from cegbench.leaderboard_table import markdown_table, summary_line
-    from cegbench.registry.db import current_verdict, innovations
+    from cegbench.registry.db import current_verdict, get_innovation, innovations
+    from cegbench.registry.external import tier_innovations
 
-    tier = lookup_tier(tier_name)
+    if tier_name in TIERS or not (export_files or Path(registry_path).exists()):
+        lookup_tier(tier_name)  # a mistyped built-in name fails before any import
     with registry_or_exports(registry_path, export_files, plugin_paths) as db:
-        rows = innovations(db)
+        tier = lookup_any_tier(db, tier_name)
+        rows = ([get_innovation(db, name) for name in tier_innovations(db, tier.name, tier.version)]
+                if is_external(tier) else innovations(db))
         found = [current_verdict(db, row["name"], tier.name, tier.version) for row in rows]
     found = [v for v in found if v is not None]
     if not found:
@@ -304,11 +338,12 @@ def table(tier_name, registry_path, export_files, plugin_paths):
             f"no verdict on tier {tier.name} v{tier.version} in the registry: run "
             f"`cegbench run --tier {tier.name}` (or `cegbench analyze`) first")
     click.echo(markdown_table(rows, found))
-    click.echo(summary_line(f"{tier.name} v{tier.version}", found, len(rows)))
+    external = " (external)" if is_external(tier) else ""
+    click.echo(summary_line(f"{tier.name} v{tier.version}{external}", found, len(rows)))
 
 
 @cli.command()
-@tier_option(required=False)
+@tier_option(required=False, external=True)
 @innovation_option
 @registry_option
 @plugins_option
@@ -318,25 +353,35 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 
     Planned runs come from the loaded plugins' current declarations; runs of an
     older declaration or tier version are counted apart (they are never fitted).
-    Without --tier, every tier the registry holds runs of.
+    Without --tier, every tier the registry holds runs of. An external tier
+    (`cegbench import --external`) plans nothing: per innovation and arm, its rows, runs,
+    budgets, sizes and seeds.
 
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
     from cegbench.data import DatasetError
+    from cegbench.registry.external import external_tiers, status_lines
     from cegbench.registry.status import recorded_tiers
     from cegbench.terminal import status_report
 
+    db = open_db(registry_path)
+    tiers = [lookup_any_tier(db, tier_name)] if tier_name else None
+    if tiers and is_external(tiers[0]):
+        click.echo("\n".join(status_lines(db, tiers[0])))
+        return
     catalog = catalog_or_exit(plugin_paths)
     chosen = select_innovations(catalog, innovation_names)
-    db = open_db(registry_path)
     recorded = recorded_tiers(db)
-    tiers = [lookup_tier(tier_name)] if tier_name else [TIERS.get(n) for n in TIERS if n in recorded]
+    tiers = tiers or [TIERS.get(n) for n in TIERS if n in recorded]
     for tier in tiers:
         try:
             lines = status_report(db, catalog, chosen, tier, not_loaded=not innovation_names)
         except DatasetError as error:
             raise click.ClickException(str(error)) from error
         click.echo("\n".join(lines))
+    if not tier_name:
+        for tier in external_tiers(db):
+            click.echo("\n".join(status_lines(db, tier)))
 
 
 @cli.command()
@@ -344,22 +389,30 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
               help="Default: from the --out suffix, else jsonl.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               show_default=True, help="File to write; - for standard output.")
-@tier_option(required=False)
+@tier_option(required=False, external=True)
 @innovation_option
 @registry_option
 def export(fmt, out_path, tier_name, innovation_names, registry_path):
     """Export recorded runs, with their provenance, as JSON lines or CSV; a name
     ending in .gz is gzip-compressed (as leaderboard/runs.jsonl.gz).
 
+    An external tier (--tier NAME) is written in the external format, which
+    `cegbench import --external` reads back; exports of built-in tiers leave them out.
+
     Example: cegbench export --tier smoke --out my-runs.jsonl
     """
     from cegbench.registry.db import innovations
     from cegbench.registry.exchange import is_csv, write_export
+    from cegbench.registry.external import external_tiers, write_external_file
 
     fmt = fmt or ("csv" if is_csv(out_path) else "jsonl")
-    if tier_name:
-        lookup_tier(tier_name)
     db = open_db(registry_path)
+    if tier_name and is_external(tier := lookup_any_tier(db, tier_name)):
+        if innovation_names:
+            raise click.BadParameter("an external tier is exported whole", param_hint="'--innovation'")
+        count = write_external_file(db, out_path, fmt, tier)
+        click.echo(f"exported {count} external rows of tier {tier.name} v{tier.version}", err=True)
+        return
     recorded = {row["name"] for row in innovations(db)}
     for name in innovation_names:
         if name not in recorded:
@@ -367,6 +420,9 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
                                      param_hint="'--innovation'")
     count = write_export(db, out_path, fmt, tier=tier_name, innovations=innovation_names)
     click.echo(f"exported {count} runs", err=True)
+    if not tier_name and (left := sorted({t.name for t in external_tiers(db)})):
+        click.echo(f"not in it: external tier(s) {', '.join(left)}; `cegbench export --tier NAME` "
+                   "writes one in the external format", err=True)
 
 
 @cli.command(name="import")
@@ -374,10 +430,23 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
 @registry_option
 @click.option("--dry-run", is_flag=True,
               help="Validate the files and report what would be imported; write nothing.")
+@click.option("--external", is_flag=True,
+              help="The files hold runs trained elsewhere, in the external format "
+                   "(docs/external-runs.md); their tier becomes an external tier.")
+@click.option("--read", type=click.Choice(EXTERNAL_CURVE_READS), default=None,
+              help="With --external: how the frontier is read off checkpoint curves.  "
+                   "[default: isoflop]")
+@click.option("--margin", type=click.FloatRange(min=1), default=None,
+              help="With --external: the CEG drift per 100× compute 'scale-invariant' allows.  "
+                   "[default: 1.25]")
+@click.option("--analyze/--no-analyze", default=True, show_default=True,
+              help="With --external: analyse the innovations the files fill.")
+@analysis_options
 @plugins_option
-def import_(files, registry_path, dry_run, plugin_paths):
+def import_(files, registry_path, dry_run, external, read, margin, analyze, fixed_E, target_loss,
+            fit_window, plugin_paths):
     """Merge runs exported by `cegbench export` (.jsonl or .csv, either possibly .gz)
-    into the registry.
+    into the registry; with --external, runs trained elsewhere (docs/external-runs.md).
 
     Every row is validated first (the format and its checks: docs/import-format.md)
     and one bad row imports nothing. Runs already recorded with the same results
@@ -385,12 +454,26 @@ def import_(files, registry_path, dry_run, plugin_paths):
     never overwritten, and the exit status is 1. A run's innovation must be in
     the registry or declared by a loaded plugin.
 
+    With --external, the tier the file names becomes an external tier (its budgets and
+    sizes are the file's own; a built-in tier's name is refused), innovations no plugin
+    declares are registered from the file, and each one is analysed on it.
+
     Example: cegbench import alice.jsonl bob.csv --dry-run
+
+    Example: cegbench import --external my-runs.csv && cegbench table --tier my-tier
     """
     from cegbench.registry.db import innovation_row, open_registry, remove_registry
     from cegbench.registry.exchange import ImportRejected, import_runs
     from cegbench.terminal import show_import
 
+    options = options_dict(fixed_E, target_loss, fit_window)
+    if external:
+        return import_external(files, registry_path, dry_run, read, margin, analyze, options,
+                               plugin_paths)
+    given = [name for name, value in (("--read", read), ("--margin", margin), *(
+        (f"--{k.replace('_', '-')}", v) for k, v in options.items())) if value is not None]
+    if given or not analyze:
+        raise click.UsageError(f"{', '.join(given) or '--no-analyze'}: only with --external")
     catalog = catalog_or_exit(plugin_paths)
     declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
                 for i in select_innovations(catalog, ())}
@@ -410,6 +493,68 @@ def import_(files, registry_path, dry_run, plugin_paths):
     show_import(report)
     if report.conflicts:
         sys.exit(1)
+
+
+def import_external(files, registry_path, dry_run, read, margin, analyze, options, plugin_paths):
+    """``cegbench import --external``: validate, merge, analyse (``sweep.import_external_runs``)."""
+    from cegbench.analysis.options import OptionError
+    from cegbench.registry.db import open_registry, remove_registry
+    from cegbench.registry.exchange import ImportRejected
+    from cegbench.sweep import import_external_runs
+    from cegbench.terminal import show_external_import
+
+    catalog = catalog_or_exit(plugin_paths)
+    created = not Path(registry_path).exists()
+    if dry_run:
+        db = open_registry(":memory:") if created else open_db(registry_path)
+    else:
+        db = open_db(registry_path, must_exist=False)
+    try:
+        report = import_external_runs(db, catalog, [Path(f) for f in files], read=read, margin=margin,
+                                      analyze=analyze, options=options, dry_run=dry_run,
+                                      progress=ClickProgress())
+    except ImportRejected as error:
+        db.close()
+        if created and not dry_run:  # leave no empty registry behind
+            remove_registry(registry_path)
+        raise click.ClickException(str(error)) from None
+    except OptionError as error:
+        raise click.ClickException(str(error)) from None
+    show_external_import(report)
+    if report.conflicts:
+        sys.exit(1)
+
+
+@cli.command()
+@tier_option(required=True, external=True)
+@registry_option
+@from_option
+@plugins_option
+def validity(tier_name, registry_path, export_files, plugin_paths):
+    """Print an external tier's predictive-validity table as Markdown: for every pair whose
+    budgets span at least 1.5 decades, the verdict from its lowest decade alone (label,
+    CEG drift, CEG extrapolated to the top budget) against the verdict from the whole
+    range; then how often the small-scale verdict predicted the large-scale one.
+
+    Example: cegbench validity --tier porian2024 --from leaderboard/external/porian2024/porian2024.csv.gz
+    """
+    from cegbench.registry.external import tier_innovations, validity_rows
+    from cegbench.validity_table import markdown_table, summary_line
+
+    with registry_or_exports(registry_path, export_files, plugin_paths) as db:
+        tier = lookup_any_tier(db, tier_name)
+        if not is_external(tier):
+            raise click.BadParameter(f"{tier.name} is a built-in tier; predictive validity is "
+                                     "measured on external tiers", param_hint="'--tier'")
+        rows = validity_rows(db, tier.name, tier.version)
+        n_pairs = len(tier_innovations(db, tier.name, tier.version))
+    if not rows:
+        raise click.ClickException(
+            f"no predictive-validity check on tier {tier.name} v{tier.version}: none of its {n_pairs} "
+            "pairs spans 1.5 decades of budgets with verdicts, or it was not analysed yet "
+            f"(`cegbench analyze --tier {tier.name}`)")
+    click.echo(markdown_table(rows))
+    click.echo(summary_line(f"{tier.name} v{tier.version}", rows, n_pairs))
 
 
 @cli.command()

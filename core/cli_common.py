@@ -47,10 +47,11 @@ def innovation_option(command):
     )(command)
 
 
-def tier_option(required: bool):
+def tier_option(required: bool, external: bool = False):
+    more = ", or an external tier in the registry (`cegbench import --external`)" if external else ""
     return click.option(
         "--tier", "tier_name", required=required,
-        help=f"Tier: {', '.join(TIERS)}.",
+        help=f"Tier: {', '.join(TIERS)}{more}.",
     )
 
 
@@ -112,3 +113,48 @@ class Group(click.Group):
             raise RegistryProblem(f"{where}: SQLite error: {error}; if "
                                   "the registry is damaged, restore it from a backup or rebuild "
                                   "it with `cegbench import` from an export") from None
+
+
+def analysis_options(command):
+    """``--fixed-E``, ``--target-loss`` and ``--fit-window``: ``analyze_innovation``'s
+    options, recorded in each verdict's method."""
+    command = click.option(
+        "--fit-window", "fit_window", type=(float, float), default=None, metavar="MIN MAX",
+        help="Fit only the budgets from MIN to MAX FLOPs.")(command)
+    command = click.option(
+        "--target-loss", "target_loss", type=click.FloatRange(min=0, min_open=True), default=None,
+        help="Read the CEG at this loss off the measured frontiers (instead of at the "
+             "baseline's frontier losses).")(command)
+    return click.option(
+        "--fixed-E", "fixed_E", type=click.FloatRange(min=0, min_open=True), default=None,
+        help="Hold the irreducible loss E of both arms at this value instead of fitting it.")(command)
+
+
+def options_dict(fixed_E, target_loss, fit_window) -> dict:
+    """The analysis options given (``analysis_options``), as keyword arguments."""
+    if fit_window is not None and not 0 < fit_window[0] < fit_window[1]:
+        raise click.BadParameter(f"MIN must be below MAX, both positive; got {fit_window[0]:g} "
+                                 f"{fit_window[1]:g}", param_hint="'--fit-window'")
+    return {"fixed_E": fixed_E, "target_loss": target_loss,
+            "fit_window": tuple(fit_window) if fit_window else None}
+
+
+def lookup_any_tier(db, name: str):
+    """A built-in ``Tier`` of that name, else the registry's external tier
+    (``registry.external.ExternalTier``); a click error naming both kinds otherwise."""
+    from cegbench.registry.external import external_tiers, get_external_tier
+
+    if name in TIERS:
+        return TIERS.get(name)
+    external = get_external_tier(db, name)
+    if external is None:
+        known = [t.name for t in external_tiers(db)]
+        more = f"; external tiers in this registry: {', '.join(known)}" if known else ""
+        raise click.BadParameter(f"unknown tier {name!r}: built-in tiers are {', '.join(TIERS)}{more} "
+                                 "(`cegbench import --external FILE` adds one)", param_hint="'--tier'")
+    return external
+
+
+def is_external(tier) -> bool:
+    """True for an external tier (``registry.external.ExternalTier``), False for a built-in one."""
+    return hasattr(tier, "read")

@@ -166,11 +166,28 @@ def _runs_line(verdict: dict) -> str:
     return line
 
 
+def method_lines(verdict: dict) -> list[str]:
+    """How the verdict was made where that is not the default: an external tier's source
+    and how its frontier was read, the analysis options given (``cegbench analyze
+    --fixed-E/--target-loss/--fit-window``)."""
+    method = stored_json(verdict, "method", {})
+    lines = []
+    if method.get("frontier_read"):
+        source = "; ".join(x for x in (method.get("external_source"), method.get("external_citation")) if x)
+        lines.append(f"  external tier: runs trained elsewhere ({source or 'source not stated'}); "
+                     f"frontier from {method.get('frontier_read_text') or method['frontier_read']}")
+    given = {name: method.get(name) for name in ("fixed_E", "target_loss", "fit_window")
+             if method.get(name) is not None}
+    if given:
+        lines.append("  options: " + ", ".join(f"{name} = {value}" for name, value in given.items()))
+    return lines
+
+
 def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
     """The lines ``cegbench show`` prints for one stored verdict and its fits."""
     label = describe_verdict(verdict["label"], verdict["direction"])
     fragile = "  [fragile]" if verdict.get("fragile") else ""
-    lines = [f"tier {verdict['tier']} v{verdict['tier_version']}: {label}{fragile}"]
+    lines = [f"tier {verdict['tier']} v{verdict['tier_version']}: {label}{fragile}", *method_lines(verdict)]
     if rests := stored_json(verdict, "rests_on"):
         lines.append(f"  rests on one budget or point (not counted as decided): without {' or without '.join(rests)} "
                      "its drift crosses to the other side")
@@ -209,7 +226,8 @@ def innovation_lines(innovation: dict, verdicts: list[dict], fits_of: dict) -> l
     """What ``cegbench show`` prints: the innovation's heading, then each verdict with its
     fits (``fits_of``: (tier, tier_version) → fits rows) and a blank line."""
     i = innovation
-    lines = [f"{i['title']}  ({i['name']}, {i['category']}, {i['year']})", f"{i['paper']}", ""]
+    facts = ", ".join(str(x) for x in (i["name"], i["category"], i["year"]) if x is not None)
+    lines = [f"{i['title']}  ({facts})", *([i["paper"]] if i["paper"] else []), ""]
     if not verdicts:
         lines.append(f"no verdict yet: run `cegbench run --tier smoke --innovation {i['name']}`")
     for verdict in verdicts:

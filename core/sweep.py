@@ -281,10 +281,11 @@ def run_phase(specs, total: int, executor, record: Callable, phase: str,
 
 
 def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
-                        progress: Progress | None = None) -> None:
+                        progress: Progress | None = None, options: dict | None = None) -> None:
     """Analyse the current declaration of each innovation on one tier version and store
     its verdict, parts of a bundle before the bundle (its composition reads their
-    verdicts). ``quiet_when_empty``: skip innovations without runs on the tier."""
+    verdicts). ``quiet_when_empty``: skip innovations without runs on the tier.
+    ``options``: ``analyze_innovation``'s fixed_E, target_loss and fit_window."""
     from cegbench import analysis
     from cegbench.analysis.label import NOT_ANALYSED
     from cegbench.provenance import git_commit
@@ -309,7 +310,7 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
         common = {"declaration_hash": innovation["declaration_hash"], "cegbench_version": __version__}
         try:
             result = analysis.analyze_innovation(recorded, margin=tier.margin,
-                                                 headline_compute=tier.headline_compute)
+                                                 headline_compute=tier.headline_compute, **(options or {}))
         except analysis.AnalysisError as error:
             save_verdict(db, **key, fits=[], verdict=dict(
                 label="inconclusive", margin=tier.margin, n_runs=len(recorded) - n_failed,
@@ -362,18 +363,104 @@ def registry_from_exports(db, catalog, paths, *, progress: Progress | None = Non
     """Fill the new registry ``db`` with every innovation ``catalog`` declares (with or
     without runs), the runs of the exports ``paths`` (validated as by ``cegbench import``;
     ``ImportRejected`` otherwise) and a verdict per innovation and tier present: what
-    ``cegbench site --from`` renders. Returns how many runs were imported."""
+    ``cegbench site --from`` renders. Files in the external format
+    (``registry.external.is_external_file``) are imported as by ``cegbench import
+    --external`` with the default read and margin. Returns how many runs (external rows)
+    were imported."""
     from cegbench.registry.db import innovation_row, save_innovations
     from cegbench.registry.exchange import import_runs
+    from cegbench.registry.external import is_external_file
     from cegbench.registry.status import recorded_tiers
     from cegbench.tiers import TIERS
 
     innovations = [catalog.innovations.get(name) for name in catalog.innovations]
     declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin)) for i in innovations}
     save_innovations(db, list(declared.values()))
-    report = import_runs(db, paths, declared, catalog.components)
+    external = [path for path in paths if is_external_file(path)]
+    exports = [path for path in paths if path not in external]
+    imported = import_runs(db, exports, declared, catalog.components).imported if exports else 0
     names = sorted({row["innovation"] for row in db["runs"].rows_where(select="distinct innovation")})
     recorded = recorded_tiers(db)
     for tier in [TIERS.get(name) for name in TIERS if name in recorded]:
         analyze_innovations(db, names, tier, quiet_when_empty=True, progress=progress)
-    return report.imported
+    if external:  # runs trained elsewhere (`cegbench import --external`), analysed on their own tiers
+        imported += import_external_runs(db, catalog, external, progress=progress).imported
+    return imported
+
+
+def analyze_external(db, tier, names=(), *, options: dict | None = None,
+                     progress: Progress | None = None) -> None:
+    """Analyse the innovations ``names`` (default: all) of the external tier ``tier``
+    (``registry.external.ExternalTier``): read each one's frontier off its rows as the
+    tier says (``analysis.curves``), store its verdict and fits, and, where its budgets
+    span enough decades, its predictive-validity check (``analysis.validity``).
+    ``options``: ``analyze_innovation``'s fixed_E, target_loss and fit_window."""
+    from cegbench import analysis
+    from cegbench.analysis.curves import READS, CurveError, frontier_runs
+    from cegbench.analysis.label import NOT_ANALYSED
+    from cegbench.analysis.validity import predictive_validity
+    from cegbench.provenance import git_commit
+    from cegbench.registry.db import get_innovation, save_verdict
+    from cegbench.registry.external import (
+        clear_validity,
+        external_rows,
+        save_validity,
+        tier_innovations,
+    )
+
+    progress = progress or Progress()
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    for name in names or tier_innovations(db, tier.name, tier.version):
+        innovation = get_innovation(db, name)
+        rows = external_rows(db, name, tier.name, tier.version)
+        if innovation is None or rows.empty:
+            raise UnknownInnovation(f"innovation {name!r} has no rows on external tier {tier.name} "
+                                    f"v{tier.version}")
+        n_runs = int(rows.groupby(["arm", "run"]).ngroups) if tier.curves else len(rows)
+        key = {"innovation": name, "tier": tier.name, "tier_version": tier.version}
+        common = {"declaration_hash": innovation["declaration_hash"], "cegbench_version": __version__}
+        method = {"frontier_read": tier.read, "frontier_read_text": READS[tier.read],
+                  "external_source": tier.source, "external_citation": tier.citation}
+        clear_validity(db, **key)
+        try:
+            runs, read_warnings = frontier_runs(rows, tier.read)
+            result = analysis.analyze_innovation(runs, margin=tier.margin, **options)
+        except (analysis.AnalysisError, CurveError) as error:
+            save_verdict(db, **key, fits=[], verdict=dict(
+                label="inconclusive", margin=tier.margin, n_runs=n_runs, n_failed=0,
+                warnings=[f"{NOT_ANALYSED}: {error}"], method=method, **common))
+            progress.analysed(name, tier, error=str(error))
+            continue
+        verdict = {field: value for field, value in dataclasses.asdict(result).items()
+                   if field not in ("fits", "n_boot", "n_boot_failed", "shared_E")}
+        verdict["method"].update(method, cegbench_version=__version__, git_commit=git_commit())
+        verdict.update(n_runs=n_runs, warnings=[*read_warnings, *verdict["warnings"]])
+        fits = [{**dataclasses.asdict(fit), "shared_E": int(result.shared_E)} for fit in result.fits]
+        save_verdict(db, **key, verdict={**verdict, **common}, fits=fits)
+        check = predictive_validity(runs, result, margin=tier.margin, **options)
+        if check is not None:
+            save_validity(db, **key, span_decades=check.span_decades, small=check.small, whole=check.whole)
+        progress.analysed(name, tier, result)
+
+
+def import_external_runs(db, catalog, paths, *, read=None, margin=None, analyze: bool = True,
+                         options: dict | None = None, dry_run: bool = False,
+                         progress: Progress | None = None):
+    """``cegbench import --external``: validate and merge the external files ``paths``
+    (``registry.external.import_external``), then analyse every innovation they touched
+    on its external tier. Returns the ``ExternalReport``."""
+    from cegbench.registry.db import innovation_row
+    from cegbench.registry.external import DEFAULT_MARGIN, get_external_tier, import_external
+
+    declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
+                for i in (catalog.innovations.get(n) for n in catalog.innovations)}
+    report = import_external(db, paths, declared, read=read,
+                             margin=DEFAULT_MARGIN if margin is None else margin, dry_run=dry_run)
+    if analyze and not dry_run:
+        by_tier: dict[tuple[str, int], list[str]] = {}
+        for tier, version, name in report.touched:
+            by_tier.setdefault((tier, version), []).append(name)
+        for (tier, version), names in by_tier.items():
+            analyze_external(db, get_external_tier(db, tier, version), names, options=options,
+                             progress=progress)
+    return report

@@ -156,6 +156,20 @@ def show_import(report) -> None:
         click.secho(f"conflict: {conflict}", fg="red", err=True)
 
 
+def show_external_import(report) -> None:
+    """What ``cegbench import --external`` did (or would do): tiers, counts, then conflicts
+    on standard error."""
+    would = "would be " if report.dry_run else ""
+    click.echo(f"external tier(s): {', '.join(report.tiers)}")
+    if report.registered:
+        click.echo(f"{would}registered innovations: {', '.join(report.registered)}")
+    click.echo(f"{'dry run, nothing written: ' if report.dry_run else ''}{would}imported "
+               f"{report.imported} rows, {report.unchanged} already recorded, "
+               f"{len(report.conflicts)} conflict(s)")
+    for conflict in report.conflicts:
+        click.secho(f"conflict: {conflict}", fg="red", err=True)
+
+
 def plan_lines(innovation, tier, components, as_json: bool) -> list[str]:
     """``cegbench plan`` for one innovation: its declaration hash, then each planned cell
     with the parameter count its family gives (one JSON object a line with ``as_json``)."""

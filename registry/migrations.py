@@ -312,3 +312,61 @@ def m014_runs_that_did_not_learn(db: Database) -> None:
     for column, kind in (("law", str), ("headline", str), ("rests_on", str), ("n_seeds", int),
                          ("n_not_learned", int), ("equal_loss_cegs", str)):
         db["verdicts"].add_column(column, kind)
+
+
+@migrations()
+def m016_external_tiers(db: Database) -> None:
+    """Runs trained elsewhere (``cegbench import --external``, registry/external.py): the
+    tiers they form, never built-in ones (name, version, where the runs come from, how the
+    frontier is read off them, the margin), their rows (one per run's final loss, or one per
+    checkpoint of a run's curve), and the predictive-validity check of each external pair
+    (the verdict from its lowest decade of budgets against the whole range's)."""
+    db["external_tiers"].create(
+        {
+            "name": str,
+            "version": int,
+            "source": str,  # where the runs come from (a URL, a repository at a commit, ...)
+            "citation": str,
+            "licence": str,
+            "read": str,  # cegbench.analysis.curves.READS: final, isoflop or envelope
+            "margin": float,  # CEG drift factor over 100× compute for "scale-invariant"
+            "files": str,  # JSON list of {"name", "sha256", "rows"} imported into it
+            "imported_at": str,
+        },
+        pk=("name", "version"),
+    )
+    db["external_runs"].create(
+        {
+            "row_key": str,  # hash of the row's identity (registry.external.row_key)
+            "tier": str,
+            "tier_version": int,
+            "innovation": str,
+            "arm": str,
+            "run": str,  # NULL for a final loss
+            "step": int,  # NULL for a final loss
+            "seed": int,
+            "params": float,
+            "flops": float,
+            "tokens": float,
+            "loss": float,
+            "schedule": str,
+            "file": str,  # the file name and line it was read from
+            "line": int,
+        },
+        pk="row_key",
+        foreign_keys=[("innovation", "innovations", "name")],
+    )
+    db["external_runs"].create_index(["tier", "tier_version", "innovation", "arm"])
+    db["validity"].create(
+        {
+            "innovation": str,
+            "tier": str,
+            "tier_version": int,
+            "span_decades": float,  # of the budgets the whole-range verdict used
+            "small": str,  # JSON: the lowest decade's verdict (registry.external.validity_summary)
+            "whole": str,  # JSON: the whole range's
+            "created_at": str,
+        },
+        pk=("innovation", "tier", "tier_version"),
+        foreign_keys=[("innovation", "innovations", "name")],
+    )

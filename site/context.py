@@ -143,6 +143,7 @@ class IndexContext(Page):
     show_delta_alpha: bool = doc("False when no row's fitted law is a result: the Δα column is left out")
     facets: dict[str, list[str]] = doc("Filter name (category, standing, tier) → the values present")
     panels: list[OverviewPanel] = doc("The overview's small multiples, in the table's order")
+    external_tiers: list[ExternalTierSummary] = doc("Tiers of runs trained elsewhere, each with its own page")
     downloads: list[Download] = doc("The registry database and the leaderboard and runs as JSON/CSV")
 
 
@@ -302,3 +303,63 @@ class InnovationContext(Page):
     recipe_rows: list[RecipeRow] = doc("The two arms' recipes, field by field")
     tiers: list[TierSection] = doc("Results per tier version, verdicts first")
     literature: list[LiteratureRow] = doc("What published work found (answers against no verdict)")
+
+
+@dataclass
+class ExternalPairRow:
+    """One innovation on an external tier: its verdict in brief."""
+
+    name: str = doc("Innovation slug")
+    title: str = doc("Innovation title")
+    url: str = doc("Link to the innovation page, relative to the site root")
+    label: str = doc("scale-invariant / scale-dependent / inconclusive")
+    direction: str = doc("'grows with scale' / 'shrinks with scale', or ''")
+    drift: str = doc("CEG drift per 10× compute with its interval, or '—'")
+    ceg: str = doc("CEG with its interval at the largest measured budget, or '—'")
+    ceg_compute: str = doc("The budget that CEG is measured at, or ''")
+    runs: str = doc("How many runs (and seeds) the verdict rests on")
+    literature: list[LiteratureRow] = doc("The source's published conclusion, checked against this verdict")
+
+
+@dataclass
+class ValidityRow:
+    """One external pair's predictive-validity check (``cegbench validity``)."""
+
+    name: str = doc("Innovation slug")
+    url: str = doc("Link to the innovation page, relative to the site root")
+    cells: list[str] = doc("The row of `cegbench validity`'s table after the innovation, as text")
+
+
+@dataclass
+class ExternalTierSummary:
+    """An external tier as the index lists it."""
+
+    name: str = doc("Tier name")
+    version: int = doc("Tier version")
+    url: str = doc("Link to the tier's page, relative to the site root")
+    citation: str = doc("Where its runs were published, or '—'")
+    n_pairs: int = doc("Innovations measured on it")
+    scale: str = doc("Its budgets, e.g. '1.25e+16–2.56e+19 FLOPs'")
+
+
+@dataclass
+class ExternalTierContext(Page):
+    """One external tier (runs trained elsewhere): ``external/<tier>-v<version>.html``."""
+
+    name: str = doc("Tier name")
+    tier_version: int = doc("Tier version")
+    source: str = doc("Where the runs come from, in words (a repository at a commit, …), or '—'")
+    source_url: str = doc("The URL the source starts with (http/https only), or ''")
+    source_rest: str = doc("The source's words after that URL (a commit, files), or ''")
+    citation: str = doc("The publication the runs belong to, or '—'")
+    licence: str = doc("The runs' licence, or '—'")
+    read: str = doc("How the frontier is read off the runs, in words")
+    read_notes: list[str] = doc("What that reading assumes and how it is biased")
+    margin: str = doc("Margin for 'scale-invariant': CEG drift factor allowed per 100× compute")
+    scale: str = doc("Budgets and model sizes of its runs, in numbers")
+    counts: str = doc("Rows, runs and seeds")
+    files: list[dict] = doc("Files imported into it: {'name', 'sha256', 'rows'}")
+    pairs: list[ExternalPairRow] = doc("Its innovations and their verdicts")
+    validity_columns: list[str] = doc("Column headings of the predictive-validity table after 'innovation'")
+    validity: list[ValidityRow] = doc("Per pair spanning ≥ 1.5 decades: lowest decade against the whole range")
+    validity_summary: str = doc("How often the small-scale verdict predicted the large-scale one, or ''")

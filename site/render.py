@@ -32,7 +32,9 @@ from cegbench.analysis.drift import format_drift
 from cegbench.bounds import UNBOUNDED, largest_point, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry_db
+from cegbench.registry import external as registry_external
 from cegbench.site import about, downloads, plots, summary
+from cegbench.site import external as external_site
 from cegbench.site import verdict_text as words
 from cegbench.site.context import (
     CegRow,
@@ -109,7 +111,7 @@ def leaderboard_record(db, inn: dict, tier: str | None, version: int | None,
               "year": inn["year"], "tier": tier, "tier_version": version}
     v = verdict or {}
     if tier is not None:
-        runs = registry_db.runs(db, inn["name"], tier, version)
+        runs = external_site.tier_runs(db, inn["name"], tier, version)
         n_ok, n_seeds, n_failed = _run_counts(runs)
         hardware = _hardware(runs)
     else:
@@ -314,7 +316,7 @@ def _headline_text(h: words.Headline | None) -> str:
 
 def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
                  names: dict[str, str], shared: list[summary.SharedTrainings] = ()) -> TierSection:
-    runs = registry_db.runs(db, inn["name"], tier, version)
+    runs = external_site.tier_runs(db, inn["name"], tier, version)
     n_ok, n_seeds, n_failed = _run_counts(runs)
     records = runs.to_dict("records")
     ok = [r for r in records if r["status"] == "ok"]
@@ -363,7 +365,9 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
         isoflop_plot=plots.isoflop_plot(ok, frontier, title=inn["title"], salt=f"{salt}-isoflop"),
         warnings=[str(w) for w in parse_json(v.get("warnings"), [])],
         runs=[run_row(r) for r in records], n_ok=n_ok, n_failed=n_failed,
-        reproduce=_reproduce(inn["name"], tier, commands), recorded_commands=commands,
+        reproduce=(external_site.reproduce_command(external_tier) if (
+            external_tier := registry_external.get_external_tier(db, tier, version))
+            else _reproduce(inn["name"], tier, commands)), recorded_commands=commands,
         literature=literature_rows(inn, verdict),
     )
 
@@ -466,7 +470,8 @@ def index_context(db, inns: list[dict], verdicts: list[dict], records: list[dict
     return IndexContext(
         **page, rows=rows, n_innovations=len(inns), tiers=tiers, headline_compute=headline_compute,
         show_delta_alpha=any(row.delta_alpha_result and row.delta_alpha != MISSING for row in rows),
-        facets=_facets(rows), panels=overview_panels(records, by_key, rows), downloads=files)
+        facets=_facets(rows), panels=overview_panels(records, by_key, rows),
+        external_tiers=external_site.summaries(db), downloads=files)
 
 
 # -------------------------------------------------------------------------
@@ -510,7 +515,7 @@ def build_site(db: sqlite_utils.Database, out_dir: Path, *, repository: str = ""
     if repository and not repository.startswith(("https://", "http://")):
         raise ValueError(f"repository {repository!r} is not an http(s) URL")
     for old in [*(out_dir / "static").glob("app.*"), *(out_dir / "innovation").glob("*.html"),
-                *(out_dir / downloads.FOLDER).glob("*")]:
+                *(out_dir / downloads.FOLDER).glob("*"), *(out_dir / external_site.FOLDER).glob("*.html")]:
         old.unlink()
     assets = copy_static(out_dir)
     written = list(assets.values())
@@ -539,6 +544,10 @@ def build_site(db: sqlite_utils.Database, out_dir: Path, *, repository: str = ""
         context = innovation_context(db, inn, mine, names, dict(root="../", **shared), trainings)
         written.append(_write(env, "innovation.html", context,
                               out_dir / "innovation" / f"{inn['name']}.html"))
+    for tier in registry_external.external_tiers(db):  # runs trained elsewhere: a page per tier
+        context = external_site.tier_context(db, tier, dict(root="../", **shared), literature_rows)
+        written.append(_write(env, "external_tier.html", context,
+                              out_dir / external_site.FOLDER / external_site.page_name(tier)))
     return written
 
 

@@ -78,6 +78,13 @@ from .frontier import (
 )
 from .label import EQUAL_LOSS, FITTED_LAW, INCONCLUSIVE, NO_BASIS, label_from_drift
 from .one_out import rests_on
+from .options import (
+    check_fixed_E,
+    check_options,
+    options_method,
+    target_loss_warning,
+    within_window,
+)
 from .sensitivity import SensitivityResult, changed_variants, sensitivity, weakened_variants
 from .wall import wall_time_ratio
 
@@ -420,12 +427,14 @@ class _Measured:
     warnings: list[str]
 
 
-def _measure(runs: pd.DataFrame) -> _Measured:
-    """Failed runs and runs that did not learn left out, the rest validated and grouped
-    into ladders, and each ladder's frontier point (its parabola's vertex within the
-    measured noise of its best run: ``frontier.valid_valley``)."""
+def _measure(runs: pd.DataFrame, fit_window=None) -> _Measured:
+    """Failed runs, runs that did not learn and runs outside ``fit_window`` left out, the
+    rest validated and grouped into ladders, and each ladder's frontier point (its
+    parabola's vertex within the measured noise of its best run: ``frontier.valid_valley``)."""
     runs, n_failed = drop_failed(runs)
     warnings = [f"{n_failed} failed run(s) left out of the analysis"] if n_failed else []
+    runs, outside = within_window(runs, fit_window)
+    warnings += [outside] if outside else []
     runs, stuck = drop_not_learned(runs)
     if stuck:
         warnings.append(f"{len(stuck)} run(s) did not learn (loss not below the unigram loss, or a curve that "
@@ -452,9 +461,7 @@ def _fit_law(measured: _Measured, *, fixed_E: float | None, **options) -> tuple[
     top, or a frontier within noise of the floor it fits — keeps the shared E.) Also
     returns the first fit, whose E the floor checks read (``_near_floor``)."""
     frontier = measured.frontier
-    if fixed_E is not None and not fixed_E < min(p.loss for p in frontier):
-        raise AnalysisError(f"the given irreducible loss E = {fixed_E:g} is not below the smallest "
-                            f"frontier loss {min(p.loss for p in frontier):.4g}")
+    check_fixed_E(fixed_E, frontier)
     main = estimate(measured.ladders, frontier, fixed_E=fixed_E, allowances=measured.allowances, **options)
     if fixed_E is not None:
         return main, f"E = {fixed_E:g} (given)", main
@@ -485,6 +492,8 @@ def analyze_innovation(
     f_scale: float = DEFAULT_F_SCALE,
     check_sensitivity: bool = True,
     paired_seeds: bool = PAIRED_SEEDS,
+    target_loss: float | None = None,
+    fit_window: tuple[float, float] | None = None,
 ) -> Analysis:
     """Frontier, scaling fits, Δα interval, label, CEG(C) and the checks around them
     for one innovation in one tier.
@@ -512,6 +521,12 @@ def analyze_innovation(
     ``paired_seeds``: resample seeds jointly across the arms of a budget (the same
     residual indices for both; ``bootstrap.draw_seed_noise``), as the arms share seeds
     and data order; False draws each arm's independently.
+
+    Options a paper needs (each recorded in ``method``; ``options.py`` checks them):
+    ``fixed_E`` holds the shared irreducible loss at that value (positive, below every
+    frontier loss) instead of fitting it; ``target_loss`` reads the CEG at that loss off
+    the measured frontiers (instead of at the baseline's frontier losses);
+    ``fit_window`` = (min, max) FLOPs keeps only the runs whose budget lies within it.
     """
     if not margin >= 1:
         raise ValueError(f"margin must be a CEG drift factor ≥ 1 (over 100× compute), got {margin}")
@@ -519,7 +534,8 @@ def analyze_innovation(
         raise ValueError(f"n_boot must be non-negative, got {n_boot}")
     if any(not c > 0 for c in extrapolate_to):
         raise ValueError(f"extrapolate_to must hold positive computes, got {list(extrapolate_to)}")
-    measured = _measure(runs)
+    check_options(fixed_E=fixed_E, target_loss=target_loss, fit_window=fit_window, shared_E=shared_E)
+    measured = _measure(runs, fit_window)
     frontier, ladders, warnings = measured.frontier, measured.ladders, list(measured.warnings)
     losses = np.array([p.loss for p in frontier])
     main, law, first = _fit_law(measured, fixed_E=fixed_E, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E,
@@ -573,8 +589,11 @@ def analyze_innovation(
     else:
         ceg_points, replicate_ceg, ceg_warnings = _ceg_points(point, boot, computes, ranges)
         warnings += ceg_warnings
-    loss_points = ceg_at_losses(frontier, loss_targets(frontier), main.replicates, percentile_interval,
+    targets = loss_targets(frontier) if target_loss is None else [target_loss]
+    loss_points = ceg_at_losses(frontier, targets, main.replicates, percentile_interval,
                                 max_missing=BOOT_FAIL_SHARE)
+    if target_loss is not None and not loss_points:
+        warnings.append(target_loss_warning(target_loss, frontier))
     ratio, ratio_replicates, wall_warning = wall_time_ratio(measured.runs, np.random.default_rng([seed, 1]),
                                                             len(replicate_ceg))
     warnings += [wall_warning] if wall_warning else []
@@ -621,7 +640,8 @@ def analyze_innovation(
         warnings=tuple(warnings),
         method=_method(margin, basis, law, main, ladders, variants, f_scale=f_scale, n_boot=n_boot, seed=seed,
                        shared_E=shared_E, paired_seeds=paired_seeds, extrapolate_to=extrapolate_to,
-                       headline_compute=headline_compute),
+                       headline_compute=headline_compute)
+        | options_method(fixed_E=fixed_E, target_loss=target_loss, fit_window=fit_window),
     )
 
 

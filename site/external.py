@@ -1,0 +1,115 @@
+"""The site's pages for external tiers (runs trained elsewhere: ``cegbench import
+--external``): one page per tier with its source, citation, licence, scale and how its
+frontier was read, its pairs' verdicts, and its predictive-validity table; and the index's
+list of them (``_external.html``).
+
+Read through ``cegbench.registry.db`` and ``cegbench.registry.external`` only, like
+``render``; the words describing a read come from ``analysis.curves`` (no numbers).
+"""
+
+from __future__ import annotations
+
+from cegbench.analysis.curves import CHECKPOINT_BIAS, CURVE_READS, DEFAULT_CURVE_READ, READS
+from cegbench.analysis.drift import format_drift
+from cegbench.bounds import largest_point
+from cegbench.registry import db as registry_db
+from cegbench.registry import external
+from cegbench.site.context import (
+    ExternalPairRow,
+    ExternalTierContext,
+    ExternalTierSummary,
+    ValidityRow,
+)
+from cegbench.site.formatting import MISSING, fmt_ceg, fmt_compute, parse_json
+from cegbench.validity_table import COLUMNS as VALIDITY_COLUMNS
+from cegbench.validity_table import row_cells, summary_line
+
+FOLDER = "external"
+LADDER_NOTE = ("IsoFLOP ladders: a ladder of more than five sizes is cut to its best size and two either "
+               "side before its parabola is fitted, and a ladder that does not bracket its optimum is left "
+               "out (an external file's ladders cannot be widened); the verdicts' warnings list them.")
+
+
+def page_name(tier) -> str:
+    return f"{tier.name}-v{tier.version}.html"
+
+
+def is_external_tier(db, name: str, version: int) -> bool:
+    return external.get_external_tier(db, name, version) is not None
+
+
+def tier_runs(db, innovation: str, tier: str, version: int):
+    """The runs the site shows for an innovation on a tier: ``db.runs`` for a built-in
+    tier, the external rows in that shape for an external one."""
+    if is_external_tier(db, tier, version):
+        return external.site_runs(db, innovation, tier, version)
+    return registry_db.runs(db, innovation, tier, version)
+
+
+def reproduce_command(tier) -> str:
+    """What reproduces an external tier's verdicts: importing its files again."""
+    files = " ".join(f["name"] for f in tier.files) or "FILE"
+    read = f" --read {tier.read}" if tier.read in CURVE_READS and tier.read != DEFAULT_CURVE_READ else ""
+    margin = f" --margin {tier.margin:g}" if tier.margin != external.DEFAULT_MARGIN else ""
+    return f"cegbench import --external {files}{read}{margin}"
+
+
+def _scale(db, tier) -> tuple[str, str]:
+    frames = [external.external_rows(db, name, tier.name, tier.version)
+              for name in external.tier_innovations(db, tier.name, tier.version)]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return MISSING, MISSING
+    flops = [x for f in frames for x in f["flops"]]
+    params = [x for f in frames for x in f["params"]]
+    n_runs = sum(f.groupby(["arm", "run"]).ngroups if tier.curves else len(f) for f in frames)
+    seeds = max(max(f["seed"].nunique(), 1) for f in frames)
+    scale = (f"{fmt_compute(min(flops))}–{fmt_compute(max(flops))} FLOPs; models of "
+             f"{min(params):.3g}–{max(params):.3g} parameters")
+    counts = f"{sum(map(len, frames))} rows, {n_runs} runs, {seeds} seed{'s' if seeds != 1 else ''}"
+    return scale, counts
+
+
+def summaries(db) -> list[ExternalTierSummary]:
+    """The index's list of external tiers."""
+    rows = []
+    for tier in external.external_tiers(db):
+        rows.append(ExternalTierSummary(
+            name=tier.name, version=tier.version, url=f"{FOLDER}/{page_name(tier)}",
+            citation=tier.citation or MISSING,
+            n_pairs=len(external.tier_innovations(db, tier.name, tier.version)),
+            scale=_scale(db, tier)[0]))
+    return rows
+
+
+def tier_context(db, tier, page: dict, literature_rows) -> ExternalTierContext:
+    """One external tier's page; ``literature_rows(innovation, verdict)`` from ``render``."""
+    pairs = []
+    for name in external.tier_innovations(db, tier.name, tier.version):
+        inn = registry_db.get_innovation(db, name)
+        verdict = registry_db.current_verdict(db, name, tier.name, tier.version)
+        v = verdict or {}
+        point = largest_point(parse_json(v.get("ceg"), []), extrapolated=False) or {}
+        pairs.append(ExternalPairRow(
+            name=name, title=inn["title"], url=f"../innovation/{name}.html",
+            label=v.get("label") or "no verdict yet", direction=v.get("direction") or "",
+            drift=format_drift(v.get("drift"), v.get("drift_low"), v.get("drift_high")),
+            ceg=fmt_ceg(point.get("ceg"), point.get("low"), point.get("high")),
+            ceg_compute=fmt_compute(point["compute"]) if point.get("compute") else "",
+            runs=f"{v.get('n_runs') or 0} runs", literature=literature_rows(inn, verdict)))
+    checks = external.validity_rows(db, tier.name, tier.version)
+    scale, counts = _scale(db, tier)
+    source, url = tier.source or "", external.source_url(tier.source) or ""
+    notes = ([CHECKPOINT_BIAS] if tier.read in CURVE_READS else []) + (
+        [LADDER_NOTE] if tier.read != "envelope" else [])
+    return ExternalTierContext(
+        **page, name=tier.name, tier_version=tier.version, source=source or MISSING,
+        source_url=url, source_rest=source[len(url):].lstrip(" ,;") if url else "",
+        citation=tier.citation or MISSING, licence=tier.licence or MISSING,
+        read=READS.get(tier.read, tier.read), read_notes=notes, margin=f"{tier.margin:g}",
+        scale=scale, counts=counts, files=list(tier.files), pairs=pairs,
+        validity_columns=list(VALIDITY_COLUMNS[1:]),
+        validity=[ValidityRow(name=r["innovation"], url=f"../innovation/{r['innovation']}.html",
+                              cells=row_cells(r)[1:]) for r in checks],
+        validity_summary=summary_line(f"{tier.name} v{tier.version}", checks, len(pairs)) if checks else "",
+    )
