@@ -533,7 +533,7 @@ def import_external(files, registry_path, dry_run, read, margin, analyze, option
 def validity(tier_name, registry_path, export_files, plugin_paths):
     """Print an external tier's predictive-validity table as Markdown: for every pair whose
     budgets span at least 1.5 decades, the verdict from its lowest decade alone (label,
-    CEG drift, CEG extrapolated to the top budget) against the verdict from the whole
+    CEG drift, CEG extrapolated to the headline compute) against the verdict from the whole
     range; then how often the small-scale verdict predicted the large-scale one.
 
     Example: cegbench validity --tier porian2024 --from leaderboard/external/porian2024/porian2024.csv.gz

@@ -1,7 +1,8 @@
 """A tier's leaderboard as a Markdown table (what ``cegbench table`` prints): per measured
 innovation its label and what qualifies it, the CEG drift and Δα with their intervals, the
-CEG at the largest measured budget and at target losses, and what published work found
-beside whether ours agrees; then how many innovations the tier decided.
+headline CEG (at the tier's one compute; verdicts from before it, at their largest measured
+budget) and the CEG at target losses, and what published work found beside whether ours
+agrees; then how many innovations the tier decided.
 
 Works on the registry's rows as plain dicts (JSON columns still text), like ``report``.
 Where a verdict stands — decided, borderline, rests on one budget, inconclusive or
@@ -20,7 +21,7 @@ from cegbench.report import describe_verdict, stored_json
 from cegbench.standing import ANOTHER_BOOTSTRAP_SEED, is_borderline, not_analysed, rests_on
 
 COLUMNS = ("innovation", "label", "CEG drift per 10× compute [95 % CI]", "Δα [95 % CI]",
-           "CEG at the largest measured budget [95 % CI]", "CEG at target loss [95 % CI]",
+           "headline CEG [95 % CI]", "CEG at target loss [95 % CI]",
            "literature: CEG, class (scale)", "ours agrees?")
 BORDERLINE = "borderline: its bound is within the bootstrap's Monte-Carlo error of the threshold"
 RESTS_ON = standing.RESTS_ON_ONE_BUDGET
@@ -73,10 +74,20 @@ def delta_alpha_cell(verdict: dict) -> str:
         return "—"
     text = _interval(verdict["delta_alpha"], verdict.get("delta_alpha_low"),
                      verdict.get("delta_alpha_high"), "+.4f")
-    return text if verdict.get("label_basis") == FITTED_LAW else text + " (fit at a bound: no result)"
+    if verdict.get("label_basis") != FITTED_LAW:
+        return text + " (the law is no result)"
+    return text + (f" ({verdict['law']})" if verdict.get("law", "").startswith("E = ") else "")
 
 
-def measured_ceg_cell(verdict: dict) -> str:
+def headline_cell(verdict: dict) -> str:
+    """The headline CEG at the tier's compute ('not measured' with why); a verdict from
+    before the headline, its largest measured CEG and where."""
+    if headline := stored_json(verdict, "headline"):
+        where = f"at {headline['compute']:.2g} FLOPs"
+        if as_number(headline["ceg"]) is None:
+            return f"not measured {where}"
+        extrapolated = " (extrapolated)" if headline["extrapolated"] else ""
+        return f"{_interval(headline['ceg'], headline['low'], headline['high'], '.3g', '×')} {where}{extrapolated}"
     p = largest_point(stored_json(verdict, "ceg", []), extrapolated=False)
     if p is None:
         return "—"
@@ -99,7 +110,7 @@ def literature_cells(innovation: dict, verdict: dict) -> tuple[str, str]:
 
 def row_cells(innovation: dict, verdict: dict) -> list[str]:
     return [innovation["name"], label_cell(verdict), drift_cell(verdict), delta_alpha_cell(verdict),
-            measured_ceg_cell(verdict), loss_ceg_cell(verdict), *literature_cells(innovation, verdict)]
+            headline_cell(verdict), loss_ceg_cell(verdict), *literature_cells(innovation, verdict)]
 
 
 def summary_line(tier_text: str, verdicts: list[dict], n_declared: int) -> str:

@@ -18,8 +18,8 @@ from cegbench.leaderboard_table import _interval
 from cegbench.report import describe_verdict
 
 COLUMNS = ("innovation", "budgets (decades)", "lowest decade: label", "lowest decade: CEG drift per 10×",
-           "lowest decade: CEG at the top budget (extrapolated)", "whole range: label",
-           "whole range: CEG drift per 10×", "whole range: CEG at the top budget",
+           "lowest decade: CEG at the headline compute (extrapolated)", "whole range: label",
+           "whole range: CEG drift per 10×", "whole range: CEG at the headline compute",
            "small-scale label", "CEG covered?")
 
 
@@ -52,7 +52,7 @@ def _ceg(side: dict) -> str:
 
 
 def covered(row: dict) -> bool | None:
-    """Did the small scale's CEG at the top budget cover the measured one? None: no
+    """Did the small scale's CEG at the headline compute cover the measured one? None: no
     prediction (none made, or unbounded)."""
     return None if _unbounded(row["small"]) else ceg_covered(row["small"], row["whole"])
 
@@ -81,10 +81,10 @@ def markdown_table(rows: list[dict]) -> str:
 
 def summary_line(tier_text: str, rows: list[dict], n_pairs: int) -> str:
     """'porian2024 v1: 6 of its 6 pairs span ≥ 1.5 decades; the lowest decade's label was
-    confirmed over the whole range in 2, … ; its CEG at the top budget covered the measured one in 1 of 3.'"""
+    confirmed over the whole range in 2, … ; its CEG at the headline compute covered the measured one in 1 of 3.'"""
     counts = {name: sum(outcome(r["small"], r["whole"]) == name for r in rows) for name in OUTCOMES}
     predictions = [c for c in map(covered, rows) if c is not None]
     return (f"{tier_text}: {len(rows)} of its {n_pairs} pairs span ≥ 1.5 decades; the lowest decade's "
             f"label was {', '.join(f'{name} in {n}' for name, n in counts.items())}; its CEG "
-            f"extrapolated to the top budget covered the CEG measured there in {sum(predictions)} of "
+            f"extrapolated to the headline compute covered the CEG measured there in {sum(predictions)} of "
             f"{len(predictions)} predictions.")

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from cegbench.analysis.curves import CHECKPOINT_BIAS, CURVE_READS, DEFAULT_CURVE_READ, READS
 from cegbench.analysis.drift import format_drift
-from cegbench.bounds import largest_point
 from cegbench.registry import db as registry_db
 from cegbench.registry import external
+from cegbench.site import verdict_text as words
 from cegbench.site.context import (
     ExternalPairRow,
     ExternalTierContext,
     ExternalTierSummary,
     ValidityRow,
 )
-from cegbench.site.formatting import MISSING, fmt_ceg, fmt_compute, parse_json
+from cegbench.site.formatting import MISSING, fmt_ceg, fmt_compute
 from cegbench.validity_table import COLUMNS as VALIDITY_COLUMNS
 from cegbench.validity_table import row_cells, summary_line
 
@@ -89,13 +89,13 @@ def tier_context(db, tier, page: dict, literature_rows) -> ExternalTierContext:
         inn = registry_db.get_innovation(db, name)
         verdict = registry_db.current_verdict(db, name, tier.name, tier.version)
         v = verdict or {}
-        point = largest_point(parse_json(v.get("ceg"), []), extrapolated=False) or {}
+        point = words.headline(v)
         pairs.append(ExternalPairRow(
             name=name, title=inn["title"], url=f"../innovation/{name}.html",
             label=v.get("label") or "no verdict yet", direction=v.get("direction") or "",
             drift=format_drift(v.get("drift"), v.get("drift_low"), v.get("drift_high")),
-            ceg=fmt_ceg(point.get("ceg"), point.get("low"), point.get("high")),
-            ceg_compute=fmt_compute(point["compute"]) if point.get("compute") else "",
+            ceg=fmt_ceg(point.ceg, point.low, point.high) if point else MISSING,
+            ceg_compute=fmt_compute(point.compute) if point else "",
             runs=f"{v.get('n_runs') or 0} runs", literature=literature_rows(inn, verdict)))
     checks = external.validity_rows(db, tier.name, tier.version)
     scale, counts = _scale(db, tier)

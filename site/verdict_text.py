@@ -52,11 +52,15 @@ class Headline:
 
 
 def headline(verdict: dict | None) -> Headline | None:
-    """The verdict's ``headline`` (one compute for the whole tier); in verdicts without one,
-    the CEG at the largest measured budget that has one (its compute differs from row to row)."""
+    """The verdict's ``headline`` (one compute for the whole tier; None where it was not
+    measured there: the row never falls back to another compute); in verdicts from before
+    the headline, the CEG at the largest measured budget that has one (its compute differs
+    from row to row)."""
     v = verdict or {}
     stated = parse_json(v.get("headline"), None)
-    if isinstance(stated, dict) and as_number(stated.get("ceg")) and as_number(stated.get("compute")):
+    if isinstance(stated, dict) and as_number(stated.get("compute")):
+        if not as_number(stated.get("ceg")):
+            return None
         return Headline(float(stated["compute"]), float(stated["ceg"]), as_number(stated.get("low")),
                         as_number(stated.get("high")), bool(stated.get("extrapolated")),
                         str(stated.get("basis") or ""), True)

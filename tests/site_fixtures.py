@@ -20,7 +20,7 @@ disagrees (6.28× at a comparable model size), mha-to-mqa's is at a different sc
 The verdict detail columns of migration ``m002_analysis_detail`` (fragile, sensitivity,
 ceg_at_loss, wall_ceg, composition, decision, fit_bands, frontier parabolas) and the columns
 the analysis adds later (``headline`` at the smoke tier's one compute ``HEADLINE``,
-``rests_on``, ``n_seeds``, ``n_not_learned``, ``equal_loss_ceg``) are filled for the smoke tier
+``rests_on``, ``n_seeds``, ``n_not_learned``, ``equal_loss_cegs``) are filled for the smoke tier
 and left out (NULL, or absent columns) for ``small``, as in an older registry.
 
 Losses follow L(C, N) = E + A·C^−α plus a valley in log N, so the plots look real.
@@ -212,7 +212,7 @@ def add_detail(db, name: str, tier: str, version: int, *, label: str, fragile: b
         # CEGs the label is read off, seeds per cell and runs that did not learn
         "headline": {"compute": HEADLINE, "ceg": ceg(laws, HEADLINE), "low": 0.9 * ceg(laws, HEADLINE),
                      "high": 1.1 * ceg(laws, HEADLINE), "extrapolated": False, "basis": "fitted law"},
-        "equal_loss_ceg": [{"compute": c, "ceg": 1.02 * ceg(laws, c)} for c in BUDGETS],
+        "equal_loss_cegs": [{"compute": c, "ceg": 1.02 * ceg(laws, c)} for c in BUDGETS],
         "rests_on": [], "n_seeds": 2, "n_not_learned": 0, **extra,
     }
     detail = {k: v if v is None or isinstance(v, (int, str)) else json.dumps(v) for k, v in detail.items()}

@@ -4,9 +4,11 @@ For an external pair whose measured budgets span at least ``MIN_SPAN_DECADES``, 
 verdict from its lowest decade alone — the budgets from the smallest at which both arms
 have a frontier point up to ``DECADE``× that, as if that were all one had — is compared
 with the verdict from the whole range: the label, the CEG drift per 10× compute, and the
-CEG at the whole range's top budget (the small-scale fitted law extrapolated there, with
-its interval, against the CEG measured there). This is the question the field asks of
-small-scale ablations, asked of published runs.
+CEG at the whole range's headline compute (the geometric centre of its budgets; the
+small-scale fitted law extrapolated there, with its interval, against the CEG measured
+there). Not at its top budget: a gain above 1× there would need the baseline beyond its
+largest run, so no CEG is *measured* at the top (``analyze.implies_extrapolation``). This is
+the question the field asks of small-scale ablations, asked of published runs.
 
 The small-scale verdict is ``analyze_innovation`` on the same runs with the fit window
 narrowed to the lowest decade, the same options otherwise; the whole-range verdict is the
@@ -65,10 +67,12 @@ def summary(analysis: Analysis | None, window: tuple[float, float], top: float, 
         return {"window": list(window), "label": INCONCLUSIVE, "direction": None, "label_basis": None,
                 "drift": None, "drift_low": None, "drift_high": None, "ceg_top": None,
                 "withheld": [], "error": error}
-    point = next((p for p in analysis.ceg if math.isclose(p.compute, top, rel_tol=1e-9)), None)
-    ceg_top = None if point is None or _finite(point.ceg) is None else {
-        "compute": point.compute, "ceg": point.ceg, "low": _finite(point.low), "high": _finite(point.high),
-        "extrapolated": point.extrapolated}
+    point = next((p.__dict__ for p in analysis.ceg if math.isclose(p.compute, top, rel_tol=1e-9)), None)
+    if point is None and math.isclose(analysis.headline["compute"], top, rel_tol=1e-9):
+        point = analysis.headline
+    ceg_top = None if point is None or _finite(point["ceg"]) is None else {
+        "compute": point["compute"], "ceg": point["ceg"], "low": _finite(point["low"]),
+        "high": _finite(point["high"]), "extrapolated": point["extrapolated"]}
     return {"window": list(window), "label": analysis.label, "direction": analysis.direction,
             "label_basis": analysis.label_basis, "drift": _finite(analysis.drift),
             "drift_low": _finite(analysis.drift_low), "drift_high": _finite(analysis.drift_high),
@@ -88,7 +92,7 @@ def predictive_validity(runs: pd.DataFrame, whole: Analysis, *, margin: float, *
     span = span_decades(runs)
     if span < MIN_SPAN_DECADES:
         return None
-    top = max(p.budget for p in whole.frontier)
+    top = whole.headline["compute"]  # where the whole range measures a CEG (module docstring)
     low = (budgets[0], budgets[0] * DECADE)
     try:
         small = analyze_innovation(runs, margin=margin, fit_window=low, extrapolate_to=(top,), **options)
@@ -109,8 +113,8 @@ def outcome(small: dict, whole: dict) -> str:
 
 
 def ceg_covered(small: dict, whole: dict) -> bool | None:
-    """Does the small scale's (extrapolated) CEG interval at the top budget hold the whole
-    range's measured CEG there? None where either is missing."""
+    """Does the small scale's (extrapolated) CEG interval at the whole range's headline
+    compute hold the whole range's measured CEG there? None where either is missing."""
     s, w = small.get("ceg_top"), whole.get("ceg_top")
     if not s or not w or s.get("low") is None or s.get("high") is None or w.get("ceg") is None:
         return None
