@@ -22,6 +22,7 @@ import click
 from cegbench import __version__
 from cegbench.cli_common import (
     Group,
+    RegistryProblem,
     catalog_or_exit,
     from_option,
     innovation_option,
@@ -175,10 +176,12 @@ def show(name, tier_name, registry_path):
     rows = verdicts(db, tier_name, name)
     fits_of = {(v["tier"], v["tier_version"]): fits(db, name, v["tier"], v["tier_version"])
                for v in rows}
-    click.echo("\n".join(innovation_lines(innovation, rows, fits_of)))
-    findings = literature.from_json(innovation.get("literature"))
+    lines = innovation_lines(innovation, rows, fits_of)
+    findings = literature.from_json(innovation.get("literature"),
+                                    f"innovations.literature of {name!r}")
     for verdict in rows or [None]:
-        click.echo("\n".join(literature.comparison_lines(findings, verdict)))
+        lines += literature.comparison_lines(findings, verdict)
+    click.echo("\n".join(lines))
 
 
 @cli.command(name="list")
@@ -378,14 +381,23 @@ def import_(files, registry_path, dry_run, plugin_paths):
 
     Example: cegbench import alice.jsonl bob.csv --dry-run
     """
-    from cegbench.registry.db import innovation_row, open_registry, remove_registry
+    from cegbench.registry.db import (
+        RegistryError,
+        innovation_row,
+        open_registry,
+        registry_exists,
+        remove_registry,
+    )
     from cegbench.registry.exchange import ImportRejected, import_runs
     from cegbench.terminal import show_import
 
     catalog = catalog_or_exit(plugin_paths)
     declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
                 for i in select_innovations(catalog, ())}
-    created = not Path(registry_path).exists()
+    try:
+        created = not registry_exists(registry_path)  # a dangling link: made at its target
+    except RegistryError as error:
+        raise RegistryProblem(str(error)) from None
     if dry_run:
         db = open_registry(":memory:") if created else open_db(registry_path)
     else:

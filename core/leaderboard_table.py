@@ -94,7 +94,8 @@ def loss_ceg_cell(verdict: dict) -> str:
 
 
 def literature_cells(innovation: dict, verdict: dict) -> tuple[str, str]:
-    findings = literature.from_json(innovation.get("literature"))
+    findings = literature.from_json(innovation.get("literature"),
+                                    f"innovations.literature of {innovation['name']!r}")
     if not findings:
         return "none declared", "—"
     return ("; ".join(literature.summary(finding) for finding in findings),

@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 
 from cegbench.bounds import as_number
+from cegbench.stored import load_json
 
 SOURCE_LABELS = ("scale-invariant", "scale-dependent")  # a class a source may assign
 AGREES, DISAGREES, CANNOT_TELL = "agrees", "disagrees", "cannot tell yet"
@@ -99,9 +100,15 @@ def to_json(findings) -> str:
     return json.dumps([dataclasses.asdict(f) for f in findings])
 
 
-def from_json(text) -> list[dict]:
-    """Parse the column (NULL in rows written before it existed → [])."""
-    return json.loads(text) if text else []
+def from_json(text, where: str = "innovations.literature") -> list[dict]:
+    """Parse the column (NULL in rows written before it existed → []); a value that is not
+    a JSON list of objects is a ``StoredValueError`` naming ``where``."""
+    findings = load_json(text, where, [], list)
+    if not all(isinstance(finding, dict) for finding in findings):
+        from cegbench.stored import StoredValueError
+
+        raise StoredValueError(f"{where} must be a JSON list of objects (findings)")
+    return findings
 
 
 # -------------------------------------------------------------------------
@@ -186,7 +193,7 @@ def _check_class(finding: dict, verdict: dict | None) -> tuple[str, str]:
 
 def _nearest_measured(finding: dict, verdict: dict) -> tuple[dict | None, str]:
     """Our measured CEG point at the scale nearest the finding's, if within COMPARABLE; else why not."""
-    points = [p for p in from_json(verdict.get("ceg")) if not p.get("extrapolated")
+    points = [p for p in from_json(verdict.get("ceg"), "verdicts.ceg") if not p.get("extrapolated")
               and as_number(p.get("compute")) and as_number(p.get("ceg"))]
     if not points:
         return None, "no measured CEG of ours"
@@ -197,7 +204,8 @@ def _nearest_measured(finding: dict, verdict: dict) -> tuple[dict | None, str]:
     elif finding.get("params"):
         theirs, what = float(finding["params"]), "parameters"
         sizes = {float(f["budget"]): as_number(f.get("n_params_opt"))
-                 for f in from_json(verdict.get("frontier")) if f.get("arm") == "modern"}
+                 for f in from_json(verdict.get("frontier"), "verdicts.frontier")
+                 if f.get("arm") == "modern"}
         scale_of = {id(p): sizes.get(float(p["compute"])) for p in points
                     if sizes.get(float(p["compute"]))}
         points = [p for p in points if id(p) in scale_of]

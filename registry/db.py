@@ -13,9 +13,12 @@ named reads and writes of one database are easier to find in one module.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
+import shutil
 import sqlite3
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from cegbench import __version__, literature
 from cegbench.provenance import utc_now
 from cegbench.registry import DEFAULT_REGISTRY
 from cegbench.registry.migrations import migrations
+from cegbench.stored import load_json
 
 BUSY_TIMEOUT_MS = 60_000
 IN_CHUNK = 500  # values bound in one ``in (…)`` query, well below SQLite's limit on parameters
@@ -61,18 +65,93 @@ def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db.execute("select count(*) from sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
-            raise RegistryError(f"registry {str(path)!r} cannot be read: {error}") from None
+            raise RegistryError(registry_fault(path, error)) from None
         return db
     try:
         db = _prepare(Database(path), memory=False)
-    except sqlite3.DatabaseError as error:
-        raise RegistryError(f"registry {str(path)!r} cannot be opened for writing: {error}; "
-                            "check that the file and its folder are writable") from None
-    if not readonly:
-        with write_transaction(db):
-            db["cegbench_versions"].insert(
-                {"version": __version__, "first_written_at": utc_now()}, ignore=True)
+        if not readonly:
+            with write_transaction(db):
+                db["cegbench_versions"].insert(
+                    {"version": __version__, "first_written_at": utc_now()}, ignore=True)
+    except (sqlite3.DatabaseError, OSError) as error:
+        raise RegistryError(registry_fault(path, error, writing=True)) from None
     return db
+
+
+# SQLite's primary result codes (the low byte of an extended code), sqlite.org/rescode.html
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR = 5, 6, 8, 10
+SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 11, 13, 14, 26
+SQLITE_IOERR_LOCK = SQLITE_IOERR | (15 << 8)
+FULL_BELOW_BYTES = 1 << 20  # a disk with less free space than this is full to SQLite
+
+
+def registry_fault(path, error: BaseException, *, writing: bool = False) -> str:
+    """One line saying what went wrong using the registry at ``path``, told apart: the
+    disk is full, the registry is read-only, busy (another writer held the lock past the
+    busy timeout), locked (its lock cannot be taken) or damaged. Damage is never guessed
+    from an error: ``PRAGMA integrity_check`` decides it (``integrity_problems``)."""
+    where = f"registry {str(path)!r}"
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    number = getattr(error, "errno", None)
+    said = f"{type(error).__name__ if isinstance(error, OSError) else 'SQLite'}: " \
+           f"{getattr(error, 'strerror', None) or error}"
+    folder = Path(path).parent
+    if (primary == SQLITE_FULL or number == errno.ENOSPC or "database or disk is full" in str(error)
+            or (primary in (SQLITE_IOERR, SQLITE_CANTOPEN) and _free_bytes(folder) < FULL_BELOW_BYTES)):
+        return (f"{where}: the disk is full ({said}); no run is lost (every write is one "
+                f"transaction, rolled back whole): free some space on the disk of "
+                f"{str(folder)!r} and run the command again")
+    if (primary == SQLITE_READONLY or number in (errno.EROFS, errno.EACCES, errno.EPERM)
+            or "readonly database" in str(error)):
+        return (f"{where} is read-only ({said}); writing to it needs write access to the file "
+                "and its folder (and a disk mounted read-write): fix that, or pass another "
+                "--registry")
+    if primary == SQLITE_BUSY or (primary is None and "database is locked" in str(error)):
+        return (f"{where} is busy: another process (a `cegbench run`?) kept it locked for longer "
+                f"than the {BUSY_TIMEOUT_MS // 1000} s this command waits ({said}); run the "
+                "command again when that process is done")
+    if code == SQLITE_IOERR_LOCK or primary == SQLITE_LOCKED or "is locked" in str(error):
+        return (f"{where} is locked: its lock cannot be taken ({said}); SQLite's locks need a "
+                "local disk (not NFS or a synced folder), and no other program holding the file")
+    problems = integrity_problems(path)
+    if problems:
+        shown = "; ".join(problems[:2]) + (f"; and {len(problems) - 2} more" if len(problems) > 2 else "")
+        return (f"{where} is damaged (PRAGMA integrity_check: {shown}); restore it from a backup, "
+                "or rebuild one with `cegbench import` from an export")
+    if problems is None:
+        return (f"{where} cannot be {'written' if writing else 'read'} ({said}), and SQLite "
+                "cannot check its integrity either; check the file and its folder")
+    return (f"{where}: {said}; PRAGMA integrity_check finds the registry intact, so it is not "
+            "damaged: run the command again, and if it fails the same way report it")
+
+
+def integrity_problems(path) -> list[str] | None:
+    """What ``PRAGMA integrity_check`` reports wrong with the registry at ``path`` ([] when
+    intact), read-only; a file SQLite cannot read as a database at all is one problem;
+    None when the check cannot run (the file cannot be opened)."""
+    path = Path(path)
+    try:
+        connection = _read_only_connection(path)
+    except (sqlite3.Error, OSError):
+        return None
+    try:
+        rows = connection.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as error:
+        code = getattr(error, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            return [f"SQLite cannot read it: {error}"]
+        return None
+    finally:
+        connection.close()
+    return [row[0] for row in rows if row[0] != "ok"]
+
+
+def _free_bytes(folder: Path) -> float:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return float("inf")
 
 
 def _prepare(db: Database, memory: bool) -> Database:
@@ -91,21 +170,58 @@ def _prepare(db: Database, memory: bool) -> Database:
 
 
 def remove_registry(path: str | Path) -> None:
-    """Delete a registry file with its ``-wal`` and ``-shm`` companions (close it first)."""
+    """Delete a registry file with its ``-wal`` and ``-shm`` companions (close it first).
+    Through a symbolic link, the file it points to goes, and the link stays."""
+    path = os.path.realpath(path)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def registry_exists(path: str | Path) -> bool:
+    """Whether something is at ``path`` (through symbolic links); a dangling link is
+    nothing. Raises ``RegistryError`` where that cannot be told: a symbolic link loop, a
+    folder on the way that cannot be searched."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as error:
+        where = f"registry {str(path)!r}"
+        if error.errno == errno.ELOOP:
+            raise RegistryError(f"{where} is a symbolic link loop ({error.strerror}); pass "
+                                "--registry with the registry file itself") from None
+        raise RegistryError(f"{where} cannot be reached ({error.strerror}): check the "
+                            "permissions of the folders on its path") from None
+    return True
+
+
 def check_registry(path: Path, *, readonly: bool, create: bool = False) -> str:
     """What ``path`` holds, without writing to it: "new" (nothing yet, or an empty
     SQLite file), "current", "older" (migrations pending) or "newer" (readable, but
     written by a newer cegbench). Raises ``RegistryError`` for anything that is not a
     registry this cegbench may open as asked."""
     where = f"registry {str(path)!r}"
-    if path.is_dir():
+    exists = registry_exists(path)
+    if exists and path.is_dir():
         raise RegistryError(f"{where} is a folder, not a file; pass --registry FILE.db")
-    if not path.exists():
+    if exists:  # never open a FIFO (it blocks until a writer comes) or a device
+        mode = os.stat(path).st_mode
+        kind = next((name for test, name in FILE_KINDS if test(mode)), None)
+        if kind:
+            raise RegistryError(f"{where} is not a regular file but {kind}; pass --registry "
+                                "with a registry file (FILE.db)")
+    if not exists:
+        if path.is_symlink() and not create:
+            raise RegistryError(f"{where} is a symbolic link to {os.readlink(path)!r}, which "
+                                "does not exist; pass --registry with an existing registry")
         if not create:
             raise RegistryError(f"{where} does not exist; run `cegbench run --tier smoke` to "
                                 "create one, or pass --registry with an existing file")
+        path = Path(os.path.realpath(path))  # a dangling link: the registry is made at its target
         if not path.parent.is_dir():
             raise RegistryError(f"{where}: folder {str(path.parent)!r} does not exist; create "
                                 "it or pass another --registry")
@@ -149,9 +265,7 @@ def check_registry(path: Path, *, readonly: bool, create: bool = False) -> str:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        raise RegistryError(f"{where} is damaged or unreadable (SQLite: {error}); restore it "
-                            "from a backup, or rebuild one with `cegbench import` from an "
-                            "export") from None
+        raise RegistryError(registry_fault(path, error)) from None
     if not tables:
         if not create:
             raise RegistryError(f"{where} is an empty SQLite database, not a registry yet; run "
@@ -314,7 +428,7 @@ def trainings(db: Database, training_ids, components) -> dict[str, str]:
     rows = db.execute("select run_id, spec from runs where status = 'ok' "
                       "order by trained_as is not null, run_id").fetchall()
     for run_id, spec in rows:
-        key = training_id(json.loads(spec), components)
+        key = training_id(load_json(spec, f"runs.spec of run {run_id!r}", kind=dict), components)
         if key in wanted and key not in found:
             found[key] = run_id
     return found
@@ -437,6 +551,24 @@ def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,
         )
         db["fits"].insert_all(fit_rows, pk=("innovation", "tier", "tier_version", "arm"))
         db["verdicts"].upsert(verdict, pk=("innovation", "tier", "tier_version"))
+
+
+STORED_JSON = {"verdicts": ("ceg", "frontier", "warnings", "method", *VERDICT_DETAIL_COLUMNS),
+               "innovations": ("parts", "literature", "baseline", "modern")}
+
+
+def check_stored_json(db: Database) -> None:
+    """Raise ``StoredValueError`` naming the first verdict or innovation value that is not
+    JSON: what the site reads, checked before it writes anything."""
+    keys = {"verdicts": "innovation, tier, tier_version", "innovations": "name"}
+    for table, columns in STORED_JSON.items():
+        present = [c for c in columns if c in {col.name for col in db[table].columns}]
+        for row in db.execute(f"select {keys[table]}, {', '.join(present)} from [{table}]"):
+            key = row[: len(keys[table].split(", "))]
+            what = (f"of {key[0]!r} on tier {key[1]} v{key[2]}" if table == "verdicts"
+                    else f"of {key[0]!r}")
+            for column, text in zip(present, row[len(key):]):
+                load_json(text, f"{table}.{column} {what}")
 
 
 def verdicts(db: Database, tier: str | None = None, innovation: str | None = None) -> list[dict]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 from cegbench.bounds import as_number  # re-exported: the site's number reader
+from cegbench.stored import load_json
 
 MISSING = "—"
 
@@ -93,5 +93,6 @@ def sort_key(x) -> str:
 
 
 def parse_json(raw, default):
-    """Parse a JSON column (NaN allowed); ``default`` when empty."""
-    return json.loads(raw) if raw else default
+    """Parse a JSON column (NaN allowed); ``default`` when empty; ``StoredValueError``
+    (one line, quoting its start) when it is not JSON."""
+    return load_json(raw, f"a verdict or innovation value ({str(raw)[:40]!r}…)", default)

@@ -406,6 +406,7 @@ def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
     so the folder holds exactly one build.
     """
     out_dir = Path(out_dir)
+    registry_db.check_stored_json(db)  # a damaged value is one line naming its row
     inns = registry_db.innovations(db)
     for inn in inns:
         if not SLUG.match(inn["name"] or ""):
