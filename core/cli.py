@@ -29,6 +29,7 @@ from cegbench.cli_common import (
     lookup_tier,
     open_db,
     plugins_option,
+    refuse_writing_over,
     registry_option,
     select_innovations,
     tier_option,
@@ -249,23 +250,35 @@ def registry_or_exports(registry_path, export_files, plugin_paths):
 @registry_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="_site",
               show_default=True, help="Folder to write the static site into.")
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty folder that no `cegbench site` made (its own files "
+                   "are left alone).")
 @click.option("--serve", is_flag=True, help="Serve the built site on localhost to preview it.")
 @click.option("--port", type=int, default=8000, show_default=True)
 @from_option
 @plugins_option
-def site(registry_path, out_dir, serve, port, export_files, plugin_paths):
+def site(registry_path, out_dir, force, serve, port, export_files, plugin_paths):
     """Render the static leaderboard site from the registry, or from exported runs.
+
+    The site is built aside and swapped in: a rebuild removes only the files the
+    previous build wrote (listed in the folder's .cegbench-site.json).
 
     Example: cegbench site --out _site --serve
 
     Example: cegbench site --from leaderboard/runs.jsonl.gz --out _site
     """
     from cegbench.site.formatting import fmt_bytes
+    from cegbench.site.publish import SiteFolderError, check_folder
     from cegbench.site.render import build_site
     from cegbench.site.serve import serve as serve_site
 
-    with registry_or_exports(registry_path, export_files, plugin_paths) as db:
-        written = build_site(db, Path(out_dir))
+    inputs = [Path(f) for f in export_files] or [Path(registry_path)]
+    try:  # refused before any registry is read or made
+        check_folder(Path(out_dir), force=force, inputs=inputs)
+        with registry_or_exports(registry_path, export_files, plugin_paths) as db:
+            written = build_site(db, Path(out_dir), force=force, inputs=inputs)
+    except SiteFolderError as error:
+        raise click.ClickException(str(error)) from None
     size = fmt_bytes(sum(p.stat().st_size for p in written))
     click.echo(f"wrote {len(written)} files, {size}, to {out_dir}/ (open {out_dir}/index.html)")
     if serve:
@@ -353,6 +366,8 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
     fmt = fmt or ("csv" if is_csv(out_path) else "jsonl")
     if tier_name:
         lookup_tier(tier_name)
+    if out_path != "-":
+        refuse_writing_over(Path(out_path), Path(registry_path))
     db = open_db(registry_path)
     recorded = {row["name"] for row in innovations(db)}
     for name in innovation_names:

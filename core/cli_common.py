@@ -98,6 +98,28 @@ def open_db(path, *, must_exist: bool = True, write: bool | None = None):
         raise RegistryProblem(str(error)) from None
 
 
+def refuse_writing_over(out: Path, registry: Path) -> None:
+    """A one-line error when writing ``out`` (or ``out``.partial, written first) would
+    overwrite the registry or its ``-wal``/``-shm`` files: the same file by any path,
+    symbolic links resolved, hard links compared."""
+    companions = [registry, Path(f"{registry}-wal"), Path(f"{registry}-shm")]
+    for target in (out, Path(f"{out}.partial")):
+        for source in companions:
+            if os.path.realpath(target) == os.path.realpath(source) or _same_file(target, source):
+                raise click.ClickException(
+                    f"--out {str(out)!r} is the registry {str(registry)!r} itself"
+                    + ("" if source == registry else f" (its file {source.name!r})")
+                    + " (links resolved): writing there would destroy the registry; pass "
+                    "another --out")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (or cannot be reached): not one file
+        return False
+
+
 class Group(click.Group):
     """Turns what a command meets mid-way into one line, not a traceback: an SQLite error
     (told apart by ``registry.db.registry_fault``: disk full, read-only, busy, locked,

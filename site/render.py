@@ -31,6 +31,7 @@ from cegbench.bounds import UNBOUNDED, largest_point, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry_db
 from cegbench.site import downloads, plots
+from cegbench.site.publish import publish
 from cegbench.site.context import (
     CegRow,
     Composition,
@@ -399,22 +400,28 @@ def copy_static(out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def build_site(db: sqlite_utils.Database, out_dir: Path) -> list[Path]:
+def build_site(db: sqlite_utils.Database, out_dir: Path, *, force: bool = False,
+               inputs=()) -> list[Path]:
     """Render the leaderboard from the registry ``db`` into ``out_dir``; return the files written.
 
-    Old hashed assets, innovation pages and downloads in ``out_dir`` are removed first,
-    so the folder holds exactly one build.
+    The site is built aside and swapped in (``cegbench.site.publish``): the files an
+    earlier build wrote and this one does not are removed, nothing else; a folder with
+    other files and no earlier build in it is refused unless ``force``, and so is an
+    ``out_dir`` holding one of ``inputs`` (the registry, exports).
     """
-    out_dir = Path(out_dir)
     registry_db.check_stored_json(db)  # a damaged value is one line naming its row
     inns = registry_db.innovations(db)
     for inn in inns:
         if not SLUG.match(inn["name"] or ""):
             raise ValueError(f"innovation name {inn['name']!r} is not a slug [a-z0-9-]; "
                              "refusing to use it as a file name")
-    for old in [*(out_dir / "static").glob("app.*"), *(out_dir / "innovation").glob("*.html"),
-                *(out_dir / downloads.FOLDER).glob("*")]:
-        old.unlink()
+    return publish(Path(out_dir), lambda folder: render_site(db, inns, folder), force=force,
+                   inputs=inputs)
+
+
+def render_site(db: sqlite_utils.Database, inns: list[dict], out_dir: Path) -> list[Path]:
+    """Write the whole site for the innovations ``inns`` into the empty folder ``out_dir``;
+    return the files written."""
     assets = copy_static(out_dir)
     written = list(assets.values())
     urls = {name: f"static/{path.name}" for name, path in assets.items()}
