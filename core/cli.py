@@ -35,7 +35,7 @@ from cegbench.cli_common import (
     tier_option,
 )
 from cegbench.execute import EXECUTORS
-from cegbench.terminal import ClickProgress
+from cegbench.terminal import ClickProgress, echo_lines
 from cegbench.tiers import TIERS
 
 
@@ -182,7 +182,7 @@ def show(name, tier_name, registry_path):
                                     f"innovations.literature of {name!r}")
     for verdict in rows or [None]:
         lines += literature.comparison_lines(findings, verdict)
-    click.echo("\n".join(lines))
+    echo_lines(lines)
 
 
 @cli.command(name="list")
@@ -203,9 +203,9 @@ def list_(as_json, as_markdown, plugin_paths):
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(i) for i in items], indent=2))
     elif as_markdown:
-        click.echo(listing.markdown(items), nl=False)
+        echo_lines(listing.markdown(items).splitlines())
     else:
-        click.echo("\n".join(listing.list_lines(items)))
+        echo_lines(listing.list_lines(items))
 
 
 @cli.command()
@@ -310,8 +310,8 @@ def table(tier_name, registry_path, export_files, plugin_paths):
         raise click.ClickException(
             f"no verdict on tier {tier.name} v{tier.version} in the registry: run "
             f"`cegbench run --tier {tier.name}` (or `cegbench analyze`) first")
-    click.echo(markdown_table(rows, found))
-    click.echo(summary_line(f"{tier.name} v{tier.version}", found, len(rows)))
+    echo_lines([*markdown_table(rows, found).splitlines(), "",
+                summary_line(f"{tier.name} v{tier.version}", found, len(rows))])
 
 
 @cli.command()
@@ -343,7 +343,7 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
             lines = status_report(db, catalog, chosen, tier, not_loaded=not innovation_names)
         except DatasetError as error:
             raise click.ClickException(str(error)) from error
-        click.echo("\n".join(lines))
+        echo_lines(lines)
 
 
 @cli.command()
@@ -447,8 +447,10 @@ def plan(tier_name, innovation_names, as_json, plugin_paths):
 
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(plugin_paths)
-    for innovation in select_innovations(catalog, innovation_names):
-        click.echo("\n".join(plan_lines(innovation, tier, catalog.components, as_json)))
+    with contextlib.redirect_stdout(sys.stderr):  # a family's prints stay out of --json
+        lines = [line for innovation in select_innovations(catalog, innovation_names)
+                 for line in plan_lines(innovation, tier, catalog.components, as_json)]
+    echo_lines(lines)
 
 
 from cegbench.data_cli import data_group

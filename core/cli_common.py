@@ -59,8 +59,10 @@ def catalog_or_exit(plugin_paths):
         catalog = load_catalog(plugin_paths)
     except (PluginError, DeclarationError) as error:
         raise click.ClickException(str(error)) from error
+    from cegbench.terminal import printable
+
     for problem in [*catalog.problems, *catalog.warnings]:
-        click.secho(f"warning: {problem}", fg="yellow", err=True)
+        click.secho(printable(f"warning: {problem}"), fg="yellow", err=True)
     return catalog
 
 

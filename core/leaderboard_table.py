@@ -15,6 +15,7 @@ from cegbench import literature
 from cegbench.analysis.analyze import ANOTHER_BOOTSTRAP_SEED
 from cegbench.analysis.label import EQUAL_LOSS, FITTED_LAW, INCONCLUSIVE, NO_BASIS, NOT_ANALYSED
 from cegbench.bounds import as_number, largest_point
+from cegbench.markdown_text import inline
 from cegbench.report import describe_verdict, stored_json
 
 COLUMNS = ("innovation", "label", "CEG drift per 10× compute [95 % CI]", "Δα [95 % CI]",
@@ -98,12 +99,13 @@ def literature_cells(innovation: dict, verdict: dict) -> tuple[str, str]:
                                     f"innovations.literature of {innovation['name']!r}")
     if not findings:
         return "none declared", "—"
-    return ("; ".join(literature.summary(finding) for finding in findings),
+    return ("; ".join(literature.summary({**finding, "source": inline(finding.get("source"))})
+                      for finding in findings),
             "; ".join(literature.agreement(finding, verdict).answer for finding in findings))
 
 
 def row_cells(innovation: dict, verdict: dict) -> list[str]:
-    return [innovation["name"], label_cell(verdict), drift_cell(verdict), delta_alpha_cell(verdict),
+    return [inline(innovation["name"]), label_cell(verdict), drift_cell(verdict), delta_alpha_cell(verdict),
             measured_ceg_cell(verdict), loss_ceg_cell(verdict), *literature_cells(innovation, verdict)]
 
 

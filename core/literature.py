@@ -58,8 +58,14 @@ class LiteratureError(ValueError):
 
 
 def _positive(value) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
+    """A positive finite number within float range (``10**400`` is not: as a float it
+    overflows, and every number here is used as one)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value)) and value > 0
+    except OverflowError:
+        return False
 
 
 def _number_or_range(name: str, value) -> None:
@@ -81,6 +87,10 @@ def validate_finding(finding) -> None:
         value = getattr(finding, name)
         if not isinstance(value, str) or not value.strip():
             raise LiteratureError(f"field {name!r} must be a non-empty string, got {value!r}")
+    for name in ("source", "url", "scale", "note", "label"):
+        value = getattr(finding, name)
+        if isinstance(value, str) and (problem := unencodable(value)):
+            raise LiteratureError(f"field {name!r} {problem}")
     if not finding.url.startswith(("https://", "http://")):
         raise LiteratureError(f"field 'url' must be an http(s) URL, got {finding.url!r}")
     _number_or_range("ceg", finding.ceg)
@@ -93,6 +103,16 @@ def validate_finding(finding) -> None:
                               f"{', '.join(SOURCE_LABELS)}; got {finding.label!r}")
     if not isinstance(finding.note, str):
         raise LiteratureError(f"field 'note' must be a string, got {finding.note!r}")
+
+
+def unencodable(text: str) -> str | None:
+    """Why ``text`` cannot be written as UTF-8 (to a terminal, a file, the registry), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (f"holds {text[error.start]!r} at position {error.start}, a lone surrogate that "
+                "no UTF-8 file, terminal or registry can hold")
+    return None
 
 
 def to_json(findings) -> str:
