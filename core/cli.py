@@ -97,13 +97,13 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
     except (DatasetError, RepetitionError) as error:
         raise click.ClickException(str(error)) from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    db = open_db(registry_path, must_exist=False)
-    command = run_command(tier, innovation_names, plugin_paths)
-    try:
+    try:  # before the registry is opened: a refused choice writes nothing
         executor_name, jobs, settings = executor_choice(
             name=executor_name, jobs=jobs, ray_address=ray_address, config=config_path)
     except (ConfigError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(str(error)) from None
+    db = open_db(registry_path, must_exist=False)
+    command = run_command(tier, innovation_names, plugin_paths)
 
     def executor():
         """A new executor for each phase (tuning, then runs): ``results()`` shuts it down."""
