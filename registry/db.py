@@ -29,7 +29,7 @@ from cegbench import __version__, literature
 from cegbench.provenance import utc_now
 from cegbench.registry import DEFAULT_REGISTRY
 from cegbench.registry.migrations import migrations
-from cegbench.stored import load_json
+from cegbench.stored import StoredValueError, load_json
 
 BUSY_TIMEOUT_MS = 60_000
 IN_CHUNK = 500  # values bound in one ``in (…)`` query, well below SQLite's limit on parameters
@@ -428,7 +428,12 @@ def trainings(db: Database, training_ids, components) -> dict[str, str]:
     rows = db.execute("select run_id, spec from runs where status = 'ok' "
                       "order by trained_as is not null, run_id").fetchall()
     for run_id, spec in rows:
-        key = training_id(load_json(spec, f"runs.spec of run {run_id!r}", kind=dict), components)
+        where = f"runs.spec of run {run_id!r}"
+        try:
+            key = training_id(load_json(spec, where, kind=dict), components)
+        except (KeyError, TypeError) as error:  # imported before specs were checked strictly
+            raise StoredValueError(f"{where} is not a run spec ({type(error).__name__}: "
+                                   f"{error})") from None
         if key in wanted and key not in found:
             found[key] = run_id
     return found

@@ -79,6 +79,10 @@ def previous_files(out_dir: Path, force: bool) -> list[PurePosixPath]:
     Raises ``SiteFolderError`` for a folder that is not the site's (without ``force``)."""
     where = f"site folder {str(out_dir)!r}"
     if not out_dir.exists() and not out_dir.is_symlink():
+        above = next((p for p in out_dir.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise SiteFolderError(f"{where} cannot be made: {str(above)!r} on its path is a "
+                                  "file, not a folder; pass another --out")
         return []
     if not out_dir.is_dir():
         raise SiteFolderError(f"{where} is not a folder; pass --out with a folder")

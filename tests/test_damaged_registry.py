@@ -444,7 +444,13 @@ def test_a_corrupt_json_value_is_one_line(tmp_path, with_verdict, table, column,
         assert f"{table}.{column}" in result.output
 
 
-def test_a_corrupt_run_spec_is_one_line_for_run(tmp_path, with_verdict, catalog, monkeypatch):
+@pytest.mark.parametrize("spec, expected", [
+    ('{"recipe": {"family": "gpt"', "runs.spec of run 'damaged-run' is not valid JSON"),
+    ('{"recipe": {"family": "gpt", "turbo": true}, "width": 16}',
+     "runs.spec of run 'damaged-run' is not a run spec (TypeError: "),
+])
+def test_a_corrupt_run_spec_is_one_line_for_run(tmp_path, with_verdict, catalog, monkeypatch,
+                                                 spec, expected):
     """Before: every `cegbench run` on the registry crashed with a traceback, whatever the
     innovation (the spec is read to find trainings to share)."""
     from cegbench import sweep
@@ -455,7 +461,7 @@ def test_a_corrupt_run_spec_is_one_line_for_run(tmp_path, with_verdict, catalog,
     save_run(db, {"run_id": "damaged-run", "innovation": "gelu-to-swiglu", "arm": "baseline",
                   "tier": "smoke", "tier_version": 2, "budget": 2.5e8, "width": 16, "seed": 0,
                   "status": "ok", "final_loss": 3.0, "declaration_hash": "x",
-                  "spec": '{"recipe": {"family": "gpt"'})
+                  "spec": spec})
     db.close()
     swiglu = catalog.innovations.get("gelu-to-swiglu")
     monkeypatch.setattr(sweep, "tune_learning_rates", lambda *args, **kwargs: {
@@ -465,6 +471,34 @@ def test_a_corrupt_run_spec_is_one_line_for_run(tmp_path, with_verdict, catalog,
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     error = next(line for line in result.output.splitlines() if line.startswith("Error"))
-    assert ("runs.spec of run 'damaged-run' is not valid JSON" in error
-            and "fix or delete that row" in error), error
+    assert expected in error and "fix or delete that row" in error, error
     assert open_registry(with_verdict, readonly=True)["runs"].count == 1  # nothing trained
+
+
+def test_site_on_a_full_disk_or_under_a_file_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    from cegbench.site import render
+
+    path = make_registry(tmp_path / "r.db")
+    out = tmp_path / "site"
+    assert CliRunner().invoke(cli, ["site", "--registry", str(path), "--out", str(out)]).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def full(env, template, context, target):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    monkeypatch.setattr(render, "_write", full)
+    result = CliRunner().invoke(cli, ["site", "--registry", str(path), "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert len(result.output.strip().splitlines()) == 1
+    assert "No space left on device; the disk is full" in result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    monkeypatch.undo()
+    (tmp_path / "a-file").write_text("x")
+    result = CliRunner().invoke(cli, ["site", "--registry", str(path),
+                                      "--out", str(tmp_path / "a-file" / "site")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "on its path is a file, not a folder" in result.output
+    assert len(result.output.strip().splitlines()) == 1
