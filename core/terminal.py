@@ -15,7 +15,6 @@ import click
 
 from cegbench.sweep import Progress
 
-
 # C0 and C1 controls, DEL, and the bidirectional marks and overrides ("Trojan source")
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 

@@ -31,7 +31,6 @@ from cegbench.bounds import UNBOUNDED, largest_point, unbounded_reason
 from cegbench.innovations import SLUG
 from cegbench.registry import db as registry_db
 from cegbench.site import downloads, plots
-from cegbench.site.publish import publish
 from cegbench.site.context import (
     CegRow,
     Composition,
@@ -63,6 +62,7 @@ from cegbench.site.formatting import (
     parse_json,
     sort_key,
 )
+from cegbench.site.publish import publish
 
 HERE = Path(__file__).parent
 STATIC_FILES = ("app.css", "app.js")
