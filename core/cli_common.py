@@ -138,7 +138,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except sqlite3.DatabaseError as error:
-            from cegbench.registry.db import registry_fault
+            from cegbench.registry.faults import registry_fault
 
             registry = ctx.meta.get("cegbench.registry")
             if registry is None:

@@ -6,8 +6,9 @@ is one ``BEGIN IMMEDIATE`` transaction, which takes the write lock up front, so
 two writers queue on the busy timeout instead of one of them failing with
 "database is locked" when it upgrades a read to a write.
 
-Just over 400 lines: every SQL statement of the project lives in this package, and the
-named reads and writes of one database are easier to find in one module.
+About 500 lines: every SQL statement of the project lives in this package, and the
+named reads and writes of one database are easier to find in one module (what went wrong
+with a registry is told apart in ``faults``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import dataclasses
 import errno
 import json
 import os
-import shutil
 import sqlite3
 import stat
 from contextlib import contextmanager
@@ -28,6 +28,7 @@ from sqlite_utils import Database
 from cegbench import __version__, literature
 from cegbench.provenance import utc_now
 from cegbench.registry import DEFAULT_REGISTRY
+from cegbench.registry.faults import registry_fault
 from cegbench.registry.migrations import migrations
 from cegbench.stored import StoredValueError, load_json
 
@@ -76,82 +77,6 @@ def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False
     except (sqlite3.DatabaseError, OSError) as error:
         raise RegistryError(registry_fault(path, error, writing=True)) from None
     return db
-
-
-# SQLite's primary result codes (the low byte of an extended code), sqlite.org/rescode.html
-SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR = 5, 6, 8, 10
-SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 11, 13, 14, 26
-SQLITE_IOERR_LOCK = SQLITE_IOERR | (15 << 8)
-FULL_BELOW_BYTES = 1 << 20  # a disk with less free space than this is full to SQLite
-
-
-def registry_fault(path, error: BaseException, *, writing: bool = False) -> str:
-    """One line saying what went wrong using the registry at ``path``, told apart: the
-    disk is full, the registry is read-only, busy (another writer held the lock past the
-    busy timeout), locked (its lock cannot be taken) or damaged. Damage is never guessed
-    from an error: ``PRAGMA integrity_check`` decides it (``integrity_problems``)."""
-    where = f"registry {str(path)!r}"
-    code = getattr(error, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    number = getattr(error, "errno", None)
-    said = f"{type(error).__name__ if isinstance(error, OSError) else 'SQLite'}: " \
-           f"{getattr(error, 'strerror', None) or error}"
-    folder = Path(path).parent
-    if (primary == SQLITE_FULL or number == errno.ENOSPC or "database or disk is full" in str(error)
-            or (primary in (SQLITE_IOERR, SQLITE_CANTOPEN) and _free_bytes(folder) < FULL_BELOW_BYTES)):
-        return (f"{where}: the disk is full ({said}); no run is lost (every write is one "
-                f"transaction, rolled back whole): free some space on the disk of "
-                f"{str(folder)!r} and run the command again")
-    if (primary == SQLITE_READONLY or number in (errno.EROFS, errno.EACCES, errno.EPERM)
-            or "readonly database" in str(error)):
-        return (f"{where} is read-only ({said}); writing to it needs write access to the file "
-                "and its folder (and a disk mounted read-write): fix that, or pass another "
-                "--registry")
-    if primary == SQLITE_BUSY or (primary is None and "database is locked" in str(error)):
-        return (f"{where} is busy: another process (a `cegbench run`?) kept it locked for longer "
-                f"than the {BUSY_TIMEOUT_MS // 1000} s this command waits ({said}); run the "
-                "command again when that process is done")
-    if code == SQLITE_IOERR_LOCK or primary == SQLITE_LOCKED or "is locked" in str(error):
-        return (f"{where} is locked: its lock cannot be taken ({said}); SQLite's locks need a "
-                "local disk (not NFS or a synced folder), and no other program holding the file")
-    problems = integrity_problems(path)
-    if problems:
-        shown = "; ".join(problems[:2]) + (f"; and {len(problems) - 2} more" if len(problems) > 2 else "")
-        return (f"{where} is damaged (PRAGMA integrity_check: {shown}); restore it from a backup, "
-                "or rebuild one with `cegbench import` from an export")
-    if problems is None:
-        return (f"{where} cannot be {'written' if writing else 'read'} ({said}), and SQLite "
-                "cannot check its integrity either; check the file and its folder")
-    return (f"{where}: {said}; PRAGMA integrity_check finds the registry intact, so it is not "
-            "damaged: run the command again, and if it fails the same way report it")
-
-
-def integrity_problems(path) -> list[str] | None:
-    """What ``PRAGMA integrity_check`` reports wrong with the registry at ``path`` ([] when
-    intact), read-only; a file SQLite cannot read as a database at all is one problem;
-    None when the check cannot run (the file cannot be opened)."""
-    path = Path(path)
-    try:
-        connection = _read_only_connection(path)
-    except (sqlite3.Error, OSError):
-        return None
-    try:
-        rows = connection.execute("PRAGMA integrity_check").fetchall()
-    except sqlite3.DatabaseError as error:
-        code = getattr(error, "sqlite_errorcode", None)
-        if isinstance(code, int) and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
-            return [f"SQLite cannot read it: {error}"]
-        return None
-    finally:
-        connection.close()
-    return [row[0] for row in rows if row[0] != "ok"]
-
-
-def _free_bytes(folder: Path) -> float:
-    try:
-        return shutil.disk_usage(folder).free
-    except OSError:
-        return float("inf")
 
 
 def _prepare(db: Database, memory: bool) -> Database:

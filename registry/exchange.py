@@ -27,14 +27,15 @@ Innovations: a row's innovation must be registered in the target registry or
 declared by the loaded plugins (the caller passes those rows in); the ones
 missing from the registry are registered from the plugins' declarations.
 
-About 480 lines: the import's checks (columns, types, physics, the tier's facts, the
-parameter count) are one contract, kept beside the format they check.
+About 540 lines: the import's checks (columns, types, physics, the tier's facts, the
+parameter count) are one contract, kept beside the format they check; the spec's own
+checks (strict JSON, its fields, the tier's settings, the declared recipe) are in
+``spec_checks``.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import gzip
 import io
 import json
@@ -48,9 +49,16 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from cegbench.innovations import ARMS, DeclarationError, Recipe, validate_recipe
-from cegbench.plan import RunSpec, spec_id
+from cegbench.innovations import ARMS
+from cegbench.plan import spec_id
 from cegbench.registry.db import write_transaction
+from cegbench.registry.spec_checks import (
+    reject_constant,
+    spec_field_errors,
+    spec_tier_errors,
+    strict_json,
+    unique_keys,
+)
 from cegbench.spreadsheet import restore, write_csv
 from cegbench.tiers import TIERS
 
@@ -65,13 +73,6 @@ MEASURED_COLUMNS = ("status", "final_loss", "n_params", "flops_per_token",
 # Columns also found in the spec, which must agree with it.
 SPEC_COLUMNS = ("innovation", "arm", "tier", "tier_version", "budget", "width", "seed",
                 "learning_rate", "dataset", "declaration_hash")
-# Every field of a run's spec and its JSON type (a float field must be written as one:
-# the run id hashes the spec as written, and 250000000 is not 250000000.0 there)
-SPEC_TYPES = {f.name: {"str": str, "int": int, "float": float, "Recipe": dict}[f.type]
-              for f in dataclasses.fields(RunSpec)}
-RECIPE_TYPES = {f.name: {"str": str, "bool": bool}[f.type] for f in dataclasses.fields(Recipe)}
-# The spec fields a tier fixes: on its current version they must be the tier's own
-TIER_FIXED = ("dataset", "context", "batch_size", "eval_points", "eval_tokens", "max_loss")
 # What makes two runs measurements of one cell: one run per cell under a declaration
 CELL_COLUMNS = ("innovation", "arm", "tier", "tier_version", "declaration_hash", "budget",
                 "width", "seed")
@@ -212,38 +213,12 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict | str]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line, parse_constant=_reject_constant,
-                                 object_pairs_hook=_unique_keys)
+                row = json.loads(line, parse_constant=reject_constant,
+                                 object_pairs_hook=unique_keys)
             except (ValueError, RecursionError) as error:
                 yield number, f"bad JSON: {error}"
                 continue
             yield number, row if isinstance(row, dict) else "a line must hold one JSON object"
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is not a finite number")
-    return value
-
-
-def _unique_keys(pairs: list[tuple]) -> dict:
-    keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise ValueError(f"key(s) {', '.join(map(repr, repeated))} given twice")
-    return dict(pairs)
-
-
-def strict_json(text: str):
-    """A JSON column of an imported row, parsed strictly: no NaN or infinity (nor a
-    number too large for a float), no key given twice in one object."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
-                      object_pairs_hook=_unique_keys)
 
 
 def validate_row(raw: dict, columns: dict[str, str], known_innovations: dict[str, dict],
@@ -356,7 +331,7 @@ def _spec_errors(row: dict, innovation: dict) -> list[str]:
     spec = strict_json(row["spec"])
     if not isinstance(spec, dict):
         return ["spec: must be a JSON object"]
-    errors = _spec_field_errors(spec)
+    errors = spec_field_errors(spec)
     if errors:
         return errors
     if spec_id(spec) != row["run_id"]:
@@ -365,56 +340,7 @@ def _spec_errors(row: dict, innovation: dict) -> list[str]:
               for name in SPEC_COLUMNS if row[name] is not None and row[name] != spec.get(name)]
     if row["recipe"] is not None and strict_json(row["recipe"]) != spec.get("recipe"):
         errors.append("recipe: differs from the spec's")
-    if errors:
-        return errors
-    tier = TIERS.get(spec["tier"])
-    if spec["tier_version"] == tier.version:
-        errors += [f"spec.{name}: {_show(spec[name])} is not tier {tier.name} v{tier.version}'s "
-                   f"{name} {_show(getattr(tier, name))}; a run of the tier trains with its settings"
-                   for name in TIER_FIXED if spec[name] != getattr(tier, name)]
-    if spec["declaration_hash"] == innovation["declaration_hash"]:
-        declared = json.loads(innovation[spec["arm"]])
-        if spec["recipe"] != declared:
-            fields = sorted(k for k in declared if spec["recipe"].get(k) != declared[k])
-            errors.append(f"spec.recipe: differs from the {spec['arm']} recipe that "
-                          f"{spec['innovation']}'s current declaration {spec['declaration_hash']!r} "
-                          f"declares (field(s) {', '.join(fields)})")
-    return errors
-
-
-def _spec_field_errors(spec: dict) -> list[str]:
-    """Every ``RunSpec`` field present with its JSON type, no other; the recipe likewise."""
-    errors = [f"spec: missing field(s) {', '.join(sorted(set(SPEC_TYPES) - set(spec)))}"
-              ] if set(SPEC_TYPES) - set(spec) else []
-    if unknown := sorted(set(spec) - set(SPEC_TYPES), key=str):
-        errors.append(f"spec: unknown field(s) {', '.join(map(repr, unknown[:5]))}")
-    for name, kind in SPEC_TYPES.items():
-        if name in spec and not _is(spec[name], kind):
-            errors.append(f"spec.{name}: must be a JSON {_json_type(kind)}, got {_show(spec[name])}")
-    recipe = spec.get("recipe")
-    if errors or not isinstance(recipe, dict):
-        return errors
-    if missing := sorted(set(RECIPE_TYPES) - set(recipe)):
-        errors.append(f"spec.recipe: missing field(s) {', '.join(missing)}")
-    if unknown := sorted(set(recipe) - set(RECIPE_TYPES), key=str):
-        errors.append(f"spec.recipe: unknown field(s) {', '.join(map(repr, unknown[:5]))}")
-    if not errors:
-        try:
-            validate_recipe("spec.recipe", Recipe(**recipe))
-        except DeclarationError as error:
-            errors.append(str(error))
-    return errors
-
-
-def _is(value, kind: type) -> bool:
-    if kind is float:
-        return isinstance(value, float)
-    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
-
-
-def _json_type(kind: type) -> str:
-    return {str: "string", int: "integer", float: "number with a decimal point or exponent "
-            "(e.g. 250000000.0)", dict: "object"}[kind]
+    return errors or spec_tier_errors(spec, innovation)
 
 
 def _physical_errors(row: dict) -> list[str]:

@@ -291,6 +291,7 @@ def test_a_full_disk_is_no_broken_registry_to_readers(tmp_path, monkeypatch):
     """A read that cannot open its connection on a full disk (e.g. no room for the -shm
     file) says the disk is full, not "damaged, restore it from a backup"."""
     from cegbench.registry import db as registry_db
+    from cegbench.registry import faults
 
     path = make_registry(tmp_path / "r.db")
     before = snapshot(path)
@@ -299,7 +300,7 @@ def test_a_full_disk_is_no_broken_registry_to_readers(tmp_path, monkeypatch):
         raise sqlite_error("disk I/O error", 10)
 
     monkeypatch.setattr(registry_db, "_read_only_connection", no_room)
-    monkeypatch.setattr(registry_db.shutil, "disk_usage",
+    monkeypatch.setattr(faults.shutil, "disk_usage",
                         lambda folder: shutil._ntuple_diskusage(100, 100, 0))
     for args in (["show", "gelu-to-swiglu"], ["export"], ["status", "--tier", "smoke"]):
         result = CliRunner().invoke(cli, [*args, "--registry", str(path)])
