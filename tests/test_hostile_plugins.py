@@ -5,6 +5,7 @@ as an entry point is reported and skipped while the built-ins keep working
 (fatal under ``CEGBENCH_STRICT_PLUGINS=1``). Nothing prints a traceback.
 """
 
+import dataclasses
 import importlib.metadata
 import json
 import re
@@ -547,3 +548,26 @@ def test_show_and_status_escape_registry_text(tmp_path, catalog):
     assert status.exit_code == 0 and "gone\\x1b[2J  not loaded" in status.stdout, status.output
     for result in (shown, status):
         assert "\x1b" not in result.output and "\r" not in result.output
+
+
+def test_a_negative_loss_read_back_every_k_steps_is_the_same_failure(training_catalog, one_thread):
+    """The GPU path's sync-free check (bad steps kept on the device, read back every k
+    steps) names the family's negative loss exactly as the per-step check does."""
+    from cegbench.innovations import Recipe
+    from cegbench.plan import TrainSpec
+    from cegbench.tiers import TIERS
+    from cegbench.train import CUDA_CHECK_EVERY, DeviceSettings, run
+
+    catalog, _ = training_catalog
+    spec = TrainSpec.for_tier(TIERS.get("smoke"), recipe=Recipe(family="negative-training"),
+                              budget=2.5e8, width=16, seed=0, learning_rate=0.004)
+    lazy = run(spec, catalog.components, settings=DeviceSettings("cpu", None, CUDA_CHECK_EVERY))
+    every = run(spec, catalog.components)
+    assert lazy.status == every.status == "failed" and lazy.error == every.error
+    assert lazy.error.startswith("family 'negative-training' returned a negative training loss")
+    from cegbench.pack import run_pack
+
+    packed = run_pack([spec, dataclasses.replace(spec, seed=1)], catalog.components)
+    assert [r.status for r in packed] == ["failed", "failed"]
+    assert all(r.error.startswith("family 'negative-training' returned a negative training loss")
+               for r in packed), [r.error for r in packed]
