@@ -23,6 +23,7 @@ import click
 from cegbench import __version__
 from cegbench.cli_common import (
     Group,
+    RegistryProblem,
     analysis_options,
     catalog_or_exit,
     from_option,
@@ -33,12 +34,13 @@ from cegbench.cli_common import (
     open_db,
     options_dict,
     plugins_option,
+    refuse_writing_over,
     registry_option,
     select_innovations,
     tier_option,
 )
 from cegbench.execute import EXECUTORS
-from cegbench.terminal import ClickProgress
+from cegbench.terminal import ClickProgress, echo_lines
 from cegbench.tiers import TIERS
 
 # how `import --external` may read curves: cegbench.analysis.curves.CURVE_READS, spelled out
@@ -104,13 +106,13 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
     except (DatasetError, RepetitionError) as error:
         raise click.ClickException(str(error)) from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    db = open_db(registry_path, must_exist=False)
-    command = run_command(tier, innovation_names, plugin_paths)
-    try:
+    try:  # before the registry is opened: a refused choice writes nothing
         executor_name, jobs, settings = executor_choice(
             name=executor_name, jobs=jobs, ray_address=ray_address, config=config_path)
     except (ConfigError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
+        raise click.ClickException(str(error)) from None
+    db = open_db(registry_path, must_exist=False)
+    command = run_command(tier, innovation_names, plugin_paths)
 
     def executor():
         """A new executor for each phase (tuning, then runs): ``results()`` shuts it down."""
@@ -204,10 +206,12 @@ def show(name, tier_name, registry_path):
     rows = verdicts(db, tier_name, name)
     fits_of = {(v["tier"], v["tier_version"]): fits(db, name, v["tier"], v["tier_version"])
                for v in rows}
-    click.echo("\n".join(innovation_lines(innovation, rows, fits_of)))
-    findings = literature.from_json(innovation.get("literature"))
+    lines = innovation_lines(innovation, rows, fits_of)
+    findings = literature.from_json(innovation.get("literature"),
+                                    f"innovations.literature of {name!r}")
     for verdict in rows or [None]:
-        click.echo("\n".join(literature.comparison_lines(findings, verdict)))
+        lines += literature.comparison_lines(findings, verdict)
+    echo_lines(lines)
 
 
 @cli.command(name="list")
@@ -228,9 +232,9 @@ def list_(as_json, as_markdown, plugin_paths):
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(i) for i in items], indent=2))
     elif as_markdown:
-        click.echo(listing.markdown(items), nl=False)
+        echo_lines(listing.markdown(items).splitlines())
     else:
-        click.echo("\n".join(listing.list_lines(items)))
+        echo_lines(listing.list_lines(items))
 
 
 @cli.command()
@@ -275,6 +279,9 @@ def registry_or_exports(registry_path, export_files, plugin_paths):
 @registry_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="_site",
               show_default=True, help="Folder to write the static site into.")
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty folder that no `cegbench site` made (its own files "
+                   "are left alone).")
 @click.option("--serve", is_flag=True, help="Serve the built site on localhost to preview it.")
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--repository", metavar="URL",
@@ -283,14 +290,18 @@ def registry_or_exports(registry_path, export_files, plugin_paths):
                    "GitHub Actions; else none].")
 @from_option
 @plugins_option
-def site(registry_path, out_dir, serve, port, repository, export_files, plugin_paths):
+def site(registry_path, out_dir, force, serve, port, repository, export_files, plugin_paths):
     """Render the static leaderboard site from the registry, or from exported runs.
+
+    The site is built aside and swapped in: a rebuild removes only the files the
+    previous build wrote (listed in the folder's .cegbench-site.json).
 
     Example: cegbench site --out _site --serve
 
     Example: cegbench site --from leaderboard/runs.jsonl.gz --out _site
     """
     from cegbench.site.formatting import fmt_bytes
+    from cegbench.site.publish import SiteFolderError, check_folder
     from cegbench.site.render import build_site
     from cegbench.site.serve import serve as serve_site
 
@@ -298,8 +309,13 @@ def site(registry_path, out_dir, serve, port, repository, export_files, plugin_p
         repository = f"{os.environ['GITHUB_SERVER_URL']}/{os.environ['GITHUB_REPOSITORY']}"
     if repository and not repository.startswith(("https://", "http://")):
         raise click.BadParameter(f"must be an http(s) URL, got {repository!r}", param_hint="--repository")
-    with registry_or_exports(registry_path, export_files, plugin_paths) as db:
-        written = build_site(db, Path(out_dir), repository=repository or "")
+    inputs = [Path(f) for f in export_files] or [Path(registry_path)]
+    try:  # refused before any registry is read or made
+        check_folder(Path(out_dir), force=force, inputs=inputs)
+        with registry_or_exports(registry_path, export_files, plugin_paths) as db:
+            written = build_site(db, Path(out_dir), repository=repository or "", force=force, inputs=inputs)
+    except SiteFolderError as error:
+        raise click.ClickException(str(error)) from None
     size = fmt_bytes(sum(p.stat().st_size for p in written))
     click.echo(f"wrote {len(written)} files, {size}, to {out_dir}/ (open {out_dir}/index.html)")
     if serve:
@@ -337,9 +353,9 @@ def table(tier_name, registry_path, export_files, plugin_paths):
         raise click.ClickException(
             f"no verdict on tier {tier.name} v{tier.version} in the registry: run "
             f"`cegbench run --tier {tier.name}` (or `cegbench analyze`) first")
-    click.echo(markdown_table(rows, found))
     external = " (external)" if is_external(tier) else ""
-    click.echo(summary_line(f"{tier.name} v{tier.version}{external}", found, len(rows)))
+    echo_lines([*markdown_table(rows, found).splitlines(), "",
+                summary_line(f"{tier.name} v{tier.version}{external}", found, len(rows))])
 
 
 @cli.command()
@@ -378,10 +394,10 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
             lines = status_report(db, catalog, chosen, tier, not_loaded=not innovation_names)
         except DatasetError as error:
             raise click.ClickException(str(error)) from error
-        click.echo("\n".join(lines))
+        echo_lines(lines)
     if not tier_name:
         for tier in external_tiers(db):
-            click.echo("\n".join(status_lines(db, tier)))
+            echo_lines(status_lines(db, tier))
 
 
 @cli.command()
@@ -406,6 +422,8 @@ def export(fmt, out_path, tier_name, innovation_names, registry_path):
     from cegbench.registry.external import external_tiers, write_external_file
 
     fmt = fmt or ("csv" if is_csv(out_path) else "jsonl")
+    if out_path != "-":
+        refuse_writing_over(Path(out_path), Path(registry_path))
     db = open_db(registry_path)
     if tier_name and is_external(tier := lookup_any_tier(db, tier_name)):
         if innovation_names:
@@ -462,7 +480,13 @@ def import_(files, registry_path, dry_run, external, read, margin, analyze, fixe
 
     Example: cegbench import --external my-runs.csv && cegbench table --tier my-tier
     """
-    from cegbench.registry.db import innovation_row, open_registry, remove_registry
+    from cegbench.registry.db import (
+        RegistryError,
+        innovation_row,
+        open_registry,
+        registry_exists,
+        remove_registry,
+    )
     from cegbench.registry.exchange import ImportRejected, import_runs
     from cegbench.terminal import show_import
 
@@ -477,7 +501,10 @@ def import_(files, registry_path, dry_run, external, read, margin, analyze, fixe
     catalog = catalog_or_exit(plugin_paths)
     declared = {i.name: innovation_row(i, catalog.plugin_info(i.plugin))
                 for i in select_innovations(catalog, ())}
-    created = not Path(registry_path).exists()
+    try:
+        created = not registry_exists(registry_path)  # a dangling link: made at its target
+    except RegistryError as error:
+        raise RegistryProblem(str(error)) from None
     if dry_run:
         db = open_registry(":memory:") if created else open_db(registry_path)
     else:
@@ -574,8 +601,10 @@ def plan(tier_name, innovation_names, as_json, plugin_paths):
 
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(plugin_paths)
-    for innovation in select_innovations(catalog, innovation_names):
-        click.echo("\n".join(plan_lines(innovation, tier, catalog.components, as_json)))
+    with contextlib.redirect_stdout(sys.stderr):  # a family's prints stay out of --json
+        lines = [line for innovation in select_innovations(catalog, innovation_names)
+                 for line in plan_lines(innovation, tier, catalog.components, as_json)]
+    echo_lines(lines)
 
 
 from cegbench.data_cli import data_group

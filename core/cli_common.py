@@ -60,8 +60,10 @@ def catalog_or_exit(plugin_paths):
         catalog = load_catalog(plugin_paths)
     except (PluginError, DeclarationError) as error:
         raise click.ClickException(str(error)) from error
+    from cegbench.terminal import printable
+
     for problem in [*catalog.problems, *catalog.warnings]:
-        click.secho(f"warning: {problem}", fg="yellow", err=True)
+        click.secho(printable(f"warning: {problem}"), fg="yellow", err=True)
     return catalog
 
 
@@ -99,20 +101,73 @@ def open_db(path, *, must_exist: bool = True, write: bool | None = None):
         raise RegistryProblem(str(error)) from None
 
 
+def refuse_writing_over(out: Path, registry: Path) -> None:
+    """A one-line error when writing ``out`` (or ``out``.partial, written first) would
+    overwrite the registry or its ``-wal``/``-shm`` files: the same file by any path,
+    symbolic links resolved, hard links compared."""
+    companions = [registry, Path(f"{registry}-wal"), Path(f"{registry}-shm")]
+    for target in (out, Path(f"{out}.partial")):
+        for source in companions:
+            if os.path.realpath(target) == os.path.realpath(source) or _same_file(target, source):
+                raise click.ClickException(
+                    f"--out {str(out)!r} is the registry {str(registry)!r} itself"
+                    + ("" if source == registry else f" (its file {source.name!r})")
+                    + " (links resolved): writing there would destroy the registry; pass "
+                    "another --out")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either does not exist (or cannot be reached): not one file
+        return False
+
+
 class Group(click.Group):
-    """Turns a registry found damaged mid-command into one line (exit 2), not a traceback."""
+    """Turns what a command meets mid-way into one line, not a traceback: an SQLite error
+    (told apart by ``registry.db.registry_fault``: disk full, read-only, busy, locked,
+    damaged by ``PRAGMA integrity_check``) and a value of the registry that does not parse
+    (exit 2), and an error of the operating system, e.g. a full disk under ``--out``
+    (exit 1)."""
 
     def invoke(self, ctx):
+        import errno
         import sqlite3
+
+        from cegbench.stored import StoredValueError
 
         try:
             return super().invoke(ctx)
         except sqlite3.DatabaseError as error:
+            from cegbench.registry.faults import registry_fault
+
+            registry = ctx.meta.get("cegbench.registry")
+            if registry is None:
+                raise click.ClickException(f"SQLite error: {error}") from None
+            raise RegistryProblem(registry_fault(registry, error, writing=True)) from None
+        except StoredValueError as error:
             registry = ctx.meta.get("cegbench.registry")
             where = f"registry {registry!r}" if registry else "the registry"
-            raise RegistryProblem(f"{where}: SQLite error: {error}; if "
-                                  "the registry is damaged, restore it from a backup or rebuild "
-                                  "it with `cegbench import` from an export") from None
+            raise RegistryProblem(f"{where}: {error}; fix or delete that row (any SQLite tool "
+                                  "edits it), or restore the registry from a backup") from None
+        except OSError as error:
+            if error.errno == errno.EPIPE:  # `cegbench export | head`: click ends quietly
+                raise
+            raise click.ClickException(os_error_line(error)) from None
+
+
+def os_error_line(error: OSError) -> str:
+    """An error of the operating system as one line naming the file and what to do."""
+    import errno
+
+    name = f" {error.filename!r}" if error.filename else ""
+    what = error.strerror or str(error)
+    hint = {errno.ENOSPC: "the disk is full: free some space and run the command again",
+            errno.EROFS: "the disk is mounted read-only: write somewhere else",
+            errno.EACCES: "check the permissions of the file and its folder",
+            errno.EPERM: "check the permissions of the file and its folder",
+            errno.EDQUOT: "the disk quota is used up: free some space"}.get(error.errno)
+    return f"cannot use{name}: {what}" + (f"; {hint}" if hint else "")
 
 
 def analysis_options(command):

@@ -7,6 +7,10 @@ otherwise load silently and stop a sweep hours later with an AttributeError.
 looks at types, attributes and call signatures, and calls only a schedule (a
 pure function of progress) on three points. Constructors are never called at
 load: they may be costly or have side effects, and every worker loads the plugins.
+What a component returns while training is checked where it is used: a schedule's
+multiplier at every step (``multiplier_problem``), a family's losses and parameter
+count by the trainer; a family's analytic formulas at load, by ``family_formula_error``,
+on the arms that use it.
 
 The contracts are documented in docs/plugins.md ("Component contracts").
 """
@@ -115,10 +119,48 @@ def _function(kind: str, implementation) -> str | None:
                 value = implementation(progress)
             except Exception as error:
                 return f"the schedule raised {type(error).__name__} at progress {progress}: {error}"
-            if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                    or not math.isfinite(value) or value < 0):
+            if multiplier_problem(value):
                 return (f"a schedule must return a finite multiplier >= 0, but at progress "
                         f"{progress} it returned {_short(value)}")
+    return None
+
+
+def finite_real(value) -> bool:
+    """A real number (not a bool) within float range and finite: an int too large for a
+    float (``10**400``) is not, where ``math.isfinite`` would raise OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (OverflowError, ValueError, TypeError):
+        return False
+
+
+def multiplier_problem(value) -> str | None:
+    """What is wrong with a schedule's return value (a finite real >= 0), or None."""
+    if not finite_real(value):
+        return "not a finite number"
+    if value < 0:
+        return "negative"
+    return None
+
+
+def family_formula_error(family, recipe, width: int, vocab_size: int, context: int,
+                         components) -> str | None:
+    """What is wrong with a family's analytic formulas for one recipe and width: FLOPs per
+    token must be a finite number > 0 (a budget is divided by it), the parameter count an
+    integer >= 1 (allocation divides by it and takes logs); or None."""
+    for method in ("flops_per_token", "n_params"):
+        try:
+            value = getattr(family, method)(recipe, width, vocab_size, context, components)
+        except Exception as error:  # noqa: BLE001 - a plugin's formula may raise anything
+            return f"{method}() raised {type(error).__name__} at width {width}: {error}"
+        if method == "flops_per_token":
+            ok, wanted = finite_real(value) and value > 0, "a finite number > 0"
+        else:
+            ok, wanted = finite_real(value) and value >= 1 and value == int(value), "an integer >= 1"
+        if not ok:
+            return f"{method}() must return {wanted}, but at width {width} it returned {_short(value)}"
     return None
 
 
@@ -130,8 +172,7 @@ def _optimizer(kind: str, implementation) -> str | None:
     if base_lr is None:
         return (f"an optimizer needs 'base_lr' (a float: the centre of the learning-rate "
                 f"tuning grid), and {_short(implementation)} has none")
-    if (isinstance(base_lr, bool) or not isinstance(base_lr, numbers.Real)
-            or not math.isfinite(base_lr) or base_lr <= 0):
+    if not finite_real(base_lr) or base_lr <= 0:
         return f"an optimizer's 'base_lr' must be a positive finite number, got {_short(base_lr)}"
     build = getattr(implementation, "build", None)
     if not callable(build):

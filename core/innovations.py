@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from cegbench.hashing import content_hash
-from cegbench.literature import Finding, LiteratureError, validate_finding
+from cegbench.literature import Finding, LiteratureError, unencodable, validate_finding
 
 ARMS = ("baseline", "modern")  # the two sides of every innovation, in this order
 
@@ -120,6 +120,8 @@ def _check_type(where: str, name: str, value, expected) -> None:
         raise DeclarationError(
             f"{where}: field '{name}' must be {names}, got {type(value).__name__} {value!r}"
         )
+    if isinstance(value, str) and (problem := unencodable(value)):
+        raise DeclarationError(f"{where}: field '{name}' {problem}")
 
 
 def validate_recipe(where: str, recipe) -> None:
@@ -168,6 +170,8 @@ def validate_innovation(plugin: str, innovation) -> None:
             f"got {innovation.expected!r}"
         )
     _check_type(where, "parts", innovation.parts, tuple)
+    for part in innovation.parts:
+        _check_type(where, "parts", part, str)
     _check_type(where, "literature", innovation.literature, tuple)
     for index, finding in enumerate(innovation.literature):
         try:

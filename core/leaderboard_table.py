@@ -17,6 +17,7 @@ from __future__ import annotations
 from cegbench import literature, standing
 from cegbench.analysis.label import EQUAL_LOSS, FITTED_LAW, NO_BASIS
 from cegbench.bounds import as_number, largest_point
+from cegbench.markdown_text import inline
 from cegbench.report import describe_verdict, stored_json
 from cegbench.standing import ANOTHER_BOOTSTRAP_SEED, is_borderline, not_analysed, rests_on
 
@@ -101,15 +102,17 @@ def loss_ceg_cell(verdict: dict) -> str:
 
 
 def literature_cells(innovation: dict, verdict: dict) -> tuple[str, str]:
-    findings = literature.from_json(innovation.get("literature"))
+    findings = literature.from_json(innovation.get("literature"),
+                                    f"innovations.literature of {innovation['name']!r}")
     if not findings:
         return "none declared", "—"
-    return ("; ".join(literature.summary(finding) for finding in findings),
+    return ("; ".join(literature.summary({**finding, "source": inline(finding.get("source"))})
+                      for finding in findings),
             "; ".join(literature.agreement(finding, verdict).answer for finding in findings))
 
 
 def row_cells(innovation: dict, verdict: dict) -> list[str]:
-    return [innovation["name"], label_cell(verdict), drift_cell(verdict), delta_alpha_cell(verdict),
+    return [inline(innovation["name"]), label_cell(verdict), drift_cell(verdict), delta_alpha_cell(verdict),
             headline_cell(verdict), loss_ceg_cell(verdict), *literature_cells(innovation, verdict)]
 
 

@@ -11,6 +11,7 @@ import dataclasses
 
 from cegbench import literature
 from cegbench.innovations import CATEGORIES, Innovation
+from cegbench.markdown_text import inline, link_target
 
 MARKDOWN_COMMAND = "cegbench list --markdown > docs/catalogue.md"
 
@@ -58,26 +59,29 @@ def markdown(innovations: list[Innovation]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     groups = by_category(innovations)
+    # a plugin's text is text (markdown_text.inline): no line breaks, HTML or links of its own
     for _, members in groups:
         for i in members:
-            lines.append(f"| [{_cell(i.title)}](#{i.name}) | {i.category} | {i.year} | "
-                         f"{_cell(changes(i))} | {i.expected or '—'} | "
-                         f"{_cell(_literature_cell(i))} | <{i.paper}> |")
+            lines.append(f"| [{_cell(inline(i.title))}](#{i.name}) | {i.category} | {i.year} | "
+                         f"{_cell(inline(changes(i)))} | {i.expected or '—'} | "
+                         f"{_cell(_literature_cell(i))} | <{link_target(i.paper)}> |")
     for category, members in groups:
         lines += ["", f"## {category.capitalize()}"]
         for i in members:
-            lines += ["", f"### {i.name}", "", f"**{i.title}** ({i.year}, <{i.paper}>)", "",
-                      i.description, "",
-                      f"- baseline → modern: {changes(i)}",
+            lines += ["", f"### {i.name}", "",
+                      f"**{inline(i.title)}** ({i.year}, <{link_target(i.paper)}>)", "",
+                      inline(i.description), "",
+                      f"- baseline → modern: {inline(changes(i))}",
                       f"- expected: {i.expected or 'not stated'}"]
             if i.parts:
                 lines.append(f"- parts: {', '.join(i.parts)}")
             for finding in map(dataclasses.asdict, i.literature):
-                lines.append(f"- literature: [{finding['source']}](<{finding['url']}>): CEG "
+                lines.append(f"- literature: [{inline(finding['source'])}]"
+                             f"(<{link_target(finding['url'])}>): CEG "
                              f"{literature.format_ceg(finding)}, "
-                             f"{literature.format_label(finding)}; {finding['scale']}"
-                             + (f". {finding['note']}" if finding["note"] else ""))
-            lines.append(f"- plugin: `{i.plugin}`")
+                             f"{literature.format_label(finding)}; {inline(finding['scale'])}"
+                             + (f". {inline(finding['note'])}" if finding["note"] else ""))
+            lines.append(f"- plugin: `{i.plugin.replace('`', chr(39))}`")
     return "\n".join(lines) + "\n"
 
 
@@ -85,7 +89,7 @@ def _literature_cell(innovation: Innovation) -> str:
     """Each finding as 'CEG, class (source)', e.g. '1.17×, not classified
     (Gundlach et al. 2025, 3.6e+06 parameters)'."""
     return "; ".join(
-        f"{literature.format_ceg(f)}, {literature.format_label(f)} ({f['source']}"
+        f"{literature.format_ceg(f)}, {literature.format_label(f)} ({inline(f['source'])}"
         + (f", {literature.format_scale(f)})" if literature.format_scale(f) else ")")
         for f in map(dataclasses.asdict, innovation.literature)) or "—"
 

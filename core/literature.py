@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass
 
 from cegbench.bounds import as_number
+from cegbench.stored import load_json
 
 SOURCE_LABELS = ("scale-invariant", "scale-dependent")  # a class a source may assign
 AGREES, DISAGREES, CANNOT_TELL = "agrees", "disagrees", "cannot tell yet"
@@ -61,8 +62,14 @@ class LiteratureError(ValueError):
 
 
 def _positive(value) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
+    """A positive finite number within float range (``10**400`` is not: as a float it
+    overflows, and every number here is used as one)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value)) and value > 0
+    except OverflowError:
+        return False
 
 
 def _number_or_range(name: str, value) -> None:
@@ -84,6 +91,10 @@ def validate_finding(finding) -> None:
         value = getattr(finding, name)
         if not isinstance(value, str) or not value.strip():
             raise LiteratureError(f"field {name!r} must be a non-empty string, got {value!r}")
+    for name in ("source", "url", "scale", "note", "label"):
+        value = getattr(finding, name)
+        if isinstance(value, str) and (problem := unencodable(value)):
+            raise LiteratureError(f"field {name!r} {problem}")
     if not finding.url.startswith(("https://", "http://")):
         raise LiteratureError(f"field 'url' must be an http(s) URL, got {finding.url!r}")
     _number_or_range("ceg", finding.ceg)
@@ -98,14 +109,30 @@ def validate_finding(finding) -> None:
         raise LiteratureError(f"field 'note' must be a string, got {finding.note!r}")
 
 
+def unencodable(text: str) -> str | None:
+    """Why ``text`` cannot be written as UTF-8 (to a terminal, a file, the registry), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return (f"holds {text[error.start]!r} at position {error.start}, a lone surrogate that "
+                "no UTF-8 file, terminal or registry can hold")
+    return None
+
+
 def to_json(findings) -> str:
     """The registry's ``innovations.literature`` column: a JSON list of finding dicts."""
     return json.dumps([dataclasses.asdict(f) for f in findings])
 
 
-def from_json(text) -> list[dict]:
-    """Parse the column (NULL in rows written before it existed → [])."""
-    return json.loads(text) if text else []
+def from_json(text, where: str = "innovations.literature") -> list[dict]:
+    """Parse the column (NULL in rows written before it existed → []); a value that is not
+    a JSON list of objects is a ``StoredValueError`` naming ``where``."""
+    findings = load_json(text, where, [], list)
+    if not all(isinstance(finding, dict) for finding in findings):
+        from cegbench.stored import StoredValueError
+
+        raise StoredValueError(f"{where} must be a JSON list of objects (findings)")
+    return findings
 
 
 # -------------------------------------------------------------------------
@@ -197,7 +224,7 @@ class _Scale:
 
 def _nearest_measured(finding: dict, verdict: dict) -> _Scale:
     """Our measured CEG point at the scale nearest the finding's, if within COMPARABLE."""
-    points = [p for p in from_json(verdict.get("ceg")) if not p.get("extrapolated")
+    points = [p for p in from_json(verdict.get("ceg"), "verdicts.ceg") if not p.get("extrapolated")
               and as_number(p.get("compute")) and as_number(p.get("ceg"))]
     if not points:
         return _Scale(None, True, "no measured CEG of ours")
@@ -208,7 +235,8 @@ def _nearest_measured(finding: dict, verdict: dict) -> _Scale:
     elif finding.get("params"):
         theirs, what = float(finding["params"]), "parameters"
         sizes = {float(f["budget"]): as_number(f.get("n_params_opt"))
-                 for f in from_json(verdict.get("frontier")) if f.get("arm") == "modern"}
+                 for f in from_json(verdict.get("frontier"), "verdicts.frontier")
+                 if f.get("arm") == "modern"}
         scale_of = {id(p): sizes.get(float(p["compute"])) for p in points
                     if sizes.get(float(p["compute"]))}
         points = [p for p in points if id(p) in scale_of]

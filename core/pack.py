@@ -167,7 +167,8 @@ def run_pack(specs: list[TrainSpec], components: Components, device: str = "cpu"
     for member in members:
         result = member.result
         result.status = "ok" if member.error is None else "failed"
-        result.error = None if member.error is None else f"diverged: {member.error}"
+        result.error = (None if member.error is None else member.error if member.fault
+                        else f"diverged: {member.error}")
         result.wall_time_s = share
         result.finished_at = utc_now()
         with_pack(result, [s.run_id for s in specs if s.run_id != result.run_id], None)

@@ -9,7 +9,13 @@ Environment variables:
 * ``CEGBENCH_DISABLE_PLUGIN_AUTOLOAD=1`` — load no entry-point plugins;
 * ``CEGBENCH_LOAD_PLUGINS=a,b`` — load only these entry points;
 * ``CEGBENCH_STRICT_PLUGINS=1`` — a broken third-party plugin is fatal instead
-  of being reported and skipped.
+  of being reported and skipped;
+* ``CEGBENCH_PLUGIN_SLOW_S=5`` — seconds a third-party plugin may take to import (or
+  to answer its hooks) before a line on standard error names it, so that a plugin
+  that hangs is found.
+
+A plugin's prints go to standard error while it loads: standard output is the
+commands' own (``list --json``, ``plugins``).
 
 Just over 400 lines: loading, hook-name checks and the validated rebuild belong
 together (each check must name the plugin it skips); the component contracts are in
@@ -18,12 +24,14 @@ together (each check must name the plugin it skips); the component contracts are
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import importlib.metadata
 import importlib.util
 import os
 import sys
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,7 +39,7 @@ import pluggy
 
 from cegbench import __version__, hookspecs
 from cegbench.components import KINDS, Components, Lookup
-from cegbench.contracts import COMPONENT_NAME, contract_error
+from cegbench.contracts import COMPONENT_NAME, contract_error, family_formula_error
 from cegbench.innovations import (
     ARMS,
     Component,
@@ -39,6 +47,8 @@ from cegbench.innovations import (
     Innovation,
     validate_innovation,
 )
+from cegbench.literature import unencodable
+from cegbench.tiers import TIERS
 
 ENTRY_POINT_GROUP = "cegbench"
 
@@ -109,6 +119,9 @@ def strict_plugins() -> bool:
 def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
     """Load built-in, entry-point and file plugins; validate what they declare.
 
+    A plugin's prints go to standard error meanwhile (``sys.stdout`` is redirected), so
+    that they never mix into a command's output.
+
     Every check happens here, at load time: the plugin's hook names, what each
     hook returns, every declaration's fields and every component's contract
     (``cegbench.contracts``). A third-party plugin that fails any of them is
@@ -117,6 +130,11 @@ def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
     a broken built-in or ``--plugins`` file is always fatal, because the user
     asked for it by name.
     """
+    with contextlib.redirect_stdout(sys.stderr):
+        return _load_catalog(plugin_paths, autoload)
+
+
+def _load_catalog(plugin_paths, autoload: bool | None) -> Catalog:
     pm = pluggy.PluginManager("cegbench")
     pm.add_hookspecs(hookspecs)
     infos: dict[str, PluginInfo] = {}
@@ -163,7 +181,8 @@ def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
     declared = {}  # plugin name -> (components, innovations)
     for name, info in list(infos.items()):
         try:
-            declared[name] = _declarations(pm, name)
+            with _said_if_slow(f"plugin {name!r} ({info.source}): its hooks", info.builtin):
+                declared[name] = _declarations(pm, name)
         except (PluginError, DeclarationError) as error:
             _skip_or_raise(info, error, problems)
             pm.unregister(name=name)
@@ -288,6 +307,8 @@ def _check_component(plugin_name: str, component) -> Component:
             f"starting with a letter or digit; got {component.name!r}")
     if component.implementation is None:
         raise DeclarationError(f"{where}: field 'implementation' is None")
+    if isinstance(component.description, str) and (problem := unencodable(component.description)):
+        raise DeclarationError(f"{where}: field 'description' {problem}")
     problem = contract_error(component.kind, component.implementation)
     if problem:
         raise DeclarationError(f"{where} ({component.kind}): {problem}")
@@ -324,6 +345,7 @@ def _build(declared: dict) -> tuple[Components, Lookup[Innovation]]:
                     f"kept the one from plugin {innovations.origin(innovation.name)!r}"))
         for innovation in innovations_of:
             innovations.register(innovation.name, innovation, origin=plugin_name)
+    _check_family_formulas(components, innovations)
     for name in innovations:
         innovation = innovations.get(name)
         for part in innovation.parts:
@@ -333,6 +355,32 @@ def _build(declared: dict) -> tuple[Components, Lookup[Innovation]]:
                     + ("a bundle cannot contain itself" if part == name
                        else innovations.unknown_message(part))))
     return components, innovations
+
+
+def _check_family_formulas(components: Components, innovations: Lookup[Innovation]) -> None:
+    """Every plugin family's analytic formulas, on every arm that uses it, at every width
+    of every tier: FLOPs per token > 0 and a parameter count >= 1 (a budget is divided by
+    them); a fault is the family's plugin's. Built-in families are tested instead."""
+    from cegbench.data import VOCAB_SIZE
+
+    families = components["family"]
+    for name in innovations:
+        innovation = innovations.get(name)
+        for arm in ARMS:
+            recipe = innovation.recipe(arm)
+            owner = families.origin(recipe.family)
+            if owner in DEFAULT_PLUGINS:
+                continue
+            family = families.get(recipe.family)
+            for tier in (TIERS.get(t) for t in TIERS):
+                for width in tier.widths:
+                    problem = family_formula_error(family, recipe, width, VOCAB_SIZE, tier.context,
+                                                   components)
+                    if problem:
+                        raise _PluginFault(owner, DeclarationError(
+                            f"plugin {owner!r}, component {recipe.family!r} (family): field "
+                            f"'implementation': {problem} (innovation {name!r}, arm {arm!r}, "
+                            f"tier {tier.name})"))
 
 
 def _check_innovation(components: Components, plugin_name: str, innovation) -> None:
@@ -363,7 +411,9 @@ def _entry_point_plugins():
             source,
         )
         try:
-            plugin = entry_point.load()
+            with _said_if_slow(f"plugin {entry_point.name!r} ({source}, distribution "
+                               f"{info.distribution!r})", False):
+                plugin = entry_point.load()
         except Exception as error:
             yield None, None, PluginError(
                 f"Error importing plugin {entry_point.name!r} from distribution "
@@ -384,12 +434,45 @@ def _file_plugin(path: Path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        with _said_if_slow(f"plugin file {str(path)!r}", False):
+            spec.loader.exec_module(module)
     except (Exception, SystemExit) as error:
         raise PluginError(
             f"Error importing plugin file {str(path)!r}: {type(error).__name__}: {error}"
         ) from error
     return module, PluginInfo(path.stem, None, None, False, str(path.resolve()))
+
+
+SLOW_PLUGIN_S = 5.0  # default of CEGBENCH_PLUGIN_SLOW_S
+
+
+@contextlib.contextmanager
+def _said_if_slow(what: str, builtin: bool):
+    """If loading ``what`` takes longer than ``CEGBENCH_PLUGIN_SLOW_S`` seconds, say on
+    standard error which plugin it is (once), so that a plugin whose import hangs is
+    found; built-ins are not watched."""
+    try:
+        delay = float(os.environ.get("CEGBENCH_PLUGIN_SLOW_S", SLOW_PLUGIN_S))
+    except ValueError:
+        delay = SLOW_PLUGIN_S
+    if builtin or delay <= 0:
+        yield
+        return
+    stderr = sys.stderr  # as it is now: a redirect may be gone when the timer fires
+
+    def say():
+        print(f"cegbench: still loading {what} after {delay:g} s; if it hangs, press Ctrl-C and "
+              "leave it out (CEGBENCH_LOAD_PLUGINS=other,names or "
+              "CEGBENCH_DISABLE_PLUGIN_AUTOLOAD=1 for an installed plugin; drop --plugins for a "
+              "file)", file=stderr, flush=True)
+
+    timer = threading.Timer(delay, say)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _skip_or_raise(info: PluginInfo, error: Exception, problems: list[str]) -> None:

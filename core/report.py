@@ -6,12 +6,12 @@ nothing but the row: verdicts written before a column existed print without it.
 
 from __future__ import annotations
 
-import json
 import math
 
 from cegbench.analysis.drift import format_drift
 from cegbench.analysis.label import EQUAL_LOSS
 from cegbench.bounds import UNBOUNDED, unbounded_reason
+from cegbench.stored import load_json
 
 
 def describe_verdict(label, direction) -> str:
@@ -32,8 +32,9 @@ def format_interval(value, low, high, spec=".3g", suffix="") -> str:
 
 def stored_json(verdict: dict, column: str, default=None):
     """A verdict row's JSON column, decoded; ``default`` where it is empty or absent."""
-    text = verdict.get(column)
-    return json.loads(text) if text else default
+    where = (f"verdicts.{column} of {verdict.get('innovation')!r} on tier {verdict.get('tier')} "
+             f"v{verdict.get('tier_version')}")
+    return load_json(verdict.get(column), where, default)
 
 
 def _fit_lines(fits: list[dict], law: str | None = None) -> list[str]:

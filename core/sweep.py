@@ -13,13 +13,13 @@ and prints lines; the default ``Progress`` says nothing, for tests and scripts).
 from __future__ import annotations
 
 import dataclasses
-import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cegbench import __version__
 from cegbench.innovations import ARMS
+from cegbench.stored import load_json
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,8 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
         declared[name] = get_innovation(db, name)
         if declared[name] is None:
             raise UnknownInnovation(f"innovation {name!r} is not in the registry")
-    parts_of = {name: json.loads(row["parts"] or "[]") for name, row in declared.items()}
+    parts_of = {name: load_json(row["parts"], f"innovations.parts of {name!r}", [], list)
+                for name, row in declared.items()}
     for name in analysis.parts_first(list(names), parts_of):
         innovation = declared[name]
         recorded = runs(db, name, tier.name, tier.version,
@@ -355,7 +356,8 @@ def bundle_composition(db, result, parts, tier):
     part_cegs = {}
     for part in parts:
         verdict = current_verdict(db, part, tier.name, tier.version)
-        part_cegs[part] = json.loads(verdict["ceg"]) if verdict else None
+        part_cegs[part] = load_json(verdict["ceg"], f"verdicts.ceg of {part!r} on tier {tier.name} "
+                                    f"v{tier.version}", None, list) if verdict else None
     return analysis.compose(dataclasses.asdict(reference), part_cegs)
 
 

@@ -1,12 +1,32 @@
 """What the CLI shows on the terminal: a sweep's progress (``ClickProgress``, the
 ``cegbench.sweep.Progress`` for people), the ``cegbench status`` report, an import's
-report and the ``cegbench plan`` listing. Like the CLI, it may read any stage."""
+report and the ``cegbench plan`` listing. Like the CLI, it may read any stage.
+
+Text from plugins and registries reaches the terminal through ``printable``: a control
+character (an escape sequence that clears the screen or retitles the window, a carriage
+return that overwrites a line, a line break that forges one) or a bidirectional override
+is shown as its escape, ``\x1b``, never sent raw."""
 
 from __future__ import annotations
+
+import re
 
 import click
 
 from cegbench.sweep import Progress
+
+# C0 and C1 controls, DEL, and the bidirectional marks and overrides ("Trojan source")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character and bidirectional override as its escape."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def echo_lines(lines, err: bool = False) -> None:
+    """Print ``lines``, one a line, each through ``printable``."""
+    click.echo("\n".join(printable(line) for line in lines), err=err)
 
 
 class ClickProgress(Progress):

@@ -41,6 +41,7 @@ from weakref import WeakKeyDictionary
 import torch
 
 from cegbench.components import Components
+from cegbench.contracts import multiplier_problem
 from cegbench.data import TokenDataset, gather_windows, load_dataset
 from cegbench.flops import FlopReport, check_flops
 from cegbench.plan import TrainSpec
@@ -53,6 +54,12 @@ STARTS_CHUNK = 256  # window starts drawn (and moved to the device) this many st
 
 class Diverged(RuntimeError):
     """Training loss became non-finite or exploded."""
+
+
+class PluginOutputError(RuntimeError):
+    """A plugin's component returned what it never may: a schedule a non-finite or
+    negative multiplier, a family a negative loss or a parameter count its model does
+    not have. The message names the component."""
 
 
 @dataclass
@@ -115,6 +122,8 @@ def error_text(error: Exception) -> str:
     """A failure's reason as recorded: the exception and where it was raised."""
     if isinstance(error, Diverged):
         return f"diverged: {error}"
+    if isinstance(error, PluginOutputError):
+        return str(error)
     where = traceback.extract_tb(error.__traceback__)[-1]
     return (f"{type(error).__name__}: {error} "
             f"(at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
@@ -142,7 +151,7 @@ def train(spec: TrainSpec, components: Components, device: str, result: RunResul
     member = Member.build(spec, shape, components, device, result)
     train_members(shape, [member], SingleForward(member.model), settings)
     if member.error is not None:
-        raise Diverged(member.error)
+        raise (PluginOutputError if member.fault else Diverged)(member.error)
 
 
 @dataclass
@@ -191,7 +200,8 @@ class Member:
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     starts: WindowStarts
-    error: str | None = None  # set when it diverges
+    error: str | None = None  # set when it diverges (or its family returns a negative loss)
+    fault: bool = False  # the error is the family's (a negative loss), not a divergence
 
     @classmethod
     def build(cls, spec: TrainSpec, shape: Shape, components: Components, device: str,
@@ -206,6 +216,13 @@ class Member:
         model = shape.family.build(spec.recipe, spec.width, shape.dataset.vocab_size, spec.context,
                                    components).to(device)
         result.n_params = sum(p.numel() for p in model.parameters())
+        declared = shape.family.n_params(spec.recipe, spec.width, shape.dataset.vocab_size,
+                                         spec.context, components)
+        if declared != result.n_params:  # the analytic count is what allocation and import use
+            raise PluginOutputError(
+                f"family {spec.recipe.family!r}: n_params() gives {declared} parameters at width "
+                f"{spec.width}, but the model its build() makes has {result.n_params}; the two "
+                "must agree (allocation and import use n_params)")
         optimizer = shape.optimizer_rule.build(model, spec.learning_rate)
         starts = WindowStarts(len(shape.dataset.train) - spec.context - 1, spec.batch_size,
                               torch.Generator().manual_seed(spec.seed), device)
@@ -291,6 +308,10 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
             if bad_steps[slot]:
                 member.error = divergence_reason(bad_values[slot], bad_steps[slot], steps,
                                                  member.spec.max_loss)
+                if bad_values[slot] < 0:
+                    member.fault = True
+                    member.error = negative_loss(spec, "training", bad_values[slot],
+                                                 bad_steps[slot], steps)
         active = [m for m in active if m.error is None]
 
     forward.set_training(True)
@@ -300,6 +321,11 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
         if not active:
             break
         lr_factor = shape.schedule(step / steps)
+        if problem := multiplier_problem(lr_factor):  # checked at every step, not only at load
+            raise PluginOutputError(
+                f"schedule {spec.recipe.schedule!r} returned {str(lr_factor)[:40]} at progress "
+                f"{step / steps:.4g} (step {step} of {steps}): {problem}; a schedule's "
+                "learning-rate multiplier must be a finite number >= 0")
         for member in active:
             for group in member.optimizer.param_groups:
                 group["lr"] = member.spec.learning_rate * lr_factor
@@ -311,12 +337,14 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
             for member, value in zip(stepping, losses.tolist()):
                 if not math.isfinite(value) or value > member.spec.max_loss:
                     member.error = divergence_reason(value, step, steps, member.spec.max_loss)
+                elif value < 0:
+                    member.error, member.fault = negative_loss(spec, "training", value, step, steps), True
         else:  # record on the device, read back every check_every steps
             key = tuple(slots[id(m)] for m in stepping)
             if key not in indices:  # made once per set of members: a copy to the device syncs
                 indices[key] = torch.tensor(key, device=device)
             index = indices[key]
-            bad = ~torch.isfinite(losses) | (losses.double() > max_loss[index])
+            bad = ~torch.isfinite(losses) | (losses.double() > max_loss[index]) | (losses < 0)
             new = bad & (first_bad[index] == 0)
             first_bad[index] = torch.where(new, step, first_bad[index])
             bad_loss[index] = torch.where(new, losses.detach(), bad_loss[index])
@@ -347,6 +375,9 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
                 if not math.isfinite(loss):
                     member.error = f"held-out loss became {loss} at step {step} of {steps}"
                     continue
+                if loss < 0:
+                    member.error, member.fault = negative_loss(spec, "held-out", loss, step, steps), True
+                    continue
                 member.result.curve.append({"step": step, "tokens": tokens_so_far,
                                             "flops": tokens_so_far * flops, "loss": loss})
             active = [m for m in active if m.error is None]
@@ -356,6 +387,12 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
         if member.error is None:
             member.result.final_loss = member.result.curve[-1]["loss"]
             member.result.train_time_s = train_time
+
+
+def negative_loss(spec: TrainSpec, which: str, loss: float, step: int, steps: int) -> str:
+    """Why a run whose family returned a negative loss failed (a cross-entropy is >= 0)."""
+    return (f"family {spec.recipe.family!r} returned a negative {which} loss {loss:.4g} at step "
+            f"{step} of {steps}; a language model's loss (a cross-entropy) is >= 0")
 
 
 def divergence_reason(loss: float, step: int, steps: int, max_loss: float) -> str:

@@ -6,16 +6,19 @@ is one ``BEGIN IMMEDIATE`` transaction, which takes the write lock up front, so
 two writers queue on the busy timeout instead of one of them failing with
 "database is locked" when it upgrades a read to a write.
 
-Just over 400 lines: every SQL statement of the project lives in this package, and the
-named reads and writes of one database are easier to find in one module.
+About 500 lines: every SQL statement of the project lives in this package, and the
+named reads and writes of one database are easier to find in one module (what went wrong
+with a registry is told apart in ``faults``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import sqlite3
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,7 +29,9 @@ from cegbench import __version__, literature
 from cegbench.learning import not_learned_reason
 from cegbench.provenance import utc_now
 from cegbench.registry import DEFAULT_REGISTRY
+from cegbench.registry.faults import registry_fault
 from cegbench.registry.migrations import migrations
+from cegbench.stored import StoredValueError, load_json
 
 BUSY_TIMEOUT_MS = 60_000
 IN_CHUNK = 500  # values bound in one ``in (…)`` query, well below SQLite's limit on parameters
@@ -62,17 +67,16 @@ def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db.execute("select count(*) from sqlite_master").fetchone()
         except sqlite3.DatabaseError as error:
-            raise RegistryError(f"registry {str(path)!r} cannot be read: {error}") from None
+            raise RegistryError(registry_fault(path, error)) from None
         return db
     try:
         db = _prepare(Database(path), memory=False)
-    except sqlite3.DatabaseError as error:
-        raise RegistryError(f"registry {str(path)!r} cannot be opened for writing: {error}; "
-                            "check that the file and its folder are writable") from None
-    if not readonly:
-        with write_transaction(db):
-            db["cegbench_versions"].insert(
-                {"version": __version__, "first_written_at": utc_now()}, ignore=True)
+        if not readonly:
+            with write_transaction(db):
+                db["cegbench_versions"].insert(
+                    {"version": __version__, "first_written_at": utc_now()}, ignore=True)
+    except (sqlite3.DatabaseError, OSError) as error:
+        raise RegistryError(registry_fault(path, error, writing=True)) from None
     return db
 
 
@@ -92,21 +96,58 @@ def _prepare(db: Database, memory: bool) -> Database:
 
 
 def remove_registry(path: str | Path) -> None:
-    """Delete a registry file with its ``-wal`` and ``-shm`` companions (close it first)."""
+    """Delete a registry file with its ``-wal`` and ``-shm`` companions (close it first).
+    Through a symbolic link, the file it points to goes, and the link stays."""
+    path = os.path.realpath(path)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def registry_exists(path: str | Path) -> bool:
+    """Whether something is at ``path`` (through symbolic links); a dangling link is
+    nothing. Raises ``RegistryError`` where that cannot be told: a symbolic link loop, a
+    folder on the way that cannot be searched."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as error:
+        where = f"registry {str(path)!r}"
+        if error.errno == errno.ELOOP:
+            raise RegistryError(f"{where} is a symbolic link loop ({error.strerror}); pass "
+                                "--registry with the registry file itself") from None
+        raise RegistryError(f"{where} cannot be reached ({error.strerror}): check the "
+                            "permissions of the folders on its path") from None
+    return True
+
+
 def check_registry(path: Path, *, readonly: bool, create: bool = False) -> str:
     """What ``path`` holds, without writing to it: "new" (nothing yet, or an empty
     SQLite file), "current", "older" (migrations pending) or "newer" (readable, but
     written by a newer cegbench). Raises ``RegistryError`` for anything that is not a
     registry this cegbench may open as asked."""
     where = f"registry {str(path)!r}"
-    if path.is_dir():
+    exists = registry_exists(path)
+    if exists and path.is_dir():
         raise RegistryError(f"{where} is a folder, not a file; pass --registry FILE.db")
-    if not path.exists():
+    if exists:  # never open a FIFO (it blocks until a writer comes) or a device
+        mode = os.stat(path).st_mode
+        kind = next((name for test, name in FILE_KINDS if test(mode)), None)
+        if kind:
+            raise RegistryError(f"{where} is not a regular file but {kind}; pass --registry "
+                                "with a registry file (FILE.db)")
+    if not exists:
+        if path.is_symlink() and not create:
+            raise RegistryError(f"{where} is a symbolic link to {os.readlink(path)!r}, which "
+                                "does not exist; pass --registry with an existing registry")
         if not create:
             raise RegistryError(f"{where} does not exist; run `cegbench run --tier smoke` to "
                                 "create one, or pass --registry with an existing file")
+        path = Path(os.path.realpath(path))  # a dangling link: the registry is made at its target
         if not path.parent.is_dir():
             raise RegistryError(f"{where}: folder {str(path.parent)!r} does not exist; create "
                                 "it or pass another --registry")
@@ -150,9 +191,7 @@ def check_registry(path: Path, *, readonly: bool, create: bool = False) -> str:
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
-        raise RegistryError(f"{where} is damaged or unreadable (SQLite: {error}); restore it "
-                            "from a backup, or rebuild one with `cegbench import` from an "
-                            "export") from None
+        raise RegistryError(registry_fault(path, error)) from None
     if not tables:
         if not create:
             raise RegistryError(f"{where} is an empty SQLite database, not a registry yet; run "
@@ -346,7 +385,12 @@ def trainings(db: Database, training_ids, components) -> dict[str, str]:
     rows = db.execute("select run_id, spec from runs where status = 'ok' "
                       "order by trained_as is not null, run_id").fetchall()
     for run_id, spec in rows:
-        key = training_id(json.loads(spec), components)
+        where = f"runs.spec of run {run_id!r}"
+        try:
+            key = training_id(load_json(spec, where, kind=dict), components)
+        except (KeyError, TypeError) as error:  # imported before specs were checked strictly
+            raise StoredValueError(f"{where} is not a run spec ({type(error).__name__}: "
+                                   f"{error})") from None
         if key in wanted and key not in found:
             found[key] = run_id
     return found
@@ -486,6 +530,24 @@ def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,
         )
         db["fits"].insert_all(fit_rows, pk=("innovation", "tier", "tier_version", "arm"))
         db["verdicts"].upsert(verdict, pk=("innovation", "tier", "tier_version"))
+
+
+STORED_JSON = {"verdicts": ("ceg", "frontier", "warnings", "method", *VERDICT_DETAIL_COLUMNS),
+               "innovations": ("parts", "literature", "baseline", "modern")}
+
+
+def check_stored_json(db: Database) -> None:
+    """Raise ``StoredValueError`` naming the first verdict or innovation value that is not
+    JSON: what the site reads, checked before it writes anything."""
+    keys = {"verdicts": "innovation, tier, tier_version", "innovations": "name"}
+    for table, columns in STORED_JSON.items():
+        present = [c for c in columns if c in {col.name for col in db[table].columns}]
+        for row in db.execute(f"select {keys[table]}, {', '.join(present)} from [{table}]"):
+            key = row[: len(keys[table].split(", "))]
+            what = (f"of {key[0]!r} on tier {key[1]} v{key[2]}" if table == "verdicts"
+                    else f"of {key[0]!r}")
+            for column, text in zip(present, row[len(key):]):
+                load_json(text, f"{table}.{column} {what}")
 
 
 def verdicts(db: Database, tier: str | None = None, innovation: str | None = None) -> list[dict]:

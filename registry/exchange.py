@@ -6,22 +6,31 @@ and ``curve`` stay JSON text), one row a line. An import reads such files and
 
 * validates every row before writing anything: the columns of the ``runs``
   table and no others, their types, their ranges (finite numbers, positive
-  budgets and widths, a known tier and arm, a known innovation), and that the
-  run id is the hash of the row's spec and the spec agrees with the row. One bad
-  row rejects the whole import, with errors naming the file and line;
+  budgets and widths, a known tier, tier version and arm, a known innovation),
+  and that the run id is the hash of the row's spec and the spec agrees with the
+  row. The spec is parsed strictly (every ``RunSpec`` field and no other, typed, no
+  NaN, infinity or repeated key); on the tier's current version its settings must
+  be the tier's, and under the innovation's current declaration its recipe must be
+  the declared arm's. One bad row rejects the whole import, with errors naming the
+  file and line;
 * is idempotent by run id: a row the registry holds with the same results is
   skipped, so importing twice, or merging two registries that share runs, gives
   their union with no duplicates;
 * never overwrites: a row whose run id is recorded with different results
-  (another machine's floating point, a failed run against an ok one) is a
-  conflict, reported and left out.
+  (another machine's floating point, a failed run against an ok one), or a second
+  run of a cell (innovation, arm, tier version, declaration, budget, width, seed)
+  recorded under another run id, is a conflict, reported and left out. The
+  comparison and the write are one transaction, so a ``cegbench run`` recording
+  into the same registry meanwhile is never mistaken for damage.
 
 Innovations: a row's innovation must be registered in the target registry or
 declared by the loaded plugins (the caller passes those rows in); the ones
 missing from the registry are registered from the plugins' declarations.
 
-About 480 lines: the import's checks (columns, types, physics, the tier's facts, the
-parameter count) are one contract, kept beside the format they check.
+About 540 lines: the import's checks (columns, types, physics, the tier's facts, the
+parameter count) are one contract, kept beside the format they check; the spec's own
+checks (strict JSON, its fields, the tier's settings, the declared recipe) are in
+``spec_checks``.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import io
 import json
 import math
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,6 +53,14 @@ from cegbench.innovations import ARMS
 from cegbench.learning import not_learned_reason
 from cegbench.plan import spec_id
 from cegbench.registry.db import write_transaction
+from cegbench.registry.spec_checks import (
+    reject_constant,
+    spec_field_errors,
+    spec_tier_errors,
+    strict_json,
+    unique_keys,
+)
+from cegbench.spreadsheet import restore, write_csv
 from cegbench.tiers import TIERS
 
 FORMATS = ("jsonl", "csv")
@@ -56,6 +74,9 @@ MEASURED_COLUMNS = ("status", "final_loss", "n_params", "flops_per_token",
 # Columns also found in the spec, which must agree with it.
 SPEC_COLUMNS = ("innovation", "arm", "tier", "tier_version", "budget", "width", "seed",
                 "learning_rate", "dataset", "declaration_hash")
+# What makes two runs measurements of one cell: one run per cell under a declaration
+CELL_COLUMNS = ("innovation", "arm", "tier", "tier_version", "declaration_hash", "budget",
+                "width", "seed")
 MAX_TEXT = 1_000_000  # characters in one field
 MAX_ERRORS = 50  # listed before the rest are only counted
 INT_RANGE = (-(2**63), 2**63 - 1)  # SQLite INTEGER
@@ -106,16 +127,11 @@ def export_runs(db: Database, out, fmt: str = "jsonl", *, tier: str | None = Non
         where.append(f"innovation in ({','.join('?' * len(innovations))})")
         params.extend(innovations)
     rows = db["runs"].rows_where(" and ".join(where) or None, params, order_by="run_id")
-    columns = list(run_columns(db))
-    if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
+    if fmt == "csv":  # text a spreadsheet would run as a formula is defused
+        return write_csv(out, list(run_columns(db)), rows)
     count = 0
     for row in rows:
-        if fmt == "csv":
-            writer.writerow(row)  # None → empty field
-        else:
-            out.write(json.dumps(row, allow_nan=False) + "\n")
+        out.write(json.dumps(row, allow_nan=False) + "\n")
         count += 1
     return count
 
@@ -156,10 +172,12 @@ def open_text(path, mode: str = "r", *, gz: bool | None = None):
     """Open an export for text, through gzip when ``gz`` (default: the name ends in
     ``.gz``). Written gzip files carry no name or time stamp, so the same rows give
     the same bytes."""
+    # reading, "utf-8-sig" drops a byte-order mark (Excel's "CSV UTF-8" begins with one)
+    encoding = "utf-8-sig" if mode == "r" else "utf-8"
     if not (is_gzip(path) if gz is None else gz):
-        return open(path, mode, encoding="utf-8", newline="")
+        return open(path, mode, encoding=encoding, newline="")
     if mode == "r":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding=encoding, newline="")
     raw = gzip.GzipFile(filename="", mode="wb", fileobj=open(path, "wb"), mtime=0)
     return _ClosingText(raw)
 
@@ -196,20 +214,19 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict | str]]:
             if not line.strip():
                 continue
             try:
-                row = json.loads(line, parse_constant=_reject_constant)
+                row = json.loads(line, parse_constant=reject_constant,
+                                 object_pairs_hook=unique_keys)
             except (ValueError, RecursionError) as error:
                 yield number, f"bad JSON: {error}"
                 continue
             yield number, row if isinstance(row, dict) else "a line must hold one JSON object"
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a number")
-
-
-def validate_row(raw: dict, columns: dict[str, str], known_innovations: set[str],
+def validate_row(raw: dict, columns: dict[str, str], known_innovations: dict[str, dict],
                  from_csv: bool, components=None) -> tuple[dict | None, list[str]]:
-    """A clean ``runs`` row, or the list of what is wrong with ``raw``."""
+    """A clean ``runs`` row, or the list of what is wrong with ``raw``.
+    ``known_innovations``: name → the innovation's current ``innovations`` row (its
+    declaration hash and arms' recipes)."""
     errors = []
     unknown = sorted(set(raw) - set(columns), key=str)
     if unknown:
@@ -228,7 +245,7 @@ def validate_row(raw: dict, columns: dict[str, str], known_innovations: set[str]
         return None, errors
     errors += _range_errors(row, known_innovations)
     if not errors:
-        errors += _spec_errors(row)
+        errors += _spec_errors(row, known_innovations[row["innovation"]])
     if not errors:
         errors += _physical_errors(row) + _tier_errors(row, components)
     if not errors and row["status"] == "ok":  # judged here, never taken from the file
@@ -245,7 +262,7 @@ def _typed(value, kind: str, from_csv: bool):
             raise ValueError(f"expected text, got {_show(value)}")
         if len(value) > MAX_TEXT:
             raise ValueError(f"text longer than {MAX_TEXT} characters")
-        return value
+        return restore(value) if from_csv else value  # the export's formula guard undone
     if from_csv:
         try:
             value = int(value) if kind == "INTEGER" else float(value)
@@ -273,7 +290,8 @@ def _show(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _range_errors(row: dict, known_innovations: set[str]) -> list[str]:
+def _range_errors(row: dict, known_innovations) -> list[str]:
+    tier = TIERS.get(row["tier"]) if row["tier"] in TIERS else None
     checks = [
         ("innovation", row["innovation"] in known_innovations,
          "not a known innovation (not in the registry nor the loaded plugins)"),
@@ -281,6 +299,9 @@ def _range_errors(row: dict, known_innovations: set[str]) -> list[str]:
         ("arm", row["arm"] in ARMS, f"must be one of {', '.join(ARMS)}"),
         ("status", row["status"] in ("ok", "failed"), "must be 'ok' or 'failed'"),
         ("tier_version", row["tier_version"] >= 1, "must be at least 1"),
+        ("tier_version", tier is None or row["tier_version"] <= tier.version,
+         f"is not a version of tier {row['tier']} (its current version is "
+         f"{tier.version if tier else '?'}; later ones do not exist yet)"),
         ("budget", row["budget"] > 0, "must be positive"),
         ("width", row["width"] >= 1, "must be at least 1"),
         ("seed", row["seed"] >= 0, "must not be negative"),
@@ -293,34 +314,44 @@ def _range_errors(row: dict, known_innovations: set[str]) -> list[str]:
         ("wall_time_s", row["wall_time_s"] is None or row["wall_time_s"] >= 0,
          "must not be negative"),
         ("unigram_loss", row["unigram_loss"] is None or row["unigram_loss"] > 0, "must be positive"),
+        ("train_time_s", row["train_time_s"] is None or row["train_time_s"] >= 0,
+         "must not be negative"),
     ]
     errors = [f"{name}: {_show(row[name])} {message}" for name, ok, message in checks if not ok]
     for name in JSON_COLUMNS:
         if row[name] is not None:
             try:
-                json.loads(row[name])
-            except (ValueError, RecursionError):
-                errors.append(f"{name}: not valid JSON")
+                strict_json(row[name])
+            except RecursionError:
+                errors.append(f"{name}: not valid JSON (nested too deeply)")
+            except json.JSONDecodeError as error:
+                errors.append(f"{name}: not valid JSON: {error}")
+            except ValueError as error:  # NaN, infinity, a key given twice
+                errors.append(f"{name}: {error}")
     return errors
 
 
-def _spec_errors(row: dict) -> list[str]:
-    spec = json.loads(row["spec"])
+def _spec_errors(row: dict, innovation: dict) -> list[str]:
+    """The spec against itself (every field, typed), the row, the tier and the declaration."""
+    spec = strict_json(row["spec"])
     if not isinstance(spec, dict):
         return ["spec: must be a JSON object"]
+    errors = spec_field_errors(spec)
+    if errors:
+        return errors
     if spec_id(spec) != row["run_id"]:
         return [f"run_id: {_show(row['run_id'])} is not the hash of the row's spec"]
     errors = [f"{name}: {_show(row[name])} differs from the spec's {_show(spec.get(name))}"
               for name in SPEC_COLUMNS if row[name] is not None and row[name] != spec.get(name)]
-    if row["recipe"] is not None and json.loads(row["recipe"]) != spec.get("recipe"):
+    if row["recipe"] is not None and strict_json(row["recipe"]) != spec.get("recipe"):
         errors.append("recipe: differs from the spec's")
-    return errors
+    return errors or spec_tier_errors(spec, innovation)
 
 
 def _physical_errors(row: dict) -> list[str]:
     """What training itself would never record: a loss above the spec's divergence bound,
     a non-finite point in the loss curve, a timestamp that is not ISO 8601."""
-    spec = json.loads(row["spec"])
+    spec = strict_json(row["spec"])
     errors = []
     max_loss = spec.get("max_loss")
     if (row["status"] == "ok" and row["final_loss"] is not None
@@ -329,7 +360,7 @@ def _physical_errors(row: dict) -> list[str]:
                       f"{max_loss}; training records such a run as failed (diverged)")
     if row["curve"] is not None:
         try:
-            curve = json.loads(row["curve"], parse_constant=_reject_constant)
+            curve = strict_json(row["curve"])
         except ValueError as error:
             errors.append(f"curve: {error}")
         else:
@@ -380,7 +411,7 @@ def _tier_errors(row: dict, components) -> list[str]:
             errors.append(f"width: {row['width']} is not one of tier {tier.name} v{tier.version}'s "
                           f"widths ({', '.join(map(str, tier.widths))})")
     if components is not None and row["n_params"] is not None and not errors:
-        expected = expected_n_params(json.loads(row["spec"]), components)
+        expected = expected_n_params(strict_json(row["spec"]), components)
         if expected is not None and expected != row["n_params"]:
             errors.append(f"n_params: {row['n_params']} is not the {expected} parameters the "
                           f"family gives at width {row['width']} for this recipe "
@@ -403,7 +434,8 @@ def expected_n_params(spec: dict, components) -> int | None:
 
 
 def read_and_validate(paths: Iterable[Path], columns: dict[str, str],
-                      known_innovations: set[str], components=None) -> list[tuple[str, dict]]:
+                      known_innovations: dict[str, dict], components=None
+                      ) -> list[tuple[str, dict]]:
     """(where, row) for every row of every file; raises ``ImportRejected`` listing every error."""
     rows, errors = [], []
     for path in map(Path, paths):
@@ -419,7 +451,8 @@ def read_and_validate(paths: Iterable[Path], columns: dict[str, str],
                 errors += [f"{where}: {problem}" for problem in problems]
                 if row is not None:
                     rows.append((where, row))
-        except (OSError, EOFError, UnicodeDecodeError) as error:  # EOFError: truncated .gz
+        # EOFError: a truncated .gz; zlib.error: a damaged deflate block in one
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as error:
             errors.append(f"{path}: cannot read: {error}")
     if errors:
         raise ImportRejected(errors)
@@ -443,17 +476,32 @@ def import_runs(db: Database, paths: Iterable[Path], catalog_innovations: dict[s
     reports what would happen, writing nothing (``db`` may be read-only).
     """
     paths = list(paths)
-    registered = {row["name"]: row["declaration_hash"]
-                  for row in db["innovations"].rows_where(select="name, declaration_hash")}
-    rows = read_and_validate(paths, run_columns(db), set(registered) | set(catalog_innovations),
-                             components)
-    report = ImportReport(dry_run=dry_run)
+    registered = {row["name"]: row for row in db["innovations"].rows_where(
+        select="name, declaration_hash, baseline, modern")}
+    known = {**catalog_innovations, **registered}
+    rows = read_and_validate(paths, run_columns(db), known, components)
+    if dry_run:
+        return _merge(db, rows, registered, catalog_innovations, ImportReport(dry_run=True))[0]
+    # compared and written in one transaction: a run recorded meanwhile (a `cegbench run`
+    # sharing the registry) is compared like any other, never a UNIQUE-constraint failure
+    with write_transaction(db):
+        report, new_rows = _merge(db, rows, registered, catalog_innovations, ImportReport())
+        if report.registered:
+            db["innovations"].insert_all([catalog_innovations[name] for name in report.registered])
+        db["runs"].insert_all(new_rows)
+    return report
+
+
+def _merge(db: Database, rows: list[tuple[str, dict]], registered: dict, catalog_innovations: dict,
+           report: ImportReport) -> tuple[ImportReport, list[dict]]:
+    """What importing ``rows`` into ``db`` does: the report, and the rows to insert."""
     missing = sorted({row["innovation"] for _, row in rows} - set(registered))
     report.registered = missing
     current = {**{name: catalog_innovations[name]["declaration_hash"] for name in missing},
-               **registered}
+               **{name: row["declaration_hash"] for name, row in registered.items()}}
     other: dict[tuple[str, str], int] = {}
     new_rows: dict[str, dict] = {}
+    new_cells: dict[tuple, str] = {}
     for where, row in rows:
         if row["declaration_hash"] != current[row["innovation"]]:
             key = (row["innovation"], row["declaration_hash"])
@@ -463,25 +511,35 @@ def import_runs(db: Database, paths: Iterable[Path], catalog_innovations: dict[s
         ).fetchone()
         if existing is None and row["run_id"] in new_rows:  # twice in this import
             existing = tuple(new_rows[row["run_id"]][name] for name in MEASURED_COLUMNS)
+        what = (f"run {row['run_id']} ({row['innovation']} {row['arm']} C={row['budget']:.3g} "
+                f"width={row['width']} seed={row['seed']})")
         if existing is None:
-            new_rows[row["run_id"]] = row
+            cell = tuple(row[name] for name in CELL_COLUMNS)
+            other_run = new_cells.get(cell) or _recorded_cell(db, cell)
+            if other_run is None:
+                new_rows[row["run_id"]] = row
+                new_cells[cell] = row["run_id"]
+            else:
+                report.conflicts.append(
+                    f"{where}: {what} measures a cell already measured by run {other_run} "
+                    f"(same innovation, arm, tier version, declaration, budget, width and "
+                    f"seed; another learning rate?): one run per cell, kept run {other_run}")
         elif tuple(existing) == tuple(row[name] for name in MEASURED_COLUMNS):
             report.unchanged += 1
         else:
             differ = [name for name, old in zip(MEASURED_COLUMNS, existing) if old != row[name]]
-            report.conflicts.append(
-                f"{where}: run {row['run_id']} ({row['innovation']} {row['arm']} "
-                f"C={row['budget']:.3g} width={row['width']} seed={row['seed']}) is recorded "
-                f"with different {', '.join(differ)}; kept the recorded one")
+            report.conflicts.append(f"{where}: {what} is recorded with different "
+                                    f"{', '.join(differ)}; kept the recorded one")
     report.other_declarations = [
         f"{count} run(s) of {name} have declaration hash {hash_!r}, not its current "
         f"{current[name]!r}: imported, but never fitted (`cegbench status` counts them apart)"
         for (name, hash_), count in sorted(other.items())]
     report.imported = len(new_rows)
-    if dry_run:
-        return report
-    with write_transaction(db):
-        if missing:
-            db["innovations"].insert_all([catalog_innovations[name] for name in missing])
-        db["runs"].insert_all(new_rows.values())
-    return report
+    return report, list(new_rows.values())
+
+
+def _recorded_cell(db: Database, cell: tuple) -> str | None:
+    """The run id the registry records for a cell (``CELL_COLUMNS``), or None."""
+    found = db.execute(f"select run_id from runs where {' and '.join(f'{c} = ?' for c in CELL_COLUMNS)} "
+                       "limit 1", list(cell)).fetchone()
+    return found[0] if found else None

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from cegbench.learning import not_learned_reason
 from cegbench.plan import training_id
 from cegbench.registry.db import get_innovation, recipe_json, save_run
+from cegbench.stored import load_json
 
 # what a trained run reports, copied as is into its row
 RESULT_COLUMNS = ("n_params", "status", "error", "final_loss", "flops_per_token",
@@ -69,7 +70,8 @@ def ingest_copy(db: Database, source_run_id: str, spec, components, command: str
     declaration, and ``trained_as`` naming the run that trained. Returns whether it was
     written."""
     source = db["runs"].get(source_run_id)
-    if training_id(json.loads(source["spec"]), components) != training_id(spec.to_dict(), components):
+    recorded = load_json(source["spec"], f"runs.spec of run {source_run_id!r}", kind=dict)
+    if training_id(recorded, components) != training_id(spec.to_dict(), components):
         raise ValueError(f"run {spec.run_id} does not train as run {source_run_id}")
     innovation = get_innovation(db, spec.innovation)
     if innovation is None:

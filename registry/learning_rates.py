@@ -16,6 +16,7 @@ from cegbench.plan import TunedRate
 from cegbench.provenance import utc_now
 from cegbench.registry.db import recipe_json, select_in, write_transaction
 from cegbench.registry.ingest import trained_row
+from cegbench.stored import load_json
 from cegbench.tiers import Tier
 from cegbench.tuning import Choice, recipe_key
 
@@ -68,7 +69,8 @@ def learning_rates(db: Database, tier: str | None = None) -> list[dict]:
 def tuned_rates(db: Database, tier: str, tier_version: int) -> dict[Recipe, TunedRate]:
     """Every recipe's chosen rate on one tier version, as ``plan_runs`` takes them."""
     return {
-        Recipe(**json.loads(row["recipe"])): TunedRate(row["learning_rate"], row["width"])
+        Recipe(**load_json(row["recipe"], f"learning_rates.recipe of {row['recipe_key']!r}", kind=dict)):
+        TunedRate(row["learning_rate"], row["width"])
         for row in db["learning_rates"].rows_where("tier = ? and tier_version = ?",
                                                    [tier, tier_version])
     }

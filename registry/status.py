@@ -8,10 +8,11 @@ that may be decided after it was recorded.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from sqlite_utils import Database
+
+from cegbench.stored import load_json
 
 
 @dataclass
@@ -48,7 +49,8 @@ def recorded_cells(db: Database, innovation: str, tier: str, tier_version: int,
         if status == "ok":
             spent = (per_token or 0.0) * (tokens or 0)
         else:  # a failed run trained up to its last evaluation, at least
-            points = json.loads(curve) if curve else []
+            points = load_json(curve, f"runs.curve of a {innovation_} {arm} run at C={budget:g}, "
+                                      f"width {width}, seed {seed}", [], list)
             spent = max((point.get("flops") or 0.0 for point in points), default=0.0)
         key = (innovation_, arm, budget, width, seed)
         if cells.get(key, {}).get("status") != "ok":  # an ok run of a cell outranks a failed one

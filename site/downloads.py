@@ -6,12 +6,13 @@
 The database is copied with SQLite's backup API, so the copy is consistent even while
 a driver writes the registry, and is left in rollback-journal mode (one plain file).
 The runs files hold every column of the ``runs`` table except the per-step loss
-``curve`` and the full ``spec`` (both JSON, and both in the database copy).
+``curve`` and the full ``spec`` (both JSON, and both in the database copy). A CSV text
+cell that a spreadsheet would run as a formula begins with an apostrophe
+(``cegbench.spreadsheet``).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import sqlite_utils
 
 from cegbench.registry.db import all_runs, copy_registry
+from cegbench.spreadsheet import write_csv
 
 FOLDER = "downloads"
 DATABASE = "cegbench.db"
@@ -37,9 +39,7 @@ def write_table(rows: list[dict], columns: list[str], stem: Path) -> tuple[Path,
     json_path.write_text(json.dumps(rows, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
                          encoding="utf-8")
     with csv_path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        write_csv(f, columns, rows)  # formulas defused (cegbench.spreadsheet)
     return json_path, csv_path
 
 

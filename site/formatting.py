@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime, timezone
 
 from cegbench.bounds import as_number  # re-exported: the site's number reader
+from cegbench.stored import load_json
 
 MISSING = "—"
 
@@ -111,8 +111,9 @@ def sort_key(x) -> str:
 
 
 def parse_json(raw, default):
-    """Parse a JSON column (NaN allowed); ``default`` when empty."""
-    return json.loads(raw) if raw else default
+    """Parse a JSON column (NaN allowed); ``default`` when empty; ``StoredValueError``
+    (one line, quoting its start) when it is not JSON."""
+    return load_json(raw, f"a verdict or innovation value ({str(raw)[:40]!r}…)", default)
 
 
 def fmt_timestamp(x) -> str:

@@ -70,6 +70,7 @@ from cegbench.site.formatting import (
     parse_json,
     sort_key,
 )
+from cegbench.site.publish import publish
 
 HERE = Path(__file__).parent
 STATIC_FILES = ("app.css", "app.js")
@@ -499,14 +500,17 @@ def copy_static(out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def build_site(db: sqlite_utils.Database, out_dir: Path, *, repository: str = "") -> list[Path]:
+def build_site(db: sqlite_utils.Database, out_dir: Path, *, repository: str = "", force: bool = False,
+               inputs=()) -> list[Path]:
     """Render the leaderboard from the registry ``db`` into ``out_dir``; return the files written.
 
     ``repository``: the code's URL for the footer, the About page and the citation ('' to
-    leave it out). Old hashed assets, innovation pages and downloads in ``out_dir`` are
-    removed first, so the folder holds exactly one build.
+    leave it out). The site is built aside and swapped in (``cegbench.site.publish``): the
+    files an earlier build wrote and this one does not are removed, nothing else; a folder
+    with other files and no earlier build in it is refused unless ``force``, and so is an
+    ``out_dir`` holding one of ``inputs`` (the registry, exports).
     """
-    out_dir = Path(out_dir)
+    registry_db.check_stored_json(db)  # a damaged value is one line naming its row
     inns = registry_db.innovations(db)
     for inn in inns:
         if not SLUG.match(inn["name"] or ""):
@@ -514,9 +518,13 @@ def build_site(db: sqlite_utils.Database, out_dir: Path, *, repository: str = ""
                              "refusing to use it as a file name")
     if repository and not repository.startswith(("https://", "http://")):
         raise ValueError(f"repository {repository!r} is not an http(s) URL")
-    for old in [*(out_dir / "static").glob("app.*"), *(out_dir / "innovation").glob("*.html"),
-                *(out_dir / downloads.FOLDER).glob("*"), *(out_dir / external_site.FOLDER).glob("*.html")]:
-        old.unlink()
+    return publish(Path(out_dir), lambda folder: render_site(db, inns, folder, repository), force=force,
+                   inputs=inputs)
+
+
+def render_site(db: sqlite_utils.Database, inns: list[dict], out_dir: Path, repository: str = "") -> list[Path]:
+    """Write the whole site for the innovations ``inns`` into the empty folder ``out_dir``;
+    return the files written."""
     assets = copy_static(out_dir)
     written = list(assets.values())
     urls = {name: f"static/{path.name}" for name, path in assets.items()}

@@ -52,3 +52,28 @@ def test_run_exits_1_when_a_named_innovation_was_not_run(tmp_path, monkeypatch):
                     "--jobs", "1", "--registry", str(tmp_path / "r.db"))
     assert result.exit_code == 1, result.output
     assert "gelu-to-swiglu asked for by --innovation but not run" in result.output
+
+
+@pytest.mark.parametrize("jobs", ["10000", str(10**20)])
+def test_jobs_has_an_upper_bound_and_writes_nothing(tmp_path, jobs):
+    """Before: 10000 started 27 workers (8.2 GB on 2 cores); 10^20 gave a traceback after
+    writing the registry."""
+    from cegbench.execute import JOBS_PER_CPU, available_cpus
+
+    result = invoke("run", "--tier", "smoke", "--innovation", "gelu-to-swiglu", "--jobs", jobs,
+                    "--registry", str(tmp_path / "r.db"))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output.strip() == (
+        f"Error: --jobs is {jobs}, more than the {JOBS_PER_CPU * available_cpus()} local jobs "
+        f"this machine takes ({JOBS_PER_CPU} per CPU this process may use, {available_cpus()}): "
+        "each job is a process with its own copy of the model code and data; pass at most that")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_jobs_from_the_settings_file_are_bounded_too(tmp_path):
+    settings = tmp_path / "cegbench.toml"
+    settings.write_text("[executor]\njobs = 100000\n")
+    result = invoke("run", "--tier", "smoke", "--innovation", "gelu-to-swiglu", "--config",
+                    str(settings), "--registry", str(tmp_path / "r.db"))
+    assert result.exit_code == 1 and "the settings file's executor.jobs is 100000" in result.output
+    assert not (tmp_path / "r.db").exists()

@@ -316,3 +316,184 @@ def test_import_format_docs_worked_run_id():
     spec = json.loads(spec_text)
     assert json.dumps(spec, sort_keys=True) == spec_text
     assert f"`{spec_id(spec)}`" in docs
+
+
+# -------------------------------------------------------------------------
+# a run's spec is the tier's spec (issue 30)
+
+
+def import_cli(tmp_path, lines, *extra):
+    """Import ``lines`` (rows or raw text) into a fresh registry holding the innovation;
+    returns (result, registry bytes before, registry path)."""
+    target = tmp_path / "target.db"
+    if not target.exists():
+        db = open_registry(target)
+        db.close()
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join((line if isinstance(line, str) else json.dumps(line)) + "\n"
+                            for line in lines))
+    before = target.read_bytes()
+    result = CliRunner().invoke(cli, ["import", str(path), "--registry", str(target), *extra])
+    assert "Traceback" not in result.output
+    return result, before, target
+
+
+def respec_only(row, **changes):
+    """The row with its spec's fields changed (not its columns) and its run id recomputed."""
+    return forged_text(row, json.dumps({**json.loads(row["spec"]), **changes}, sort_keys=True))
+
+
+def recipe_changed(row, **changes):
+    recipe = {**json.loads(row["spec"])["recipe"], **changes}
+    return respec_only({**row, "recipe": None}, recipe={k: v for k, v in recipe.items()
+                                                        if v is not None})
+
+
+def forged_text(row, spec_text: str) -> dict:
+    """The row with its spec replaced by ``spec_text``, its run id the hash of what it parses to."""
+    spec = json.loads(spec_text)
+    return {**row, "spec": spec_text, "run_id": spec_id(spec)}
+
+
+@pytest.mark.parametrize("forge, message", [
+    (lambda r: respec({**r, "final_loss": 1e300}, max_loss=1e308),
+     "spec.max_loss: 1e+308 is not tier smoke v2's max_loss 8.0"),
+    (lambda r: respec(r, eval_tokens=64), "spec.eval_tokens: 64 is not tier smoke v2's eval_tokens 2048"),
+    (lambda r: respec(r, dataset="enwiki-sample"),
+     "spec.dataset: 'enwiki-sample' is not tier smoke v2's dataset 'synthetic'"),
+    (lambda r: forged_text(r, r["spec"].replace('"max_loss": 8.0', '"max_loss": NaN')),
+     "spec: NaN is not a number"),
+    (lambda r: forged_text(r, r["spec"].replace('"max_loss": 8.0', '"max_loss": Infinity')),
+     "spec: Infinity is not a number"),
+    (lambda r: forged_text(r, r["spec"].replace('"max_loss": 8.0', '"max_loss": 1e999')),
+     "spec: 1e999 is not a finite number"),
+    (lambda r: forged_text(r, r["spec"].replace('"max_loss": 8.0',
+                                                '"max_loss": 8.0, "max_loss": 1e308')),
+     "spec: key(s) 'max_loss' given twice"),
+    (lambda r: forged_text(r, json.dumps({k: v for k, v in json.loads(r["spec"]).items()
+                                          if k != "eval_points"})),
+     "spec: missing field(s) eval_points"),
+    (lambda r: respec(r, note="hi"), "spec: unknown field(s) 'note'"),
+    (lambda r: recipe_changed(r, turbo=True), "spec.recipe: unknown field(s) 'turbo'"),
+    (lambda r: recipe_changed(r, mlp=None), "spec.recipe: missing field(s) mlp"),
+    (lambda r: recipe_changed(r, tied_embeddings=1), "spec.recipe: field 'tied_embeddings' must be bool"),
+    (lambda r: recipe_changed(r, schedule="linear"),
+     "spec.recipe: differs from the baseline recipe that gelu-to-swiglu's current declaration"),
+    (lambda r: respec(r, budget=int(json.loads(r["spec"])["budget"])),
+     "spec.budget: must be a JSON number with a decimal point or exponent"),
+    (lambda r: respec_only(r, width=16.0), "spec.width: must be a JSON integer, got 16.0"),
+    (lambda r: respec(r, tier_version=99), "tier_version: 99 is not a version of tier smoke"),
+    (lambda r: {**r, "train_time_s": -5.0}, "train_time_s: -5.0 must not be negative"),
+])
+def test_a_forged_spec_is_refused_naming_the_field(tmp_path, rows, forge, message):
+    """A spec is more than its hash: the tier's settings, strict JSON, every field and
+    no other, the declared recipe (round 2's max_loss check was bypassed by forging the
+    spec's own max_loss)."""
+    forged = forge(rows[0])
+    result, before, target = import_cli(tmp_path, [rows[1], forged])
+    assert result.exit_code == 1, result.output
+    assert "nothing imported" in result.output and f"in.jsonl:2: {message}" in result.output, \
+        result.output
+    assert target.read_bytes() == before
+
+
+def test_a_second_run_of_a_cell_is_a_conflict(tmp_path, rows):
+    """One run per cell and seed: another learning rate for a recorded cell is refused
+    (its eval_tokens, too, before: then it moved a frontier point while status said 24/24)."""
+    result, _, target = import_cli(tmp_path, [rows[0]])
+    assert result.exit_code == 0, result.output
+    twin = respec({**rows[0], "learning_rate": None}, learning_rate=0.5)
+    again = CliRunner().invoke(cli, ["import", str(tmp_path / "in.jsonl"), "--registry", str(target)])
+    assert again.exit_code == 0  # the same run again: unchanged, not a conflict
+    (tmp_path / "twin.jsonl").write_text(json.dumps(twin) + "\n" + json.dumps(rows[1]) + "\n")
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "twin.jsonl"), "--registry", str(target)])
+    assert result.exit_code == 1, result.output
+    assert "imported 1 runs, 0 already recorded, 1 conflict(s)" in result.output
+    assert (f"measures a cell already measured by run {rows[0]['run_id']}" in result.output
+            and "one run per cell" in result.output)
+    db = open_registry(target, readonly=True)
+    assert {r["run_id"] for r in db["runs"].rows} == {rows[0]["run_id"], rows[1]["run_id"]}
+    # two runs of one cell in one file: the first is kept
+    (tmp_path / "one-file").mkdir()
+    result, _, _ = import_cli(tmp_path / "one-file",
+                              [rows[2], respec({**rows[2], "learning_rate": None}, learning_rate=0.5)])
+    assert result.exit_code == 1 and "imported 1 runs, 0 already recorded, 1 conflict(s)" \
+        in result.output, result.output
+
+
+def test_a_csv_with_a_byte_order_mark_imports(tmp_path, rows, declared):
+    """Excel's "CSV UTF-8" starts with a byte-order mark: read as the header it precedes."""
+    source = registry(tmp_path / "a.db", rows[:3], declared)
+    exported = export(source, tmp_path / "runs.csv", "csv")
+    marked = tmp_path / "marked.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + exported.read_bytes())
+    result = CliRunner().invoke(cli, ["import", str(marked), "--registry", str(tmp_path / "b.db")])
+    assert result.exit_code == 0, result.output
+    assert "imported 3 runs" in result.output
+
+
+def test_a_gz_with_a_damaged_deflate_block_is_one_line(tmp_path, rows, declared):
+    import gzip
+
+    good = gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode(), mtime=0)
+    damaged = bytearray(good)
+    middle = len(damaged) // 2
+    damaged[middle:middle + 64] = b"\x00" * 64
+    path = tmp_path / "runs.jsonl.gz"
+    path.write_bytes(bytes(damaged))
+    result = CliRunner().invoke(cli, ["import", str(path), "--registry", str(tmp_path / "r.db")])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and f"{path}: cannot read: " in result.output
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_an_import_racing_a_run_sees_its_run_as_recorded(tmp_path, rows, declared, monkeypatch):
+    """A `cegbench run` that records a run between the import's check and its write: the
+    run is compared like any other (before: "UNIQUE constraint failed … restore it from a
+    backup", exit 2, for a registry that was fine)."""
+    import contextlib
+
+    from cegbench.registry import exchange
+
+    target = tmp_path / "r.db"
+    registry(target, [], declared).close()
+    real = exchange.write_transaction
+
+    @contextlib.contextmanager
+    def racing(db):
+        other = open_registry(target)  # the other process records the run first
+        save_run(other, rows[0])
+        other.close()
+        with real(db):
+            yield
+
+    monkeypatch.setattr(exchange, "write_transaction", racing)
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(rows[0]) + "\n" + json.dumps(rows[1]) + "\n")
+    result = CliRunner().invoke(cli, ["import", str(path), "--registry", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "imported 1 runs, 1 already recorded, 0 conflict(s)" in result.output
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "=cmd|' /C calc'!A0", "@SUM(1+1)*cmd",
+            "+1+1", "-2+3", "\tTAB", "\rCR", "'=already quoted", "'plain quote", "plain"]
+
+
+def test_csv_exports_defuse_formulas_and_import_reads_them_back(tmp_path, rows, declared):
+    """OWASP's rule: a text cell a spreadsheet would run begins with an apostrophe in every
+    CSV cegbench writes; numbers stay numbers; cegbench's import undoes it exactly."""
+    import csv
+
+    made = [{**row, "command": text, "hardware": text, "error": text}
+            for row, text in zip(rows, FORMULAS)]
+    source = registry(tmp_path / "a.db", made, declared)
+    exported = export(source, tmp_path / "runs.csv", "csv")
+    cells = list(csv.DictReader(exported.open(newline="")))
+    for cell, text in zip(sorted(cells, key=lambda c: c["run_id"]),
+                          [r["command"] for r in sorted(made, key=lambda r: r["run_id"])]):
+        assert cell["command"][0] not in "=+-@\t\r", cell["command"]
+        assert cell["command"] == (("'" + text) if text[0] in "=+-@\t\r'" else text)
+        assert float(cell["final_loss"]) > 0 and not cell["final_loss"].startswith("'")
+    target = open_registry(tmp_path / "b.db")
+    assert import_runs(target, [exported], declared).imported == len(made)
+    assert sorted(target["runs"].rows, key=str) == sorted(source["runs"].rows, key=str)

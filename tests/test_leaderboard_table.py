@@ -106,3 +106,31 @@ def test_rows_follow_innovation_order_and_pipes_in_text_are_escaped():
     assert rows[0].startswith("| a-to-b |") and rows[0].endswith("| none declared | — |")
     assert "Smith \\| Jones 2024" in rows[1]
     assert all(row.count(" | ") == len(COLUMNS) - 1 for row in rows)
+
+
+def test_a_line_break_backslash_or_markup_in_a_source_never_splits_a_row(tmp_path, catalog):
+    """Through `cegbench table`: before, a newline in a literature source ended the row
+    and a backslash before a "|" undid its escape."""
+    import re
+
+    from click.testing import CliRunner
+
+    from cegbench.cli import cli
+    from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_verdict
+
+    source = "Smith\nJones \\| 2024 <script>x</script> [a](javascript:b)"
+    db = open_registry(tmp_path / "r.db")
+    swiglu = catalog.innovations.get("gelu-to-swiglu")
+    row = innovation_row(swiglu, catalog.plugin_info(swiglu.plugin))
+    save_innovations(db, [{**row, "literature": json.dumps([dict(FINDING, source=source)])}])
+    save_verdict(db, innovation="gelu-to-swiglu", tier="smoke", tier_version=2, fits=[], verdict=dict(
+        label="inconclusive", margin=2.0, n_runs=0, n_failed=0,
+        declaration_hash=swiglu.declaration_hash(), ceg=[], frontier=[], warnings=[]))
+    db.close()
+    result = CliRunner().invoke(cli, ["table", "--tier", "smoke", "--registry", str(tmp_path / "r.db")])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("| gelu-to-swiglu"))
+    assert len(lines) == 5  # header, rule, the row, a blank line, the summary
+    assert len(re.findall(r"(?<!\\)\|", row.replace("\\\\", ""))) == len(COLUMNS) + 1
+    assert "Smith Jones \\\\\\| 2024 \\<script\\>x\\</script\\> \\[a\\](javascript:b)" in row

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 from sqlite_utils import Database
+from test_registry import innovation, run_row
 
 from cegbench.data import load_dataset
 from cegbench.learning import MARGIN, not_learned_reason
@@ -13,7 +14,6 @@ from cegbench.registry.db import open_registry, save_innovations, save_run
 from cegbench.registry.migrations import migrations
 from cegbench.sweep import judge_learning
 from cegbench.tiers import TIERS
-from test_registry import innovation, run_row
 
 CURVE = [{"loss": 2.6}, {"loss": 2.45}, {"loss": 2.4}]
 FLAT = [{"loss": 3.509}, {"loss": 3.5095}, {"loss": 3.4980}]  # a real stuck run's curve (cpu v3)

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from cegbench.registry.db import open_registry, save_run, save_verdict
 from cegbench.site import context, formatting, plots, render
+from cegbench.site.publish import MANIFEST
 from cegbench.site.render import build_site
 from site_fixtures import INNOVATIONS, sample_registry
 
@@ -312,16 +313,26 @@ def test_empty_registry_renders_a_friendly_page(tmp_path):
 
 
 def test_a_rebuild_is_deterministic_and_removes_stale_files(sample_db, tmp_path):
-    """Built over an old build, the folder holds exactly the new files, byte for byte as a fresh build."""
+    """Built over an old build, the folder holds exactly the new files, byte for byte as a
+    fresh build: the old build's files that this one does not write (its manifest lists
+    them) are removed, and nothing else is."""
     out = tmp_path / "out"
-    for stale in ("static/app.000000000000.css", "innovation/gone.html", "downloads/old.csv"):
-        (out / stale).parent.mkdir(parents=True, exist_ok=True)
-        (out / stale).write_text("old")
+    build_site(sample_db, out)
+    stale = ["static/app.000000000000.css", "innovation/gone.html", "downloads/old.csv"]
+    for name in stale:
+        (out / name).write_text("old")
+    manifest = json.loads((out / MANIFEST).read_text())
+    (out / MANIFEST).write_text(json.dumps({**manifest, "files": manifest["files"] + stale}))
+    (out / "notes.txt").write_text("mine")  # files of the user's own stay
+    (out / "downloads" / "mine").mkdir()  # a folder there was a traceback
     written = build_site(sample_db, out)
-    assert {p for p in out.rglob("*") if p.is_file()} == set(written)
+    assert {p for p in out.rglob("*") if p.is_file()} == {*written, out / MANIFEST, out / "notes.txt"}
+    assert (out / "downloads" / "mine").is_dir()
     fresh = build_site(sample_db, tmp_path / "fresh")
     assert {p.relative_to(tmp_path / "fresh"): p.read_bytes() for p in fresh} == \
         {p.relative_to(out): p.read_bytes() for p in written}
+    assert sorted(json.loads((out / MANIFEST).read_text())["files"]) == \
+        sorted(p.relative_to(out).as_posix() for p in written)
 
 
 @pytest.mark.parametrize("name", ["../evil", "Bad Name", ""])
@@ -541,3 +552,156 @@ def test_site_links_and_cites_the_repository_it_is_given(tmp_path, monkeypatch):
         (tmp_path / "out" / "index.html").read_text()
     bad = CliRunner().invoke(cli, [*args, "--repository", "javascript:alert(1)"])
     assert bad.exit_code == 2 and "--repository" in bad.output and "must be an http(s) URL" in bad.output
+
+
+# -------------------------------------------------------------------------
+# no command destroys its inputs (issue 30)
+
+
+def cli_site(*args):
+    from click.testing import CliRunner
+
+    from cegbench.cli import cli
+
+    result = CliRunner().invoke(cli, ["site", *map(str, args)])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def tree(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.fixture
+def registry_file(tmp_path):
+    sample_registry(tmp_path / "registry.db").close()
+    return tmp_path / "registry.db"
+
+
+def test_a_folder_the_site_did_not_make_is_refused_unless_forced(registry_file, tmp_path):
+    """Before: files under DIR/innovation and DIR/downloads were deleted silently."""
+    out = tmp_path / "theirs"
+    (out / "innovation").mkdir(parents=True)
+    (out / "innovation" / "essay.html").write_text("my essay")
+    (out / "downloads").mkdir()
+    (out / "downloads" / "thesis.csv").write_text("a,b")
+    before = tree(out)
+    result = cli_site("--registry", registry_file, "--out", out)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (
+        f"Error: site folder '{out}' is not empty and was not made by `cegbench site` (it has "
+        f"no {MANIFEST}); pass --force to write the site into it (its own files are left "
+        "alone), or pass an empty or new --out")
+    assert tree(out) == before
+    forced = cli_site("--registry", registry_file, "--out", out, "--force")
+    assert forced.exit_code == 0, forced.output
+    after = tree(out)
+    assert {k: after[k] for k in before} == before and "index.html" in after
+    again = cli_site("--registry", registry_file, "--out", out)  # now it is the site's folder
+    assert again.exit_code == 0 and {k: tree(out)[k] for k in before} == before
+
+
+def test_rebuilding_a_folder_the_site_made_needs_no_force(registry_file, tmp_path):
+    out = tmp_path / "_site"
+    for _ in range(2):
+        result = cli_site("--registry", registry_file, "--out", out)
+        assert result.exit_code == 0, result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli_site("--registry", registry_file, "--out", empty).exit_code == 0
+
+
+def test_a_site_built_before_manifests_is_rebuilt_and_its_stale_pages_go(registry_file, tmp_path):
+    """`cegbench site --out _site` as README says, over a build by an older cegbench."""
+    out = tmp_path / "_site"
+    assert cli_site("--registry", registry_file, "--out", out).exit_code == 0
+    (out / MANIFEST).unlink()  # as an older cegbench left it
+    (out / "innovation" / "gone.html").write_text("an innovation no longer in the registry")
+    (out / "README.txt").write_text("not the site's")
+    result = cli_site("--registry", registry_file, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert not (out / "innovation" / "gone.html").exists() and (out / "README.txt").exists()
+    assert (out / MANIFEST).is_file()
+
+
+def test_an_interrupted_build_leaves_the_old_site_whole(sample_db, tmp_path, monkeypatch):
+    """Ctrl-C midway: before, index.html linked to pages already deleted."""
+    out = tmp_path / "out"
+    build_site(sample_db, out)
+    before = tree(out)
+    calls = []
+
+    def interrupted(env, template, context, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(env, template, context, path)
+
+    real = render._write
+    monkeypatch.setattr(render, "_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_site(sample_db, out)
+    assert tree(out) == before
+    assert not [p for p in tmp_path.iterdir() if ".building-" in p.name]  # no staging left
+
+
+def test_the_index_is_swapped_in_after_every_page(sample_db, tmp_path, monkeypatch):
+    from cegbench.site import publish
+
+    out = tmp_path / "out"
+    build_site(sample_db, out)
+    moved = []
+    real = publish.os.replace
+    monkeypatch.setattr(publish.os, "replace", lambda a, b: (moved.append(Path(b)), real(a, b)))
+    build_site(sample_db, out)
+    pages = [p for p in moved if p.suffix == ".html"]
+    assert pages[-1] == out / "index.html" and len(pages) > 1
+
+
+def test_the_site_refuses_an_out_folder_holding_its_inputs(registry_file, tmp_path):
+    before = registry_file.read_bytes()
+    result = cli_site("--registry", registry_file, "--out", tmp_path)
+    assert result.exit_code == 1, result.output
+    assert f"--out '{tmp_path}' holds the site's input '{registry_file}'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert registry_file.read_bytes() == before and not (tmp_path / "index.html").exists()
+    link = tmp_path / "elsewhere"
+    link.symlink_to(tmp_path)
+    assert cli_site("--registry", registry_file, "--out", link).exit_code == 1
+
+
+@pytest.mark.parametrize("out", ["registry.db", "link.db", "registry.db-wal", "hard.db"])
+def test_export_refuses_to_write_over_the_registry(registry_file, tmp_path, out):
+    """Before: `export --out` the registry itself replaced it with the export, exit 0."""
+    import os
+
+    from click.testing import CliRunner
+
+    from cegbench.cli import cli
+
+    (tmp_path / "link.db").symlink_to(registry_file)
+    os.link(registry_file, tmp_path / "hard.db")
+    before = registry_file.read_bytes()
+    result = CliRunner().invoke(cli, ["export", "--registry", str(registry_file),
+                                      "--out", str(tmp_path / out)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: --out '{tmp_path / out}' is the registry "
+                                    f"'{registry_file}' itself")
+    assert len(result.output.strip().splitlines()) == 1
+    assert registry_file.read_bytes() == before
+
+
+def test_site_csv_downloads_defuse_formulas(sample_db, tmp_path):
+    """A plugin's title or an imported row's text never reaches a spreadsheet as a formula."""
+    sample_db["innovations"].update("gelu-to-swiglu", {"title": '=HYPERLINK("http://evil","x")'})
+    sample_db.execute("update runs set hardware = '@SUM(1+1)*cmd|'' /C calc''!A0'")
+    sample_db.conn.commit()
+    build_site(sample_db, tmp_path / "out")
+    board = list(csv.DictReader((tmp_path / "out" / "downloads" / "leaderboard.csv").open(newline="")))
+    titles = {row["innovation"]: row["title"] for row in board}
+    assert titles["gelu-to-swiglu"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    runs = list(csv.DictReader((tmp_path / "out" / "downloads" / "runs.csv").open(newline="")))
+    assert runs and all(row["hardware"].startswith("'@SUM") for row in runs)
+    assert all(not row["final_loss"].startswith("'") for row in runs if row["final_loss"])

@@ -150,6 +150,14 @@ def available_cpus() -> int:
     return len(os.sched_getaffinity(0))
 
 
+JOBS_PER_CPU = 4  # local jobs allowed per CPU: each is a process with its own torch (~0.3 GB)
+
+
+def max_jobs() -> int:
+    """The most local jobs a sweep may start: ``JOBS_PER_CPU`` per CPU this process may use."""
+    return JOBS_PER_CPU * available_cpus()
+
+
 def executor_choice(*, name: str | None = None, jobs: int | None = None,
                     ray_address: str | None = None, config: str | None = None):
     """(name, jobs, engine settings) that the settings file (``cegbench.config``) asks for,
@@ -162,7 +170,13 @@ def executor_choice(*, name: str | None = None, jobs: int | None = None,
     if jobs is not None and name != "local":
         raise ValueError(f"--jobs is for the local executor, not {name!r}: set the {name} "
                          f"executor's resources in the settings file's [executor.{name}] table")
+    given = "--jobs" if jobs is not None else "the settings file's executor.jobs"
     jobs = jobs or settings.get("jobs") or available_cpus()
+    if name == "local" and jobs > max_jobs():
+        raise ValueError(f"{given} is {jobs}, more than the {max_jobs()} local jobs this machine "
+                         f"takes ({JOBS_PER_CPU} per CPU this process may use, "
+                         f"{available_cpus()}): each job is a process with its own copy of "
+                         "the model code and data; pass at most that")
     engine_settings = dict(settings.get(name, {}))
     if ray_address is not None:
         if name != "ray":
