@@ -205,7 +205,7 @@ def lookup_any_tier(db, name: str):
     if external is None:
         known = [t.name for t in external_tiers(db)]
         more = f"; external tiers in this registry: {', '.join(known)}" if known else ""
-        raise click.BadParameter(f"unknown tier {name!r}: built-in tiers are {', '.join(TIERS)}{more} "
+        raise click.BadParameter(f"Unknown tier {name!r}: built-in tiers are {', '.join(TIERS)}{more} "
                                  "(`cegbench import --external FILE` adds one)", param_hint="'--tier'")
     return external
 

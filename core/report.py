@@ -11,7 +11,7 @@ import math
 from cegbench.analysis.drift import format_drift
 from cegbench.analysis.label import EQUAL_LOSS
 from cegbench.bounds import UNBOUNDED, unbounded_reason
-from cegbench.stored import load_json
+from cegbench.stored import load_json, verdict_value
 
 
 def describe_verdict(label, direction) -> str:
@@ -32,9 +32,7 @@ def format_interval(value, low, high, spec=".3g", suffix="") -> str:
 
 def stored_json(verdict: dict, column: str, default=None):
     """A verdict row's JSON column, decoded; ``default`` where it is empty or absent."""
-    where = (f"verdicts.{column} of {verdict.get('innovation')!r} on tier {verdict.get('tier')} "
-             f"v{verdict.get('tier_version')}")
-    return load_json(verdict.get(column), where, default)
+    return load_json(verdict.get(column), verdict_value(verdict, column), default)
 
 
 def _fit_lines(fits: list[dict], law: str | None = None) -> list[str]:

@@ -23,7 +23,7 @@ column an older registry lacks reads as empty. Pure Python: a leaf any module ma
 
 from __future__ import annotations
 
-import json
+from cegbench.stored import load_json, verdict_value
 
 DECIDED = "decided"
 BORDERLINE = "borderline"
@@ -41,10 +41,11 @@ ANOTHER_BOOTSTRAP_SEED = "another bootstrap seed (its bound is within Monte-Carl
 
 
 def stored_list(verdict: dict, column: str) -> list:
-    """A verdict's JSON list column, decoded; [] where it is NULL, empty or absent."""
+    """A verdict's JSON list column, decoded; [] where it is NULL, empty or absent; a value
+    that is not JSON is a ``StoredValueError`` naming the verdict's row."""
     value = verdict.get(column)
     if isinstance(value, str):
-        value = json.loads(value) if value.strip() else None
+        value = load_json(value if value.strip() else None, verdict_value(verdict, column))
     return list(value) if isinstance(value, (list, tuple)) else []
 
 

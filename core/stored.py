@@ -36,5 +36,11 @@ def load_json(text, where: str, default=None, kind: type | tuple[type, ...] | No
     return value
 
 
+def verdict_value(verdict: dict, column: str) -> str:
+    """How a verdict's stored value is named in errors: "verdicts.warnings of 'x' on tier cpu v3"."""
+    return (f"verdicts.{column} of {verdict.get('innovation')!r} on tier {verdict.get('tier')} "
+            f"v{verdict.get('tier_version')}")
+
+
 def _json_name(python: str) -> str:
     return python.replace("dict", "object").replace("str", "string")

@@ -65,7 +65,7 @@ def test_the_label_cell_says_what_the_label_rests_on_and_what_weakens_it():
 def test_a_delta_alpha_from_a_fit_at_a_bound_is_marked_no_result_and_never_prints_minus_zero():
     cell = delta_alpha_cell(verdict(basis="equal-loss CEGs", delta_alpha=-3e-9,
                                     delta_alpha_low=-0.0367, delta_alpha_high=4e-9))
-    assert cell == "+0.0000 [-0.0367, +0.0000] (fit at a bound: no result)"
+    assert cell == "+0.0000 [-0.0367, +0.0000] (the law is no result)"
     assert delta_alpha_cell(verdict(delta_alpha=None)) == "—"
 
 
