@@ -85,8 +85,10 @@ class PowerLaw:
     alpha: float
 
     def loss(self, compute):
-        """E + A·C^(−α), evaluated as E + exp(log A − α·log C) to avoid overflow."""
-        return self.E + np.exp(np.log(self.A) - self.alpha * np.log(compute))
+        """E + A·C^(−α), evaluated as E + exp(log A − α·log C) to avoid overflow (A may
+        underflow to 0 in a degenerate fit: its excess is then 0)."""
+        with np.errstate(divide="ignore"):
+            return self.E + np.exp(np.log(self.A) - self.alpha * np.log(compute))
 
 
 @dataclass(frozen=True)
@@ -350,14 +352,16 @@ class ScalingLawFitter:
     def log_ceg_sensitivity(self, fit: JointFit, compute: float, step: float = 1e-6) -> np.ndarray:
         """∂ log CEG(compute)/∂ log L*_i at the fit (central differences in the parameters)."""
 
-        def log_ceg(p):
+        def log_ceg(p):  # −inf or NaN where the CEG is 0 or undefined: a gradient the caller skips
             laws = self._joint_fit(p, fit.residuals).laws
-            return np.log(compute_equivalent_gain(laws["baseline"], laws["modern"], compute))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.log(compute_equivalent_gain(laws["baseline"], laws["modern"], compute))
 
         gradient = np.zeros(self.n_params)
         for slot in np.flatnonzero(self.free):
             up, down = fit.params.copy(), fit.params.copy()
             up[slot] += step
             down[slot] -= step
-            gradient[slot] = (log_ceg(up) - log_ceg(down)) / (2 * step)
+            with np.errstate(invalid="ignore"):  # inf − inf: NaN, as said above
+                gradient[slot] = (log_ceg(up) - log_ceg(down)) / (2 * step)
         return gradient[self.free] @ self._influence(fit)
