@@ -46,6 +46,20 @@ def tier_runs(db, innovation: str, tier: str, version: int):
     return registry_db.runs(db, innovation, tier, version)
 
 
+def tier_run_records(db, tier: str, version: int) -> list[dict]:
+    """Every run of a tier version as ``registry.db.tier_runs`` gives them (what the index's
+    scale line counts): the registry's runs for a built-in tier, the external rows' runs for
+    an external one (its dataset is the source's: not named here)."""
+    if not is_external_tier(db, tier, version):
+        return registry_db.tier_runs(db, tier, version)
+    records = []
+    for name in external.tier_innovations(db, tier, version):
+        runs = external.site_runs(db, name, tier, version)
+        records += [{**row, "innovation": name, "dataset": None, "finished_at": None}
+                    for row in runs.to_dict("records")]
+    return records
+
+
 def reproduce_command(tier) -> str:
     """What reproduces an external tier's verdicts: importing its files again."""
     files = " ".join(f["name"] for f in tier.files) or "FILE"

@@ -49,7 +49,7 @@ def _span(values) -> tuple[float, float] | None:
 def tier_scale(runs: list[dict]) -> TierScale:
     per_epoch = [as_number(r["tokens"]) / as_number(r["epochs"]) for r in runs
                  if as_number(r.get("tokens")) and as_number(r.get("epochs"))]
-    cells = Counter((r["innovation"], r["arm"], r["budget"], r["width"]) for r in runs)
+    cells = Counter((r["innovation"], r["arm"], r["budget"], r["n_params"]) for r in runs)
     epochs = [e for e in (as_number(r.get("epochs")) for r in runs) if e is not None]
     finished = [r["finished_at"] for r in runs if isinstance(r.get("finished_at"), str)]
     return TierScale(
