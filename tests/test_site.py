@@ -113,7 +113,7 @@ def test_index_marks_every_caveat_beside_its_label(built_site):
     assert "same runs as mha-to-gqa</span>" in row_html(html, "mha-to-mqa")
     assert "same runs as" not in row_html(html, "gelu-to-swiglu")  # shares only its baseline
     # Δα from a law at a bound is flagged, never shown as a result
-    assert '<span class="no-result" title="the fitted law is at a bound' in bundle
+    assert '<span class="no-result" title="the fitted law is no result' in bundle
     assert "+0.030<br><small>[+0.026, +0.034]</small>" in lstm
     # the filters offer the values present, surest standing first
     assert re.search(r'<select data-facet="standing"[^>]*>\s*<option value="">all</option>\s*'
