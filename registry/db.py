@@ -377,9 +377,9 @@ def recorded_run_ids(db: Database, run_ids, *, include_failed: bool = True) -> s
 
 def trainings(db: Database, training_ids, components) -> dict[str, str]:
     """{training id: the run id of an ok measurement run with that training}
-    (``cegbench.plan.training_id``) for the ``training_ids`` the registry has trained,
+    (``cegbench.plan.specs.training_id``) for the ``training_ids`` the registry has trained,
     preferring the run that trained itself over a copy of it."""
-    from cegbench.plan import training_id  # not at the top: it imports torch
+    from cegbench.plan.specs import training_id  # not at the top: it imports torch
 
     wanted, found = set(training_ids), {}
     rows = db.execute("select run_id, spec from runs where status = 'ok' "

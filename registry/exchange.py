@@ -51,7 +51,7 @@ from sqlite_utils import Database
 
 from cegbench.innovations import ARMS
 from cegbench.learning import not_learned_reason
-from cegbench.plan import spec_id
+from cegbench.plan.specs import spec_id
 from cegbench.registry.db import write_transaction
 from cegbench.registry.spec_checks import (
     reject_constant,
@@ -422,7 +422,7 @@ def _tier_errors(row: dict, components) -> list[str]:
 def expected_n_params(spec: dict, components) -> int | None:
     """The family's parameter count for a spec's recipe and width; None when a component
     the recipe names is not loaded."""
-    from cegbench.data import VOCAB_SIZE
+    from cegbench.data.datasets import VOCAB_SIZE
     from cegbench.innovations import Recipe
 
     try:

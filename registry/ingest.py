@@ -7,7 +7,7 @@ import json
 from sqlite_utils import Database
 
 from cegbench.learning import not_learned_reason
-from cegbench.plan import training_id
+from cegbench.plan.specs import training_id
 from cegbench.registry.db import get_innovation, recipe_json, save_run
 from cegbench.stored import load_json
 

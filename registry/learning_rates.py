@@ -12,13 +12,13 @@ import math
 from sqlite_utils import Database
 
 from cegbench.innovations import Recipe
-from cegbench.plan import TunedRate
+from cegbench.plan.specs import TunedRate
+from cegbench.plan.tuning import Choice, recipe_key
 from cegbench.provenance import utc_now
 from cegbench.registry.db import recipe_json, select_in, write_transaction
 from cegbench.registry.ingest import trained_row
 from cegbench.stored import load_json
 from cegbench.tiers import Tier
-from cegbench.tuning import Choice, recipe_key
 
 
 def tuning_run_row(result, command: str) -> dict:

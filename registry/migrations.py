@@ -144,13 +144,13 @@ def m003_registry_indexes(db: Database) -> None:
 
 @migrations()
 def m004_learning_rates(db: Database) -> None:
-    """Learning-rate tuning (cegbench.tuning): its runs and the rates chosen from them,
+    """Learning-rate tuning (cegbench.plan.tuning): its runs and the rates chosen from them,
     kept out of ``runs`` so analyses of measurement runs never see them. Also each
     run's training-only time, for wall-clock comparisons."""
     db["tuning_runs"].create(
         {
             "run_id": str,  # hash of the full TrainSpec
-            "recipe_key": str,  # cegbench.tuning.recipe_key(recipe)
+            "recipe_key": str,  # cegbench.plan.tuning.recipe_key(recipe)
             "recipe": str,  # JSON
             "tier": str,
             "tier_version": int,
@@ -216,7 +216,7 @@ def m005_run_epochs(db: Database) -> None:
 
 @migrations()
 def m006_pack_provenance(db: Database) -> None:
-    """Packed training (``cegbench.pack``): what each run was packed with, JSON
+    """Packed training (``cegbench.train.pack``): what each run was packed with, JSON
     ``{"size", "packed_with": [run ids], "engine" | "fallback"}``; NULL for a run
     trained alone."""
     for table in ("runs", "tuning_runs"):
@@ -254,7 +254,7 @@ def m009_cegbench_versions(db: Database) -> None:
 
 @migrations()
 def m010_shared_trainings(db: Database) -> None:
-    """One training for several innovations (``cegbench.sweep``): a measurement run whose
+    """One training for several innovations (``cegbench.sweep.run``): a measurement run whose
     training another innovation's run already did is recorded as a copy of that run's
     result; ``trained_as`` names the run that trained (NULL: the run trained itself)."""
     db["runs"].add_column("trained_as", str)

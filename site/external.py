@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from cegbench.analysis.curves import CHECKPOINT_BIAS, CURVE_READS, DEFAULT_CURVE_READ, READS
 from cegbench.analysis.drift import format_drift
+from cegbench.present.validity_table import COLUMNS as VALIDITY_COLUMNS
+from cegbench.present.validity_table import row_cells, summary_line
 from cegbench.registry import db as registry_db
 from cegbench.registry import external
 from cegbench.site import verdict_text as words
@@ -21,8 +23,6 @@ from cegbench.site.context import (
     ValidityRow,
 )
 from cegbench.site.formatting import MISSING, fmt_ceg, fmt_compute
-from cegbench.validity_table import COLUMNS as VALIDITY_COLUMNS
-from cegbench.validity_table import row_cells, summary_line
 
 FOLDER = "external"
 LADDER_NOTE = ("IsoFLOP ladders: a ladder of more than five sizes is cut to its best size and two either "

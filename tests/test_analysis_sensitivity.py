@@ -347,7 +347,7 @@ def test_model_free_statistics_read_ten_times_the_replicates():
 
 
 def test_report_of_a_verdict_that_could_not_be_analysed():
-    from cegbench.report import verdict_lines
+    from cegbench.present.report import verdict_lines
 
     row = {"tier": "cpu", "tier_version": 1, "label": "inconclusive", "direction": None,
            "delta_alpha": None, "margin": 0.05, "n_runs": 3, "n_failed": 1, "ceg": "[]", "frontier": "[]",

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from cegbench.cli import cli
-from cegbench.plan import plan_runs
+from cegbench.cli.main import cli
+from cegbench.plan.specs import plan_runs
 from cegbench.registry.learning_rates import tuned_rates
 from cegbench.tiers import TIERS
 
@@ -225,14 +225,14 @@ def test_broken_plugin_file_is_named(tmp_path):
 
 
 def cegbench(*args, env=None, **kwargs):
-    return subprocess.run([sys.executable, "-m", "cegbench.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cegbench.cli.main", *args], capture_output=True,
                           text=True, env=env, **kwargs)
 
 
 def test_ctrl_c_then_rerun_finishes_without_redoing_finished_runs(tmp_path):
     path = tmp_path / "r.db"
     plugin = Path(__file__).parent / "plugin_files" / "tiny_sweep.py"  # 8 short runs
-    args = [sys.executable, "-m", "cegbench.cli", "run", "--tier", "smoke", "--innovation",
+    args = [sys.executable, "-m", "cegbench.cli.main", "run", "--tier", "smoke", "--innovation",
             "tiny-sweep", "--plugins", str(plugin), "--registry", str(path), "--no-analyze"]
     one_thread = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

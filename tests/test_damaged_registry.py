@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from cegbench import __version__
-from cegbench.cli import cli
+from cegbench.cli.main import cli
 from cegbench.registry.db import open_registry
 
 
@@ -212,7 +212,7 @@ def rows_file(tmp_path, catalog):
     from cegbench.registry.exchange import expected_n_params
     from cegbench.registry.ingest import measurement_row
     from cegbench.tiers import TIERS
-    from cegbench.train import RunResult
+    from cegbench.train.trainer import RunResult
     from plan_fixtures import plan_untuned
 
     swiglu = catalog.innovations.get("gelu-to-swiglu")
@@ -454,9 +454,9 @@ def test_a_corrupt_run_spec_is_one_line_for_run(tmp_path, with_verdict, catalog,
                                                  spec, expected):
     """Before: every `cegbench run` on the registry crashed with a traceback, whatever the
     innovation (the spec is read to find trainings to share)."""
-    from cegbench import sweep
-    from cegbench.plan import TunedRate
+    from cegbench.plan.specs import TunedRate
     from cegbench.registry.db import save_run
+    from cegbench.sweep import run as sweep
 
     db = open_registry(with_verdict)
     save_run(db, {"run_id": "damaged-run", "innovation": "gelu-to-swiglu", "arm": "baseline",

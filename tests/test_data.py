@@ -3,7 +3,7 @@ import hashlib
 import pytest
 import torch
 
-from cegbench.data import (
+from cegbench.data.datasets import (
     ENWIKI_SHA256,
     MIN_VALIDATION_TOKENS,
     DatasetError,

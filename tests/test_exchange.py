@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cegbench.cli import cli
-from cegbench.plan import spec_id
+from cegbench.cli.main import cli
+from cegbench.plan.specs import spec_id
 from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
 from cegbench.registry.exchange import (
     ImportRejected,
@@ -16,7 +16,7 @@ from cegbench.registry.exchange import (
 )
 from cegbench.registry.ingest import measurement_row
 from cegbench.tiers import TIERS
-from cegbench.train import RunResult
+from cegbench.train.trainer import RunResult
 from plan_fixtures import plan_untuned
 
 NAME = "gelu-to-swiglu"

@@ -39,7 +39,7 @@ from cegbench.analysis.validity import (
     ceg_covered,
     outcome,
 )
-from cegbench.cli import EXTERNAL_CURVE_READS, cli
+from cegbench.cli.main import EXTERNAL_CURVE_READS, cli
 from cegbench.registry.external import FLOPS_FACTOR, MAX_LOSS, check_row
 from cegbench.tiers import TIERS
 from external_fixtures import BUDGETS, curve_rows, final_rows, write_csv

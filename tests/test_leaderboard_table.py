@@ -3,7 +3,7 @@
 import json
 
 from cegbench.analysis.analyze import ANOTHER_BOOTSTRAP_SEED
-from cegbench.leaderboard_table import (
+from cegbench.present.leaderboard_table import (
     COLUMNS,
     delta_alpha_cell,
     is_decided,
@@ -115,7 +115,7 @@ def test_a_line_break_backslash_or_markup_in_a_source_never_splits_a_row(tmp_pat
 
     from click.testing import CliRunner
 
-    from cegbench.cli import cli
+    from cegbench.cli.main import cli
     from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_verdict
 
     source = "Smith\nJones \\| 2024 <script>x</script> [a](javascript:b)"

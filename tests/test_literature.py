@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from cegbench import Finding, Innovation, Recipe
 from cegbench import literature as lit
 from cegbench.bounds import unbounded_reason
-from cegbench.cli import cli
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.cli.main import cli
 from cegbench.innovations import DeclarationError, validate_innovation
-from cegbench.plugin_manager import load_catalog
 from cegbench.registry.db import innovation_row, open_registry, save_innovations
 from cegbench.registry.migrations import migrations
 from cegbench.site.render import build_site

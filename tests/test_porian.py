@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from test_browser import browser, page, screenshots  # noqa: F401 (fixtures)
 from test_leaderboard import readme_table, same_but_for_float_noise
 
-from cegbench.cli import cli
+from cegbench.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "leaderboard" / "external" / "porian2024"

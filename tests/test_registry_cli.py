@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from cegbench.cli import cli
+from cegbench.cli.main import cli
 from cegbench.provenance import cpu_model
 from cegbench.tiers import TIERS
 

@@ -447,7 +447,7 @@ def test_backslashes_in_a_title_are_text_everywhere(tmp_path):
     """A title is never a regex replacement: '\\m' crashed the site, '\\a' became a BEL."""
     from click.testing import CliRunner
 
-    from cegbench.cli import cli
+    from cegbench.cli.main import cli
 
     title = r"\alpha-\mu \1 \g<0> {0} %s $x$ GeLU"
     db = sample_registry(tmp_path / "registry.db")
@@ -539,7 +539,7 @@ def test_citation_cff_states_the_facts_the_site_cites():
 def test_site_links_and_cites_the_repository_it_is_given(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from cegbench.cli import cli
+    from cegbench.cli.main import cli
 
     sample_registry(tmp_path / "registry.db").close()
     args = ["site", "--registry", str(tmp_path / "registry.db"), "--out", str(tmp_path / "out")]
@@ -561,7 +561,7 @@ def test_site_links_and_cites_the_repository_it_is_given(tmp_path, monkeypatch):
 def cli_site(*args):
     from click.testing import CliRunner
 
-    from cegbench.cli import cli
+    from cegbench.cli.main import cli
 
     result = CliRunner().invoke(cli, ["site", *map(str, args)])
     assert "Traceback" not in result.output
@@ -679,7 +679,7 @@ def test_export_refuses_to_write_over_the_registry(registry_file, tmp_path, out)
 
     from click.testing import CliRunner
 
-    from cegbench.cli import cli
+    from cegbench.cli.main import cli
 
     (tmp_path / "link.db").symlink_to(registry_file)
     os.link(registry_file, tmp_path / "hard.db")

@@ -9,12 +9,12 @@ import json
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from cegbench.cli import cli
+from cegbench.cli.main import cli
 from cegbench.innovations import ARMS
-from cegbench.plan import plan_runs
+from cegbench.plan.specs import plan_runs
+from cegbench.plan.tuning import plan_sweeps
 from cegbench.registry.learning_rates import tuned_rates
 from cegbench.tiers import TIERS
-from cegbench.tuning import plan_sweeps
 
 
 def test_whole_catalogue_runs_on_the_smoke_tier(tmp_path, catalog):

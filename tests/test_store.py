@@ -16,12 +16,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cegbench import sources
-from cegbench.cli import cli
-from cegbench.data import DatasetError, from_store, load_dataset, split, store_path
-from cegbench.download import DownloadError, fetch
-from cegbench.plan import RepetitionError, guard_repetition, plan_cells
-from cegbench.store import StoreError, open_store, verify_store, write_store
+from cegbench.cli.main import cli
+from cegbench.data import sources
+from cegbench.data.datasets import DatasetError, from_store, load_dataset, split, store_path
+from cegbench.data.download import DownloadError, fetch
+from cegbench.data.store import StoreError, open_store, verify_store, write_store
+from cegbench.plan.specs import RepetitionError, guard_repetition, plan_cells
 from cegbench.tiers import TIERS
 
 DOCS = [f"Document {i}: " + "the quick brown fox jumps over the lazy dog. " * (20 + i % 7)

@@ -1,11 +1,11 @@
-"""The sweep (``cegbench.sweep``) without the CLI: it reports through ``Progress`` only."""
+"""The sweep (``cegbench.sweep.run``) without the CLI: it reports through ``Progress`` only."""
 
 from pathlib import Path
 
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute.local import LocalExecutor
-from cegbench.plugin_manager import load_catalog
 from cegbench.registry.db import open_registry
-from cegbench.sweep import Progress, run_sweep
+from cegbench.sweep.run import Progress, run_sweep
 from cegbench.tiers import TIERS
 
 PLUGIN = str(Path(__file__).parent / "plugin_files" / "tiny_sweep.py")  # 8 short runs

@@ -29,9 +29,9 @@ from cegbench.execute.worker import (
     ship_plugins,
     worker_components,
 )
-from cegbench.pack import run_pack
-from cegbench.plan import TrainSpec
-from cegbench.train import RunResult, run
+from cegbench.plan.specs import TrainSpec
+from cegbench.train.pack import run_pack
+from cegbench.train.trainer import RunResult, run
 
 
 def _run_task(spec: TrainSpec, shipped, device: str, threads: int) -> RunResult:

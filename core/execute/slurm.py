@@ -14,7 +14,7 @@ results with the job's state and error. A driver that dies loses nothing
 either: rerun the same command and every finished result file is taken as is.
 
 With packing, a pack's runs always go to one job and train together
-(``cegbench.pack.run_pack``); a job holds whole packs up to ``runs_per_job`` runs
+(``cegbench.train.pack.run_pack``); a job holds whole packs up to ``runs_per_job`` runs
 (a larger pack gets a job of its own). A requeued job trains as one pack the
 members without a result file.
 
@@ -39,9 +39,9 @@ from cegbench.execute.worker import (
     ship_plugins,
     worker_components,
 )
-from cegbench.pack import run_pack
-from cegbench.plan import TrainSpec
-from cegbench.train import run
+from cegbench.plan.specs import TrainSpec
+from cegbench.train.pack import run_pack
+from cegbench.train.trainer import run
 
 
 class RunBatch(submitit.helpers.Checkpointable):

@@ -17,10 +17,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from cegbench import data
-from cegbench.plan import TrainSpec
+from cegbench.data import datasets as data
+from cegbench.plan.specs import TrainSpec
 from cegbench.provenance import environment, utc_now
-from cegbench.train import RunResult
+from cegbench.train.trainer import RunResult
 
 ShippedPlugins = tuple[tuple[str, str], ...]  # (absolute path, source text) per --plugins file
 
@@ -35,7 +35,7 @@ def ship_plugins(plugin_paths) -> ShippedPlugins:
 def worker_components(shipped: ShippedPlugins):
     """The components of the driver's plugins, loaded once per worker process."""
     if shipped not in _catalogs:
-        from cegbench.plugin_manager import load_catalog
+        from cegbench.catalog.plugin_manager import load_catalog
 
         _catalogs[shipped] = load_catalog(local_copies(shipped)).components
     return _catalogs[shipped]

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cegbench.plugin_manager import load_catalog
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.registry.db import (
     fits,
     innovation_row,
@@ -40,7 +40,7 @@ from cegbench.registry.exchange import export_runs, import_runs
 from cegbench.registry.ingest import measurement_row
 from cegbench.registry.status import recorded_cells
 from cegbench.tiers import TIERS
-from cegbench.train import RunResult
+from cegbench.train.trainer import RunResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for plan_fixtures
 from plan_fixtures import plan_untuned  # noqa: E402

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from cegbench.analysis.validity import OUTCOMES, ceg_covered, outcome
 from cegbench.bounds import UNBOUNDED, unbounded_reason
-from cegbench.leaderboard_table import _interval
-from cegbench.report import describe_verdict
+from cegbench.present.leaderboard_table import _interval
+from cegbench.present.report import describe_verdict
 
 COLUMNS = ("innovation", "budgets (decades)", "lowest decade: label", "lowest decade: CEG drift per 10×",
            "lowest decade: CEG at the headline compute (extrapolated)", "whole range: label",

@@ -1,10 +1,10 @@
 """Packed training: runs of one shape trained together, as one batched model.
 
-Runs that share a shape (``cegbench.plan.pack_key``: recipe, tier, dataset,
+Runs that share a shape (``cegbench.plan.specs.pack_key``: recipe, tier, dataset,
 budget, width, context, batch size, evaluation settings; they differ in seed,
 learning rate, or the innovation they belong to) train in one process: each
 member keeps its own model, optimizer, learning rate, data order, divergence
-check, evaluations and ``RunResult`` (``cegbench.train.train_members``), and the
+check, evaluations and ``RunResult`` (``cegbench.train.trainer.train_members``), and the
 forward and backward passes of all members run as one batched computation,
 ``torch.func.vmap`` over ``functional_call`` of the members' parameters stacked
 along a new leading dimension.
@@ -43,9 +43,9 @@ import torch
 from torch.func import functional_call, vmap
 
 from cegbench.components import Components
-from cegbench.plan import TrainSpec, pack_key
+from cegbench.plan.specs import TrainSpec, pack_key
 from cegbench.provenance import utc_now
-from cegbench.train import (
+from cegbench.train.trainer import (
     DeviceSettings,
     Member,
     RunResult,
@@ -143,7 +143,7 @@ def run_pack(specs: list[TrainSpec], components: Components, device: str = "cpu"
     if len(specs) == 1:
         return [run(specs[0], components, device, settings)]
     if len({pack_key(spec) for spec in specs}) != 1:
-        raise ValueError("a pack's specs must share a shape (cegbench.plan.pack_key)")
+        raise ValueError("a pack's specs must share a shape (cegbench.plan.specs.pack_key)")
     start = time.perf_counter()
     results = [new_result(spec, device) for spec in specs]
     try:

@@ -3,7 +3,7 @@
 Downloaded corpora (``CORPORA``) are read file by file, in their published order,
 from their public Hugging Face hosting, until the store has the tokens asked for;
 each file is fetched once into ``DATA/downloads/`` (resumable, checksummed, see
-``cegbench.download``) and kept for the next store. Documents become UTF-8 bytes
+``cegbench.data.download``) and kept for the next store. Documents become UTF-8 bytes
 joined by a blank line, the way the embedded Wikipedia sample is, and the store
 ends at exactly the number of tokens asked for, so (corpus, revision, tokens)
 always makes the same store; its manifest records the revision and every source
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cegbench.data import format_tokens, prepare_store
-from cegbench.download import DownloadError, describe, fetch, file_sha256
-from cegbench.store import TokenStore, data_dir
+from cegbench.data.datasets import format_tokens, prepare_store
+from cegbench.data.download import DownloadError, describe, fetch, file_sha256
+from cegbench.data.store import TokenStore, data_dir
 
 SEPARATOR = b"\n\n"  # between documents
 CHUNK_BYTES = 1 << 24  # tokens handed to the store writer at a time
@@ -154,8 +154,8 @@ def prepare(source: str, *, tokens: int | None = None, out=None, from_dir=None,
     """Prepare a token store from ``source``: a corpus of ``CORPORA`` (``tokens`` required),
     ``text:PATH``, ``jsonl:PATH``, ``parquet:PATH``, ``synthetic[:SEED]`` or
     ``enwiki-sample``. Returns the store (an existing complete one is reused)."""
-    from cegbench.data import load_dataset, store_path
-    from cegbench.store import open_store
+    from cegbench.data.datasets import load_dataset, store_path
+    from cegbench.data.store import open_store
 
     if source in CORPORA:
         if tokens is None:
@@ -184,7 +184,7 @@ def prepare_corpus(corpus: Corpus, tokens: int, *, out=None, from_dir=None,
                    revision: str = "main", progress: bool = True) -> TokenStore:
     """The first ``tokens`` tokens of a downloadable corpus, as a store (by default the one
     the dataset name ``CORPUS:TOKENS`` reads)."""
-    from cegbench.store import open_store
+    from cegbench.data.store import open_store
 
     out = Path(out) if out else data_dir() / f"{corpus.name}-{format_tokens(tokens)}"
     if (out / "manifest.json").is_file():

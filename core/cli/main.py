@@ -1,6 +1,6 @@
 """The ``cegbench`` command line. Commands stay thin: parse, call the library, print,
 turn domain errors into messages. The sweep itself (tuning, the execute loop,
-analysing and storing verdicts) is ``cegbench.sweep``; this module shows its
+analysing and storing verdicts) is ``cegbench.sweep.run``; this module shows its
 progress (``ClickProgress``). The CLI and ``sweep`` are the only modules that wire
 the stages (plugins → plan → execute → registry → analysis → site) together.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from cegbench import __version__
-from cegbench.cli_common import (
+from cegbench.cli.common import (
     Group,
     RegistryProblem,
     analysis_options,
@@ -39,8 +39,8 @@ from cegbench.cli_common import (
     select_innovations,
     tier_option,
 )
+from cegbench.cli.terminal import ClickProgress, echo_lines
 from cegbench.execute import EXECUTORS
-from cegbench.terminal import ClickProgress, echo_lines
 from cegbench.tiers import TIERS
 
 # how `import --external` may read curves: cegbench.analysis.curves.CURVE_READS, spelled out
@@ -92,11 +92,11 @@ def run(tier_name, innovation_names, registry_path, jobs, executor_name, ray_add
     """
     import torch
 
-    from cegbench.config import ConfigError
-    from cegbench.data import DatasetError
+    from cegbench.data.datasets import DatasetError
     from cegbench.execute import ExecutorUnavailable, executor_choice, make_executor
-    from cegbench.plan import RepetitionError
-    from cegbench.sweep import check_data, run_command, run_sweep
+    from cegbench.execute.config import ConfigError
+    from cegbench.plan.specs import RepetitionError
+    from cegbench.sweep.run import check_data, run_command, run_sweep
 
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(plugin_paths)
@@ -157,7 +157,7 @@ def analyze(tier_name, innovation_names, registry_path, fixed_E, target_loss, fi
     from cegbench.analysis.options import OptionError
     from cegbench.registry.db import innovations
     from cegbench.registry.external import external_tiers, tier_innovations
-    from cegbench.sweep import UnknownInnovation, analyze_external, analyze_innovations
+    from cegbench.sweep.run import UnknownInnovation, analyze_external, analyze_innovations
 
     options = options_dict(fixed_E, target_loss, fit_window)
     db = open_db(registry_path, write=True)
@@ -192,8 +192,8 @@ def show(name, tier_name, registry_path):
     Example: cegbench show gelu-to-swiglu --tier smoke
     """
     from cegbench import literature
+    from cegbench.present.report import innovation_lines
     from cegbench.registry.db import fits, get_innovation, verdicts
-    from cegbench.report import innovation_lines
 
     db = open_db(registry_path)
     if tier_name:
@@ -225,7 +225,7 @@ def list_(as_json, as_markdown, plugin_paths):
 
     Example: cegbench list --markdown > docs/catalogue.md
     """
-    from cegbench import listing
+    from cegbench.catalog import listing
 
     catalog = catalog_or_exit(plugin_paths)
     items = [catalog.innovations.get(name) for name in catalog.innovations]
@@ -255,7 +255,7 @@ def registry_or_exports(registry_path, export_files, plugin_paths):
     """The registry at ``registry_path``, or, given ``export_files``, a temporary one
     with their runs imported and analysed (``sweep.registry_from_exports``)."""
     from cegbench.registry.exchange import ImportRejected
-    from cegbench.sweep import registry_from_exports
+    from cegbench.sweep.run import registry_from_exports
 
     if not export_files:
         yield open_db(registry_path)
@@ -337,7 +337,7 @@ def table(tier_name, registry_path, export_files, plugin_paths):
 
     Example: cegbench table --tier porian2024 --from leaderboard/external/porian2024/porian2024.csv.gz
     """
-    from cegbench.leaderboard_table import markdown_table, summary_line
+    from cegbench.present.leaderboard_table import markdown_table, summary_line
     from cegbench.registry.db import current_verdict, get_innovation, innovations
     from cegbench.registry.external import tier_innovations
 
@@ -375,10 +375,10 @@ def status(tier_name, innovation_names, registry_path, plugin_paths):
 
     Example: cegbench status --tier smoke --innovation gelu-to-swiglu
     """
-    from cegbench.data import DatasetError
+    from cegbench.cli.terminal import status_report
+    from cegbench.data.datasets import DatasetError
     from cegbench.registry.external import external_tiers, status_lines
     from cegbench.registry.status import recorded_tiers
-    from cegbench.terminal import status_report
 
     db = open_db(registry_path)
     tiers = [lookup_any_tier(db, tier_name)] if tier_name else None
@@ -480,6 +480,7 @@ def import_(files, registry_path, dry_run, external, read, margin, analyze, fixe
 
     Example: cegbench import --external my-runs.csv && cegbench table --tier my-tier
     """
+    from cegbench.cli.terminal import show_import
     from cegbench.registry.db import (
         RegistryError,
         innovation_row,
@@ -488,7 +489,6 @@ def import_(files, registry_path, dry_run, external, read, margin, analyze, fixe
         remove_registry,
     )
     from cegbench.registry.exchange import ImportRejected, import_runs
-    from cegbench.terminal import show_import
 
     options = options_dict(fixed_E, target_loss, fit_window)
     if external:
@@ -525,10 +525,10 @@ def import_(files, registry_path, dry_run, external, read, margin, analyze, fixe
 def import_external(files, registry_path, dry_run, read, margin, analyze, options, plugin_paths):
     """``cegbench import --external``: validate, merge, analyse (``sweep.import_external_runs``)."""
     from cegbench.analysis.options import OptionError
+    from cegbench.cli.terminal import show_external_import
     from cegbench.registry.db import open_registry, remove_registry
     from cegbench.registry.exchange import ImportRejected
-    from cegbench.sweep import import_external_runs
-    from cegbench.terminal import show_external_import
+    from cegbench.sweep.run import import_external_runs
 
     catalog = catalog_or_exit(plugin_paths)
     created = not Path(registry_path).exists()
@@ -565,8 +565,8 @@ def validity(tier_name, registry_path, export_files, plugin_paths):
 
     Example: cegbench validity --tier porian2024 --from leaderboard/external/porian2024/porian2024.csv.gz
     """
+    from cegbench.present.validity_table import markdown_table, summary_line
     from cegbench.registry.external import tier_innovations, validity_rows
-    from cegbench.validity_table import markdown_table, summary_line
 
     with registry_or_exports(registry_path, export_files, plugin_paths) as db:
         tier = lookup_any_tier(db, tier_name)
@@ -597,7 +597,7 @@ def plan(tier_name, innovation_names, as_json, plugin_paths):
 
     Example: cegbench plan --tier smoke --innovation gelu-to-swiglu
     """
-    from cegbench.terminal import plan_lines
+    from cegbench.cli.terminal import plan_lines
 
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(plugin_paths)
@@ -607,7 +607,7 @@ def plan(tier_name, innovation_names, as_json, plugin_paths):
     echo_lines(lines)
 
 
-from cegbench.data_cli import data_group
+from cegbench.cli.data import data_group
 
 cli.add_command(data_group)
 

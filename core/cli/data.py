@@ -1,7 +1,7 @@
 """``cegbench data``: prepare, list and verify token stores; a tier's token needs.
 
-Thin commands over ``cegbench.sources`` (preparing), ``cegbench.store`` (reading,
-verifying) and ``cegbench.plan`` (tokens a tier's runs need).
+Thin commands over ``cegbench.data.sources`` (preparing), ``cegbench.data.store`` (reading,
+verifying) and ``cegbench.plan.specs`` (tokens a tier's runs need).
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ def prepare(source, tokens_text, from_dir, out, revision, field, licence):
 
     Example: cegbench data prepare fineweb-edu --tokens 10B
     """
-    from cegbench.data import DatasetError, parse_tokens
-    from cegbench.sources import PrepareError
-    from cegbench.sources import prepare as prepare_store
+    from cegbench.data.datasets import DatasetError, parse_tokens
+    from cegbench.data.sources import PrepareError
+    from cegbench.data.sources import prepare as prepare_store
 
     try:
         tokens = parse_tokens(tokens_text) if tokens_text else None
@@ -58,7 +58,7 @@ def prepare(source, tokens_text, from_dir, out, revision, field, licence):
 @data_group.command(name="list")
 def list_():
     """The stores in the data folder: name, tokens, content hash, path."""
-    from cegbench.store import StoreError, data_dir, open_store
+    from cegbench.data.store import StoreError, data_dir, open_store
 
     folder = data_dir()
     paths = sorted(p for p in folder.iterdir() if (p / "manifest.json").is_file()) \
@@ -76,8 +76,8 @@ def list_():
 @click.argument("store")
 def verify(store):
     """Re-hash every shard of STORE (a folder, or a dataset name) against its manifest."""
-    from cegbench.data import DatasetError, store_path
-    from cegbench.store import StoreError, verify_store
+    from cegbench.data.datasets import DatasetError, store_path
+    from cegbench.data.store import StoreError, verify_store
 
     try:
         path = Path(store) if Path(store).is_dir() else store_path(store)
@@ -91,9 +91,9 @@ def verify(store):
 @click.option("--markdown", is_flag=True, help="As a Markdown table.")
 def needs(tier_name, markdown):
     """Per budget of a tier: the largest run's training tokens against the dataset's."""
-    from cegbench.cli_common import catalog_or_exit, lookup_tier
-    from cegbench.data import DatasetError
-    from cegbench.plan import plan_cells, tokens_by_budget
+    from cegbench.cli.common import catalog_or_exit, lookup_tier
+    from cegbench.data.datasets import DatasetError
+    from cegbench.plan.specs import plan_cells, tokens_by_budget
 
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(())

@@ -93,8 +93,8 @@ def check_data(innovations, tier, components) -> None:
     """Before any run: the tier's dataset is there (an embedded one is prepared; a
     missing download raises ``DatasetError`` saying how to get it) and no planned run
     repeats it more often than the tier allows (``RepetitionError``)."""
-    from cegbench.data import load_dataset
-    from cegbench.plan import plan_cells
+    from cegbench.data.datasets import load_dataset
+    from cegbench.plan.specs import plan_cells
 
     load_dataset(tier.dataset)
     plan_cells(innovations, tier, components)
@@ -111,7 +111,7 @@ def run_sweep(db, catalog, innovations, tier, *, executor: Callable, command: st
     failed are run again only with ``retry_failed``. Ctrl-C stops the sweep with
     ``KeyboardInterrupt``: every finished run is recorded, so the same call resumes.
     """
-    from cegbench.plan import plan_runs
+    from cegbench.plan.specs import plan_runs
     from cegbench.registry.db import innovation_row, mean_losses, recorded_run_ids, save_innovations
 
     progress = progress or Progress()
@@ -191,7 +191,7 @@ def by_training(specs, components) -> dict[str, list]:
     """``specs`` by training (``plan.training_id``: innovations whose arms build the same
     model plan the same trainings), in their order; the first of each group is the one to
     train."""
-    from cegbench.plan import training_id
+    from cegbench.plan.specs import training_id
 
     groups: dict[str, list] = {}
     for spec in specs:
@@ -212,10 +212,10 @@ def copy_trained(db, groups: dict[str, list], components, command: str) -> None:
 
 def tune_learning_rates(db, innovations, tier, components, executor, command, *,
                         retry_failed: bool = False, progress: Progress | None = None) -> dict:
-    """The tuning phase (``cegbench.tuning``): run each distinct recipe's sweep that the
+    """The tuning phase (``cegbench.plan.tuning``): run each distinct recipe's sweep that the
     registry does not hold yet, store every choice, return {recipe: TunedRate}."""
+    from cegbench.plan.tuning import TuningError, choose, extended, plan_sweeps, recipe_label
     from cegbench.registry.learning_rates import save_learning_rate, save_tuning_run, tuning_losses
-    from cegbench.tuning import TuningError, choose, extended, plan_sweeps, recipe_label
 
     progress = progress or Progress()
     recipes = [i.recipe(arm) for i in innovations for arm in ARMS]
@@ -333,9 +333,9 @@ def judge_learning(db, tier) -> None:
     """Measure the unigram loss of the tier's runs that lack it (recorded before the
     trainer measured it, or imported) wherever their dataset is on this machine with the
     same content, and judge again whether they learned (``cegbench.learning``)."""
-    from cegbench.data import DatasetError, load_dataset
+    from cegbench.data.datasets import DatasetError, load_dataset
+    from cegbench.data.store import StoreError
     from cegbench.registry.db import set_unigram_loss, unjudged_data
-    from cegbench.store import StoreError
 
     for data in unjudged_data(db, tier.name, tier.version):
         dataset_name, dataset_hash, eval_tokens, context = data

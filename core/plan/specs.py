@@ -4,7 +4,7 @@ A run is a pure function of its spec, and its id is a hash of the whole spec,
 so a rerun of a sweep skips every run the registry already holds.
 
 ``TrainSpec`` is what the trainer needs; ``RunSpec`` adds which innovation and
-arm a measurement run belongs to. Learning-rate tuning runs (``cegbench.tuning``)
+arm a measurement run belongs to. Learning-rate tuning runs (``cegbench.plan.tuning``)
 are bare ``TrainSpec``s: they belong to a recipe, shared by every innovation
 that uses it.
 """
@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cegbench.components import Components
-from cegbench.data import VOCAB_SIZE
+from cegbench.data.datasets import VOCAB_SIZE
 from cegbench.hashing import content_hash
 from cegbench.innovations import ARMS, Innovation, Recipe
 from cegbench.tiers import Tier
@@ -35,7 +35,7 @@ def training_id(spec: dict, components: Components) -> str:
     key/value head is MQA), without the allocation (it picks the widths, and the width is
     in the spec). Measurement runs with one training id (same model, tier, budget, seed,
     learning rate…) train identically, so one training serves them all
-    (``cegbench.sweep``). A run of a family not loaded now keeps its recipe as it is."""
+    (``cegbench.sweep.run``). A run of a family not loaded now keeps its recipe as it is."""
     recipe, families = Recipe(**spec["recipe"]), components["family"]
     if recipe.family in families:
         recipe = families.get(recipe.family).as_trained(recipe, spec["width"])
@@ -151,7 +151,7 @@ def extend_ladders(cells: list[Cell], tier: Tier, mean_loss: Mapping[tuple, floa
     width of the tier's grid beyond that edge, for every seed, up to
     ``tier.ladder_extension`` widths beyond the planned ladder on each side. A ladder
     extends only once each of its widths has a result, so a sweep adds rungs round by
-    round (``cegbench.sweep``). Ladders of fewer than 3 widths (an allocation rule that
+    round (``cegbench.sweep.run``). Ladders of fewer than 3 widths (an allocation rule that
     prescribes one size) never extend, and none extends to a cell ``allowed`` refuses
     (``plan_runs``: one that would repeat the data more than the tier allows)."""
     ladders: dict[tuple, list[Cell]] = {}
@@ -219,7 +219,7 @@ class Repetition:
 def largest_run(cells: list[Cell], tier: Tier, components: Components,
                 available: int | None = None) -> Repetition:
     """The run of ``cells`` with the most training tokens, against the dataset's."""
-    from cegbench.data import training_tokens
+    from cegbench.data.datasets import training_tokens
 
     tokens = {}
     for cell in cells:
@@ -251,7 +251,7 @@ def within_epochs(tier: Tier, components: Components,
                   available: int | None = None) -> Callable[[Cell], bool]:
     """Whether a cell's run trains on at most the tier's ``max_epochs`` of its dataset
     (``available`` training tokens, read from the dataset when not given)."""
-    from cegbench.data import training_tokens
+    from cegbench.data.datasets import training_tokens
 
     most = tier.max_epochs * (available if available is not None else training_tokens(tier.dataset))
     return lambda cell: run_tokens(cell, tier, components) <= most
@@ -264,7 +264,7 @@ def plan_runs(innovations: list[Innovation], tier: Tier, components: Components,
     rungs the results so far call for (``extend_ladders``; ``mean_loss`` by (innovation,
     arm, budget, width)).
 
-    ``rates`` holds each recipe's tuned learning rate (``cegbench.tuning``);
+    ``rates`` holds each recipe's tuned learning rate (``cegbench.plan.tuning``);
     a run's rate is it, moved to the run's width by the tier's width rule.
     """
     cells = plan_cells(innovations, tier, components)
@@ -305,7 +305,7 @@ _PACK_FREE = ("seed", "learning_rate", "max_loss", "innovation", "arm", "declara
 
 
 def pack_key(spec: TrainSpec) -> str:
-    """What runs must share to train as one pack (``cegbench.pack``): every spec field but
+    """What runs must share to train as one pack (``cegbench.train.pack``): every spec field but
     the seed, the learning rate, the loss limit and which innovation and arm it measures."""
     shared = {k: v for k, v in spec.to_dict().items() if k not in _PACK_FREE}
     return content_hash(shared, 64)

@@ -1,5 +1,5 @@
 """What the CLI shows on the terminal: a sweep's progress (``ClickProgress``, the
-``cegbench.sweep.Progress`` for people), the ``cegbench status`` report, an import's
+``cegbench.sweep.run.Progress`` for people), the ``cegbench status`` report, an import's
 report and the ``cegbench plan`` listing. Like the CLI, it may read any stage.
 
 Text from plugins and registries reaches the terminal through ``printable``: a control
@@ -13,7 +13,7 @@ import re
 
 import click
 
-from cegbench.sweep import Progress
+from cegbench.sweep.run import Progress
 
 # C0 and C1 controls, DEL, and the bidirectional marks and overrides ("Trojan source")
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -64,7 +64,7 @@ class ClickProgress(Progress):
         self.bar = tqdm(total=total, desc=name, unit="run", mininterval=2)
 
     def finished(self, result, recorded):
-        from cegbench.plan import RunSpec
+        from cegbench.plan.specs import RunSpec
 
         self.bar.update()
         if recorded and result.status != "ok":
@@ -87,7 +87,7 @@ class ClickProgress(Progress):
     def analysed(self, name, tier, analysis=None, error=None):
         from cegbench.analysis.drift import format_drift
         from cegbench.analysis.label import EQUAL_LOSS, NOT_ANALYSED
-        from cegbench.report import describe_verdict, format_interval
+        from cegbench.present.report import describe_verdict, format_interval
 
         if analysis is None:
             click.echo(f"{name} [{tier.name}]: inconclusive ({NOT_ANALYSED}: {error})", err=self.err)
@@ -135,8 +135,8 @@ def status_report(db, catalog, innovations, tier, *, not_loaded: bool) -> list[s
     """``cegbench status`` for one tier: its dataset and repetition allowance, the status
     table, and (``not_loaded``) the recorded innovations no loaded plugin declares.
     Raises ``DatasetError`` when the tier's dataset is not there."""
-    from cegbench.data import training_tokens
-    from cegbench.plan import extend_ladders, plan_cells, run_tokens, within_epochs
+    from cegbench.data.datasets import training_tokens
+    from cegbench.plan.specs import extend_ladders, plan_cells, run_tokens, within_epochs
     from cegbench.registry.db import mean_losses
     from cegbench.registry.learning_rates import tuned_rates
     from cegbench.registry.status import not_loaded_runs, older_runs, sweep_status
@@ -195,8 +195,8 @@ def plan_lines(innovation, tier, components, as_json: bool) -> list[str]:
     with the parameter count its family gives (one JSON object a line with ``as_json``)."""
     import json
 
-    from cegbench.data import VOCAB_SIZE
-    from cegbench.plan import plan_cells
+    from cegbench.data.datasets import VOCAB_SIZE
+    from cegbench.plan.specs import plan_cells
 
     lines = [] if as_json else [f"{innovation.name}  declaration_hash "
                                 f"{innovation.declaration_hash()}  tier {tier.name} v{tier.version}"]

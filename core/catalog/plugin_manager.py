@@ -38,8 +38,8 @@ from pathlib import Path
 import pluggy
 
 from cegbench import __version__, hookspecs
+from cegbench.catalog.contracts import COMPONENT_NAME, contract_error, family_formula_error
 from cegbench.components import KINDS, Components, Lookup
-from cegbench.contracts import COMPONENT_NAME, contract_error, family_formula_error
 from cegbench.innovations import (
     ARMS,
     Component,
@@ -124,7 +124,7 @@ def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
 
     Every check happens here, at load time: the plugin's hook names, what each
     hook returns, every declaration's fields and every component's contract
-    (``cegbench.contracts``). A third-party plugin that fails any of them is
+    (``cegbench.catalog.contracts``). A third-party plugin that fails any of them is
     reported in ``Catalog.problems`` and skipped whole (fatal under
     ``CEGBENCH_STRICT_PLUGINS=1``), so built-ins and other plugins keep working;
     a broken built-in or ``--plugins`` file is always fatal, because the user
@@ -361,7 +361,7 @@ def _check_family_formulas(components: Components, innovations: Lookup[Innovatio
     """Every plugin family's analytic formulas, on every arm that uses it, at every width
     of every tier: FLOPs per token > 0 and a parameter count >= 1 (a budget is divided by
     them); a fault is the family's plugin's. Built-in families are tested instead."""
-    from cegbench.data import VOCAB_SIZE
+    from cegbench.data.datasets import VOCAB_SIZE
 
     families = components["family"]
     for name in innovations:

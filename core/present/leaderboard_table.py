@@ -18,7 +18,7 @@ from cegbench import literature, standing
 from cegbench.analysis.label import EQUAL_LOSS, FITTED_LAW, NO_BASIS
 from cegbench.bounds import as_number, largest_point
 from cegbench.markdown_text import inline
-from cegbench.report import describe_verdict, stored_json
+from cegbench.present.report import describe_verdict, stored_json
 from cegbench.standing import ANOTHER_BOOTSTRAP_SEED, is_borderline, not_analysed, rests_on
 
 COLUMNS = ("innovation", "label", "CEG drift per 10× compute [95 % CI]", "Δα [95 % CI]",

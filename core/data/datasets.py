@@ -6,13 +6,13 @@ Sources, named by a string:
   vocabulary of random words chained by a sparse random bigram table. Words are
   easy to learn, their order is harder, so loss keeps falling with compute.
 * ``enwiki-sample`` — a real English corpus embedded in the package: the article
-  texts of a shortened English Wikipedia dump (see ``cegbench/corpora/README.md``
+  texts of a shortened English Wikipedia dump (see ``cegbench/data/corpora/README.md``
   for where it comes from), checked against its pinned sha256 when it is read.
 * ``text:PATH`` — a local UTF-8 text file, or every ``*.txt`` file under a folder.
 * ``CORPUS:TOKENS`` (e.g. ``fineweb-edu:10B``) — the first TOKENS tokens of a
-  downloaded corpus (``cegbench.sources``), prepared once with
+  downloaded corpus (``cegbench.data.sources``), prepared once with
   ``cegbench data prepare CORPUS --tokens TOKENS``.
-* ``store:PATH`` — any token store (``cegbench.store``) made by ``cegbench data prepare``.
+* ``store:PATH`` — any token store (``cegbench.data.store``) made by ``cegbench data prepare``.
 
 Every dataset is read from a token store: memory-mapped token files shared by
 every process on a machine, never a whole-corpus copy per worker. The first three
@@ -38,7 +38,7 @@ from xml.etree import ElementTree
 import numpy as np
 import torch
 
-from cegbench.store import (
+from cegbench.data.store import (
     StoreError,
     TokenStore,
     data_dir,
@@ -189,7 +189,7 @@ def format_tokens(n: int) -> str:
 
 def corpus_name(name: str) -> tuple[str, int] | None:
     """(corpus, tokens) for a ``CORPUS:TOKENS`` name of a downloadable corpus, else None."""
-    from cegbench.sources import CORPORA
+    from cegbench.data.sources import CORPORA
 
     corpus, _, tokens = name.partition(":")
     if corpus not in CORPORA or not tokens:
@@ -304,11 +304,11 @@ def synthetic_tokens(seed: int = 0, n_words: int = 400_000, vocabulary: int = 15
 
 def enwiki_sample_tokens() -> np.ndarray:
     """The article texts of the embedded Wikipedia sample, as UTF-8 bytes."""
-    raw = resources.files("cegbench.corpora").joinpath(ENWIKI_FILE).read_bytes()
+    raw = resources.files("cegbench.data.corpora").joinpath(ENWIKI_FILE).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     if digest != ENWIKI_SHA256:
         raise DatasetError(
-            f"embedded corpus cegbench/corpora/{ENWIKI_FILE} has sha256 {digest}, "
+            f"embedded corpus cegbench/data/corpora/{ENWIKI_FILE} has sha256 {digest}, "
             f"expected {ENWIKI_SHA256}: the installation is damaged; reinstall cegbench"
         )
     texts = []

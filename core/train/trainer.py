@@ -10,7 +10,7 @@ with the arm's optimizer and schedule, evaluating held-out loss a few times on
 the way and at the end. Divergence (a non-finite or exploding loss) ends the run
 as failed, with its reason. With the same seed a run is repeatable on CPU.
 
-``run(spec)`` trains one run; ``cegbench.pack.run_pack(specs)`` trains runs of
+``run(spec)`` trains one run; ``cegbench.train.pack.run_pack(specs)`` trains runs of
 one shape together as one batched model. Both use the loop here (``train_members``):
 each member has its own model, optimizer, learning rate, data order and
 divergence check, and only the forward pass differs (one model, or every
@@ -40,11 +40,11 @@ from weakref import WeakKeyDictionary
 
 import torch
 
+from cegbench.catalog.contracts import multiplier_problem
 from cegbench.components import Components
-from cegbench.contracts import multiplier_problem
-from cegbench.data import TokenDataset, gather_windows, load_dataset
+from cegbench.data.datasets import TokenDataset, gather_windows, load_dataset
 from cegbench.flops import FlopReport, check_flops
-from cegbench.plan import TrainSpec
+from cegbench.plan.specs import TrainSpec
 from cegbench.provenance import environment, utc_now
 
 GRAD_CLIP = 1.0

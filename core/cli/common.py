@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
+from cegbench.catalog.plugin_manager import PluginError, load_catalog
 from cegbench.components import UnknownName
 from cegbench.innovations import DeclarationError
-from cegbench.plugin_manager import PluginError, load_catalog
 from cegbench.registry import DEFAULT_REGISTRY
 from cegbench.tiers import TIERS
 
@@ -60,7 +60,7 @@ def catalog_or_exit(plugin_paths):
         catalog = load_catalog(plugin_paths)
     except (PluginError, DeclarationError) as error:
         raise click.ClickException(str(error)) from error
-    from cegbench.terminal import printable
+    from cegbench.cli.terminal import printable
 
     for problem in [*catalog.problems, *catalog.warnings]:
         click.secho(printable(f"warning: {problem}"), fg="yellow", err=True)
