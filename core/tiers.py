@@ -20,7 +20,7 @@ class Tier:
     name: str
     version: int
     description: str
-    dataset: str  # a cegbench.data.datasets source name
+    dataset: str  # a dataset name (cegbench.data.names)
     context: int  # tokens per training window
     batch_size: int  # windows per step
     budgets: tuple[float, ...]  # training compute per run, FLOPs
@@ -28,7 +28,7 @@ class Tier:
     seeds: tuple[int, ...]
     sizes_per_budget: int = 3  # IsoFLOP ladder length around the expected optimum
     # widths a sweep may add beyond each end of a ladder whose results put the lowest
-    # loss at that end (cegbench.plan.specs.extend_ladders); 0: ladders stay as planned
+    # loss at that end (cegbench.plan.cells.extend_ladders); 0: ladders stay as planned
     ladder_extension: int = 0
     tokens_per_param: float = 20.0  # where the ladder is centred (Chinchilla)
     # learning-rate tuning (cegbench.plan.tuning): optimizer.base_lr × each multiplier is tried
@@ -63,6 +63,14 @@ class Tier:
         """The width rule: the rate tuned at ``tuned_width``, transferred to ``width``."""
         return tuned_lr * (tuned_width / width) ** self.lr_width_exponent
 
+
+# How an external tier's frontier is read off its rows (``cegbench.analysis.curves`` reads
+# them, the registry records each tier's): final losses at their budgets, or checkpoint
+# curves read at a grid of budgets or as their lower envelope
+FINAL, ISOFLOP, ENVELOPE = "final", "isoflop", "envelope"
+FRONTIER_READS = (FINAL, ISOFLOP, ENVELOPE)
+CURVE_READS = (ISOFLOP, ENVELOPE)
+DEFAULT_CURVE_READ = ISOFLOP
 
 TIERS: Lookup[Tier] = Lookup("tier")
 

@@ -40,6 +40,7 @@ import pluggy
 from cegbench import __version__, hookspecs
 from cegbench.catalog.contracts import COMPONENT_NAME, contract_error, family_formula_error
 from cegbench.components import KINDS, Components, Lookup
+from cegbench.data.names import VOCAB_SIZE
 from cegbench.innovations import (
     ARMS,
     Component,
@@ -361,8 +362,6 @@ def _check_family_formulas(components: Components, innovations: Lookup[Innovatio
     """Every plugin family's analytic formulas, on every arm that uses it, at every width
     of every tier: FLOPs per token > 0 and a parameter count >= 1 (a budget is divided by
     them); a fault is the family's plugin's. Built-in families are tested instead."""
-    from cegbench.data.datasets import VOCAB_SIZE
-
     families = components["family"]
     for name in innovations:
         innovation = innovations.get(name)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from tqdm import tqdm
+
 CHUNK = 1 << 20
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
@@ -106,8 +108,6 @@ def fetch(url: str, dest, *, sha256: str | None = None, size: int | None = None,
 
 
 def _download(url, partial: Path, offset: int, size: int | None, progress: bool, label: str):
-    from tqdm import tqdm
-
     scheme = urlparse(url).scheme
     try:
         if scheme == "file":

@@ -20,54 +20,18 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cegbench.data.datasets import format_tokens, prepare_store
+from cegbench.data.corpora import CORPORA, Corpus
 from cegbench.data.download import DownloadError, describe, fetch, file_sha256
-from cegbench.data.store import TokenStore, data_dir
+from cegbench.data.names import format_tokens, prepare_store, prepared_store
+from cegbench.data.store import TokenStore, data_dir, open_store
 
 SEPARATOR = b"\n\n"  # between documents
 CHUNK_BYTES = 1 << 24  # tokens handed to the store writer at a time
 
-
-@dataclass(frozen=True)
-class Corpus:
-    name: str
-    title: str
-    repo: str  # a Hugging Face dataset repository
-    files: tuple[str, ...]  # paths in the repository, in the order they are read
-    format: str  # "parquet" or "jsonl"
-    licence: str
-    homepage: str
-    field: str = "text"
-
-    def url(self, file: str, revision: str) -> str:
-        return f"https://huggingface.co/datasets/{self.repo}/resolve/{revision}/{file}"
-
-
-CORPORA = {
-    "fineweb-edu": Corpus(
-        name="fineweb-edu",
-        title="FineWeb-Edu, the sample-10BT split (about 10 B GPT-2 tokens, ~2 GB Parquet a file)",
-        repo="HuggingFaceFW/fineweb-edu",
-        files=tuple(f"sample/10BT/{i:03d}_00000.parquet" for i in range(14)),
-        format="parquet",
-        licence="ODC-By 1.0 (and Common Crawl's terms of use)",
-        homepage="https://huggingface.co/datasets/HuggingFaceFW/fineweb-edu",
-    ),
-    "c4-en": Corpus(
-        name="c4-en",
-        title="C4 English (allenai/c4, en), the reference work's corpus (~300 MB gzip a file)",
-        repo="allenai/c4",
-        files=tuple(f"en/c4-train.{i:05d}-of-01024.json.gz" for i in range(1024)),
-        format="jsonl",
-        licence="ODC-By 1.0 (and Common Crawl's terms of use)",
-        homepage="https://huggingface.co/datasets/allenai/c4",
-    ),
-}
 
 LOCAL_KINDS = {"text": (".txt",), "jsonl": (".jsonl", ".jsonl.gz", ".json.gz"),
                "parquet": (".parquet",)}
@@ -154,9 +118,6 @@ def prepare(source: str, *, tokens: int | None = None, out=None, from_dir=None,
     """Prepare a token store from ``source``: a corpus of ``CORPORA`` (``tokens`` required),
     ``text:PATH``, ``jsonl:PATH``, ``parquet:PATH``, ``synthetic[:SEED]`` or
     ``enwiki-sample``. Returns the store (an existing complete one is reused)."""
-    from cegbench.data.datasets import load_dataset, store_path
-    from cegbench.data.store import open_store
-
     if source in CORPORA:
         if tokens is None:
             raise PrepareError(f"say how many tokens of {source} to prepare: --tokens N "
@@ -174,8 +135,7 @@ def prepare(source: str, *, tokens: int | None = None, out=None, from_dir=None,
             out, chunks, source=source, licence=licence or "unknown (local files)",
             max_tokens=tokens, files=[{"file": str(f), "sha256": file_sha256(f)} for f in files])
     if source in ("synthetic", "enwiki-sample") or source.startswith("synthetic:"):
-        load_dataset(source)
-        return open_store(store_path(source))
+        return prepared_store(source)
     raise PrepareError(f"unknown source {source!r}: one of {', '.join(CORPORA)}, text:PATH, "
                        "jsonl:PATH, parquet:PATH, synthetic[:SEED], enwiki-sample")
 
@@ -184,8 +144,6 @@ def prepare_corpus(corpus: Corpus, tokens: int, *, out=None, from_dir=None,
                    revision: str = "main", progress: bool = True) -> TokenStore:
     """The first ``tokens`` tokens of a downloadable corpus, as a store (by default the one
     the dataset name ``CORPUS:TOKENS`` reads)."""
-    from cegbench.data.store import open_store
-
     out = Path(out) if out else data_dir() / f"{corpus.name}-{format_tokens(tokens)}"
     if (out / "manifest.json").is_file():
         return open_store(out)

@@ -10,7 +10,7 @@ A store is a folder::
 Each split is one shard, one contiguous file, so a window of the training split is
 one slice of one memory map and a device-resident copy is one tensor. The content
 hash is the sha256 of all tokens, training then validation (for byte tokens the same
-hash ``cegbench.data.datasets`` recorded before stores existed, so recorded runs keep theirs).
+hash ``cegbench.data`` recorded before stores existed, so recorded runs keep theirs).
 
 Writes are atomic: a store is written into a temporary folder beside its destination
 and renamed into place when complete, so a reader sees a whole store or none, and

@@ -33,7 +33,12 @@ import os
 import tomllib
 from pathlib import Path
 
-from cegbench.execute import EXECUTORS
+# name -> (module, executor class, the module its extra installs; None: always installed)
+EXECUTORS = {
+    "local": ("cegbench.execute.local", "LocalExecutor", None),
+    "ray": ("cegbench.execute.ray", "RayExecutor", "ray"),
+    "slurm": ("cegbench.execute.slurm", "SlurmExecutor", "submitit"),
+}
 
 DEFAULT_CONFIG = "cegbench.toml"
 

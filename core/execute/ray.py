@@ -22,6 +22,7 @@ import tempfile
 from concurrent.futures import Future
 
 import ray
+import torch
 
 from cegbench.execute.worker import (
     data_cache_name,
@@ -35,15 +36,11 @@ from cegbench.train.trainer import RunResult, run
 
 
 def _run_task(spec: TrainSpec, shipped, device: str, threads: int) -> RunResult:
-    import torch
-
     torch.set_num_threads(threads)
     return run(spec, worker_components(shipped), device)
 
 
 def _run_pack_task(specs: list[TrainSpec], shipped, device: str, threads: int) -> list[RunResult]:
-    import torch
-
     torch.set_num_threads(threads)
     return run_pack(specs, worker_components(shipped), device)
 

@@ -32,6 +32,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import submitit
+import torch
 
 from cegbench.execute.worker import (
     data_cache_name,
@@ -54,8 +55,6 @@ class RunBatch(submitit.helpers.Checkpointable):
     def __call__(self, specs: list, shipped, device: str, results_dir: str,
                  threads: int, data_cache: str) -> int:
         """``specs``: each a ``TrainSpec`` (a lone run) or a list of them (a pack)."""
-        import torch
-
         torch.set_num_threads(threads)
         os.environ.setdefault("CEGBENCH_DATA_CACHE", data_cache)
         components = worker_components(shipped)

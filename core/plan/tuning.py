@@ -33,7 +33,8 @@ from dataclasses import dataclass
 from cegbench.components import Components
 from cegbench.hashing import content_hash
 from cegbench.innovations import Recipe
-from cegbench.plan.specs import TrainSpec, TunedRate, widths_at
+from cegbench.plan.cells import widths_at
+from cegbench.plan.specs import TrainSpec, TunedRate
 from cegbench.tiers import Tier
 
 SELECTION = "lowest final held-out loss; failed runs excluded; ties to the multiplier nearest 1"

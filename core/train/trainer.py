@@ -45,7 +45,8 @@ from cegbench.components import Components
 from cegbench.data.datasets import TokenDataset, gather_windows, load_dataset
 from cegbench.flops import FlopReport, check_flops
 from cegbench.plan.specs import TrainSpec
-from cegbench.provenance import environment, utc_now
+from cegbench.provenance import utc_now
+from cegbench.train.environment import environment
 
 GRAD_CLIP = 1.0
 CUDA_CHECK_EVERY = 16  # steps between divergence read-backs on CUDA (a host sync each)
