@@ -49,9 +49,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from cegbench.innovations import ARMS
+from cegbench.data.names import VOCAB_SIZE
+from cegbench.innovations import ARMS, Recipe
 from cegbench.learning import not_learned_reason
-from cegbench.plan.specs import spec_id
+from cegbench.plan.specs import spec_id, training_id
 from cegbench.registry.db import write_transaction
 from cegbench.registry.spec_checks import (
     reject_constant,
@@ -113,15 +114,15 @@ def run_columns(db: Database) -> dict[str, str]:
     return {column.name: column.type.upper() for column in db["runs"].columns}
 
 
-def export_runs(db: Database, out, fmt: str = "jsonl", *, tier: str | None = None,
+def export_runs(db: Database, out, fmt: str = "jsonl", *, tier_name: str | None = None,
                 innovations: Iterable[str] = ()) -> int:
     """Write the selected runs to the text stream ``out``; returns how many."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     where, params = [], []
-    if tier:
+    if tier_name:
         where.append("tier = ?")
-        params.append(tier)
+        params.append(tier_name)
     innovations = list(innovations)
     if innovations:
         where.append(f"innovation in ({','.join('?' * len(innovations))})")
@@ -140,17 +141,17 @@ def export_runs(db: Database, out, fmt: str = "jsonl", *, tier: str | None = Non
 # reading and validating
 
 
-def write_export(db: Database, out_path: str, fmt: str = "jsonl", *, tier: str | None = None,
+def write_export(db: Database, out_path: str, fmt: str = "jsonl", *, tier_name: str | None = None,
                  innovations: Iterable[str] = ()) -> int:
     """``export_runs`` into the file ``out_path`` ("-": standard output), gzip-compressed
     when it ends in ``.gz``; written beside and renamed, so never half a file. Returns
     how many runs."""
     if out_path == "-":
-        return export_runs(db, sys.stdout, fmt, tier=tier, innovations=innovations)
+        return export_runs(db, sys.stdout, fmt, tier_name=tier_name, innovations=innovations)
     partial = Path(f"{out_path}.partial")
     try:
         with open_text(partial, "w", gz=is_gzip(out_path)) as out:
-            count = export_runs(db, out, fmt, tier=tier, innovations=innovations)
+            count = export_runs(db, out, fmt, tier_name=tier_name, innovations=innovations)
         partial.replace(out_path)
     finally:
         partial.unlink(missing_ok=True)
@@ -251,6 +252,9 @@ def validate_row(raw: dict, columns: dict[str, str], known_innovations: dict[str
     if not errors and row["status"] == "ok":  # judged here, never taken from the file
         row["not_learned"] = not_learned_reason(row["final_loss"], json.loads(row["curve"] or "[]"),
                                                 row["unigram_loss"])
+    if not errors:  # computed here where the model families are loaded, never taken from the file
+        row["training_id"] = (training_id(json.loads(row["spec"]), components)
+                              if components is not None else None)
     return (None if errors else row), errors
 
 
@@ -422,9 +426,6 @@ def _tier_errors(row: dict, components) -> list[str]:
 def expected_n_params(spec: dict, components) -> int | None:
     """The family's parameter count for a spec's recipe and width; None when a component
     the recipe names is not loaded."""
-    from cegbench.data.datasets import VOCAB_SIZE
-    from cegbench.innovations import Recipe
-
     try:
         recipe = Recipe(**spec["recipe"])
         family = components.get("family", recipe.family)

@@ -5,6 +5,8 @@ import json
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from cegbench.learning import not_learned_reason
+
 migrations = Migrations("cegbench")
 
 
@@ -294,8 +296,6 @@ def m014_runs_that_did_not_learn(db: Database) -> None:
     (``registry.db.set_unigram_losses``). Verdicts gain what the analysis now reports:
     the law fitted, the tier's headline CEG, what a decided label rests on, seeds per
     cell, runs left out as not learned, the equal-loss CEG points."""
-    from cegbench.learning import not_learned_reason
-
     for table in ("runs", "superseded_runs"):
         if not db[table].exists():
             continue
@@ -370,3 +370,18 @@ def m016_external_tiers(db: Database) -> None:
         pk=("innovation", "tier", "tier_version"),
         foreign_keys=[("innovation", "innovations", "name")],
     )
+
+
+@migrations()
+def m017_training_ids(db: Database) -> None:
+    """Each run's training id (``cegbench.plan.specs.training_id``: what it trains, whichever
+    innovation and arm it measures), stored when the run is recorded, so that finding a
+    training to share is a lookup, not a pass through every run's spec and the model
+    families. Which recipes build the same model is the model families' to say, and the
+    registry does not load them: runs from before have NULL here, and the sweep, which
+    holds the families, fills them in before it looks a training up
+    (``sweep.run.fill_training_ids``), as ``m014`` left unigram losses to be measured."""
+    for table in ("runs", "superseded_runs"):
+        if db[table].exists():
+            db[table].add_column("training_id", str)
+    db["runs"].create_index(["training_id"])
