@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from cegbench import literature, standing
 from cegbench.analysis.label import EQUAL_LOSS, FITTED_LAW, NO_BASIS
-from cegbench.bounds import as_number, largest_point
+from cegbench.bounds import largest_point
 from cegbench.markdown_text import inline
+from cegbench.present.numbers import MISSING, as_number, fmt_ceg, fmt_compute, fmt_delta, fmt_loss
 from cegbench.present.report import describe_verdict, stored_json
 from cegbench.standing import ANOTHER_BOOTSTRAP_SEED, is_borderline, not_analysed, rests_on
 
@@ -26,18 +27,6 @@ COLUMNS = ("innovation", "label", "CEG drift per 10× compute [95 % CI]", "Δα 
            "literature: CEG, class (scale)", "ours agrees?")
 BORDERLINE = "borderline: its bound is within the bootstrap's Monte-Carlo error of the threshold"
 RESTS_ON = standing.RESTS_ON_ONE_BUDGET
-
-
-def _interval(value, low, high, spec: str, unit: str = "") -> str:
-    """'1.06× [0.944, 1.19]'; values that round to zero print unsigned-zero ('+0.0000')."""
-    def text(x):
-        x = as_number(x)
-        if x is None:
-            return "—"
-        digits = int(spec[-2]) if spec.endswith("f") else None
-        return f"{(round(x, digits) if digits is not None else x) + 0.0:{spec}}"
-
-    return f"{text(value)}{unit} [{text(low)}, {text(high)}]"
 
 
 def is_decided(verdict: dict) -> bool:
@@ -65,16 +54,13 @@ def label_cell(verdict: dict) -> str:
 
 
 def drift_cell(verdict: dict) -> str:
-    if as_number(verdict.get("drift")) is None:
-        return "—"
-    return _interval(verdict["drift"], verdict.get("drift_low"), verdict.get("drift_high"), ".3g", "×")
+    return fmt_ceg(verdict.get("drift"), verdict.get("drift_low"), verdict.get("drift_high"))
 
 
 def delta_alpha_cell(verdict: dict) -> str:
     if as_number(verdict.get("delta_alpha")) is None:
-        return "—"
-    text = _interval(verdict["delta_alpha"], verdict.get("delta_alpha_low"),
-                     verdict.get("delta_alpha_high"), "+.4f")
+        return MISSING
+    text = fmt_delta(verdict["delta_alpha"], verdict.get("delta_alpha_low"), verdict.get("delta_alpha_high"))
     if verdict.get("label_basis") != FITTED_LAW:
         return text + " (the law is no result)"
     return text + (f" ({verdict['law']})" if verdict.get("law", "").startswith("E = ") else "")
@@ -84,21 +70,21 @@ def headline_cell(verdict: dict) -> str:
     """The headline CEG at the tier's compute ('not measured' with why); a verdict from
     before the headline, its largest measured CEG and where."""
     if headline := stored_json(verdict, "headline"):
-        where = f"at {headline['compute']:.2g} FLOPs"
+        where = f"at {fmt_compute(headline['compute'])} FLOPs"
         if as_number(headline["ceg"]) is None:
             return f"not measured {where}"
         extrapolated = " (extrapolated)" if headline["extrapolated"] else ""
-        return f"{_interval(headline['ceg'], headline['low'], headline['high'], '.3g', '×')} {where}{extrapolated}"
+        return f"{fmt_ceg(headline['ceg'], headline['low'], headline['high'])} {where}{extrapolated}"
     p = largest_point(stored_json(verdict, "ceg", []), extrapolated=False)
     if p is None:
-        return "—"
-    return f"{_interval(p['ceg'], p['low'], p['high'], '.3g', '×')} at {p['compute']:.2g} FLOPs"
+        return MISSING
+    return f"{fmt_ceg(p['ceg'], p['low'], p['high'])} at {fmt_compute(p['compute'])} FLOPs"
 
 
 def loss_ceg_cell(verdict: dict) -> str:
     points = stored_json(verdict, "ceg_at_loss", [])
-    return "; ".join(f"{_interval(p['ceg'], p['low'], p['high'], '.3g', '×')} at "
-                     f"L = {p['target_loss']:.3f}" for p in points) or "—"
+    return "; ".join(f"{fmt_ceg(p['ceg'], p['low'], p['high'])} at L = {fmt_loss(p['target_loss'])}"
+                     for p in points) or MISSING
 
 
 def literature_cells(innovation: dict, verdict: dict) -> tuple[str, str]:

@@ -6,28 +6,24 @@ nothing but the row: verdicts written before a column existed print without it.
 
 from __future__ import annotations
 
-import math
-
-from cegbench.analysis.drift import format_drift
 from cegbench.analysis.label import EQUAL_LOSS
 from cegbench.bounds import UNBOUNDED, unbounded_reason
+from cegbench.present.numbers import (
+    as_number,
+    fmt_ceg,
+    fmt_compute,
+    fmt_count,
+    fmt_delta,
+    fmt_drift,
+    fmt_exponent,
+    fmt_loss,
+    fmt_ratio,
+)
 from cegbench.stored import load_json, verdict_value
 
 
 def describe_verdict(label, direction) -> str:
     return f"{label} ({direction})" if direction else label
-
-
-def _number(x, spec: str) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:{spec}}"
-
-
-def format_interval(value, low, high, spec=".3g", suffix="") -> str:
-    def fmt(x):
-        text = _number(x, spec)
-        return text if text == "—" else text + suffix
-
-    return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
 
 
 def stored_json(verdict: dict, column: str, default=None):
@@ -42,8 +38,9 @@ def _fit_lines(fits: list[dict], law: str | None = None) -> list[str]:
     lines = [f"  fits L*(C) = E + A·C^−α (law: {law}), 95% CI:"]
     for fit in fits:
         lines.append(
-            f"    {fit['arm']:>8}: E = {format_interval(fit['E'], fit['E_low'], fit['E_high'], '.4g')}"
-            f"  A = {fit['A']:.4g}  α = {format_interval(fit['alpha'], fit['alpha_low'], fit['alpha_high'], '.4f')}"
+            f"    {fit['arm']:>8}: E = {fmt_loss(fit['E'])} [{fmt_loss(fit['E_low'])}, {fmt_loss(fit['E_high'])}]"
+            f"  A = {fit['A']:.4g}  α = {fmt_exponent(fit['alpha'])} [{fmt_exponent(fit['alpha_low'])}, "
+            f"{fmt_exponent(fit['alpha_high'])}]"
         )
     return lines
 
@@ -60,7 +57,8 @@ def _frontier_lines(frontier: list[dict]) -> list[str]:
             how = "bracketed (parabola vertex)"
         else:
             how = "NOT bracketed (best measured size)"
-        lines.append(f"    {p['arm']:>8}  {p['budget']:>9.3g}  {p['loss']:>7.4f}  {p['n_params_opt']:>9.3g}  {how}")
+        lines.append(f"    {p['arm']:>8}  {fmt_compute(p['budget']):>9}  {fmt_loss(p['loss']):>7}  "
+                     f"{fmt_count(p['n_params_opt']):>9}  {how}")
     return lines
 
 
@@ -68,19 +66,19 @@ def _ceg_lines(title: str, points: list[dict]) -> list[str]:
     lines = [f"  {title}, 95% CI:"]
     for point in points:
         if reason := unbounded_reason(point):  # an interval too wide to print as a number
-            lines.append(f"    C = {point['compute']:.3g}: {UNBOUNDED}  (extrapolated) "
+            lines.append(f"    C = {fmt_compute(point['compute'])}: {UNBOUNDED}  (extrapolated) "
                          f"because it is {reason}")
             continue
         note = "  (extrapolated)" if point["extrapolated"] else "  (measured)"
-        if point["extrapolated"] and _number(point["ceg"], ".3g") == "—":
-            lines.append(f"    C = {point['compute']:.3g}: not shown (no extrapolation from this fit)")
+        if point["extrapolated"] and as_number(point["ceg"]) is None:
+            lines.append(f"    C = {fmt_compute(point['compute'])}: not shown (no extrapolation from this fit)")
             continue
-        if _number(point["ceg"], ".3g") == "—":
-            lines.append(f"    C = {point['compute']:.3g}: not measured (the baseline's measured frontier does not "
-                         "reach the modern arm's loss there)")
+        if as_number(point["ceg"]) is None:
+            lines.append(f"    C = {fmt_compute(point['compute'])}: not measured (the baseline's measured "
+                         "frontier does not reach the modern arm's loss there)")
             continue
-        lines.append(f"    C = {point['compute']:.3g}: "
-                     f"{format_interval(point['ceg'], point['low'], point['high'], '.3g', '×')}{note}")
+        lines.append(f"    C = {fmt_compute(point['compute'])}: "
+                     f"{fmt_ceg(point['ceg'], point['low'], point['high'])}{note}")
     return lines
 
 
@@ -92,12 +90,12 @@ def _drift_lines(verdict: dict) -> list[str]:
     if verdict.get("drift") is not None:
         source = " from equal-loss CEGs (model-free)" if equal_loss else ""
         lines.append(f"  CEG drift{source}: "
-                     f"{format_drift(verdict['drift'], verdict.get('drift_low'), verdict.get('drift_high'))}"
-                     f" (95% CI; scale-invariant needs ≤ {verdict['margin']:g}× either way per 100× compute,"
+                     f"{fmt_drift(verdict['drift'], verdict.get('drift_low'), verdict.get('drift_high'))}"
+                     f" (95% CI; scale-invariant needs ≤ {fmt_ratio(verdict['margin'])}× either way per 100× compute,"
                      " scale-dependent a 99% interval excluding 1×)")
     if verdict.get("loss_drift") is not None and not equal_loss:
         lines.append("  CEG drift from equal-loss CEGs (model-free, no law): "
-                     f"{format_drift(verdict['loss_drift'], verdict.get('loss_drift_low'), verdict.get('loss_drift_high'))}"
+                     f"{fmt_drift(verdict['loss_drift'], verdict.get('loss_drift_low'), verdict.get('loss_drift_high'))}"
                      " (95% CI; display only, not what the label tests)")
     if withheld := stored_json(verdict, "withheld"):
         if equal_loss:
@@ -119,19 +117,19 @@ def _sensitivity_lines(variants: list[dict], fragile, weakened=()) -> list[str]:
             lines.append(f"    {v['variant']:<22} not fitted: {v.get('note')}")
         else:
             lines.append(f"    {v['variant']:<22} {describe_verdict(v['label'], v['direction']):<36} "
-                         f"Δα = {format_interval(v['delta_alpha'], v['low'], v['high'], '+.4f')}")
+                         f"Δα = {fmt_delta(v['delta_alpha'], v['low'], v['high'])}")
     return lines
 
 
 def _composition_lines(c: dict) -> list[str]:
-    lines = [f"  composition at C = {c['compute']:.3g} (bundle vs the product of its parts):",
-             f"    measured CEG {format_interval(c['measured'], c['measured_low'], c['measured_high'], '.3g', '×')}"]
+    lines = [f"  composition at C = {fmt_compute(c['compute'])} (bundle vs the product of its parts):",
+             f"    measured CEG {fmt_ceg(c['measured'], c['measured_low'], c['measured_high'])}"]
     for part in c["parts"]:
-        lines.append(f"    part {part['name']}: {part['ceg']:.3g}×")
+        lines.append(f"    part {part['name']}: {fmt_ratio(part['ceg'])}×")
     if c["missing"]:
         lines.append(f"    missing (no current verdict in this tier): {', '.join(c['missing'])}")
     if c["product"] is not None:
-        lines.append(f"    product of parts {c['product']:.3g}×, measured / product = {c['ratio']:.3g}")
+        lines.append(f"    product of parts {fmt_ratio(c['product'])}×, measured / product = {fmt_ratio(c['ratio'])}")
     else:
         lines.append("    product left out: not every part has a CEG here")
     return lines
@@ -142,12 +140,12 @@ def headline_line(verdict: dict) -> str | None:
     headline = stored_json(verdict, "headline")
     if not headline:
         return None
-    where = f"at {headline['compute']:.3g} FLOPs"
-    if _number(headline["ceg"], ".3g") == "—":
+    where = f"at {fmt_compute(headline['compute'])} FLOPs"
+    if as_number(headline["ceg"]) is None:
         return f"  headline CEG {where}: not measured ({headline.get('note') or 'no CEG there'})"
     how = ("extrapolated from the fitted laws" if headline["extrapolated"] else
            "from the fitted laws" if headline["basis"] == "fitted law" else "read off the measured frontiers")
-    interval = format_interval(headline["ceg"], headline["low"], headline["high"], ".3g", "×")
+    interval = fmt_ceg(headline["ceg"], headline["low"], headline["high"])
     return (f"  headline CEG {where}: {interval} — the baseline needs that many times the modern "
             f"arm's compute for its loss ({how}, 95% CI)")
 
@@ -195,7 +193,7 @@ def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
     if verdict["delta_alpha"] is not None:
         lines.append(
             "  Δα = α_modern − α_baseline = "
-            f"{format_interval(verdict['delta_alpha'], verdict['delta_alpha_low'], verdict['delta_alpha_high'], '+.4f')}"
+            f"{fmt_delta(verdict['delta_alpha'], verdict['delta_alpha_low'], verdict['delta_alpha_high'])}"
             + (f"  (95% CI; equivalence margin ±{verdict['margin']})" if verdict.get("drift") is None
                and not stored_json(verdict, "withheld") else "  (95% CI)"))
     lines += _drift_lines(verdict)
@@ -207,7 +205,7 @@ def verdict_lines(verdict: dict, fits: list[dict]) -> list[str]:
         lines += _ceg_lines("CEG(C)", ceg)
     if (at_loss := stored_json(verdict, "ceg_at_loss")) is not None:
         lines.append("  CEG at target loss (reference-work style: measured frontiers interpolated), 95% CI:")
-        lines += [f"    L = {p['target_loss']:.4f}: {format_interval(p['ceg'], p['low'], p['high'], '.3g', '×')}"
+        lines += [f"    L = {fmt_loss(p['target_loss'])}: {fmt_ceg(p['ceg'], p['low'], p['high'])}"
                   for p in at_loss] or ["    none: the arms' frontiers share no loss range"]
     if wall := stored_json(verdict, "wall_ceg"):
         lines += _ceg_lines("wall-clock CEG(C) (CEG × baseline/modern seconds per FLOP)", wall)

@@ -5,18 +5,20 @@ range, what became of the small-scale label, and whether its CEG extrapolated to
 budget covered the CEG measured there; then the counts.
 
 Works on the registry's ``validity`` rows (``registry.external.validity_rows``), like
-``leaderboard_table`` on verdicts. The outcomes' rule is ``analysis.validity.outcome``. An
+``leaderboard_table`` on verdicts. What became of the small-scale label is ``outcome``, here. An
 extrapolated CEG whose interval spans more than an order of magnitude
 (``bounds.unbounded_reason``) is no prediction: it is marked unbounded and not counted.
 """
 
 from __future__ import annotations
 
-from cegbench.analysis.validity import OUTCOMES, ceg_covered, outcome
+from cegbench.analysis.label import INCONCLUSIVE
 from cegbench.bounds import UNBOUNDED, unbounded_reason
-from cegbench.present.leaderboard_table import _interval
+from cegbench.present.numbers import MISSING, fmt_ceg, fmt_compute
 from cegbench.present.report import describe_verdict
 
+CONFIRMED, CONTRADICTED, NOT_BORNE_OUT, NO_CALL = "confirmed", "contradicted", "not borne out", "no call"
+OUTCOMES = (CONFIRMED, CONTRADICTED, NOT_BORNE_OUT, NO_CALL)
 COLUMNS = ("innovation", "budgets (decades)", "lowest decade: label", "lowest decade: CEG drift per 10×",
            "lowest decade: CEG at the headline compute (extrapolated)", "whole range: label",
            "whole range: CEG drift per 10×", "whole range: CEG at the headline compute",
@@ -35,8 +37,7 @@ def _label(side: dict) -> str:
 
 
 def _drift(side: dict) -> str:
-    return "—" if side.get("drift") is None else _interval(
-        side["drift"], side.get("drift_low"), side.get("drift_high"), ".3g", "×")
+    return fmt_ceg(side.get("drift"), side.get("drift_low"), side.get("drift_high"))
 
 
 def _unbounded(side: dict) -> bool:
@@ -46,9 +47,28 @@ def _unbounded(side: dict) -> bool:
 def _ceg(side: dict) -> str:
     p = side.get("ceg_top")
     if not p:
-        return "—"
-    return _interval(p["ceg"], p.get("low"), p.get("high"), ".3g", "×") + (
+        return MISSING
+    return fmt_ceg(p["ceg"], p.get("low"), p.get("high")) + (
         f" ({UNBOUNDED})" if _unbounded(side) else "")
+
+
+def outcome(small: dict, whole: dict) -> str:
+    """What became of the small-scale label over the whole range (``OUTCOMES``)."""
+    if small["label"] == INCONCLUSIVE:
+        return NO_CALL
+    if whole["label"] == INCONCLUSIVE:
+        return NOT_BORNE_OUT
+    same = (small["label"], small["direction"]) == (whole["label"], whole["direction"])
+    return CONFIRMED if same else CONTRADICTED
+
+
+def ceg_covered(small: dict, whole: dict) -> bool | None:
+    """Does the small scale's (extrapolated) CEG interval at the whole range's headline
+    compute hold the whole range's measured CEG there? None where either is missing."""
+    s, w = small.get("ceg_top"), whole.get("ceg_top")
+    if not s or not w or s.get("low") is None or s.get("high") is None or w.get("ceg") is None:
+        return None
+    return s["low"] <= w["ceg"] <= s["high"]
 
 
 def covered(row: dict) -> bool | None:
@@ -67,7 +87,7 @@ def _covered(row: dict) -> str:
 def row_cells(row: dict) -> list[str]:
     small, whole = row["small"], row["whole"]
     low, high = whole["window"]
-    return [row["innovation"], f"{low:.3g}–{high:.3g} FLOPs ({row['span_decades']:.2g})",
+    return [row["innovation"], f"{fmt_compute(low)}–{fmt_compute(high)} FLOPs ({row['span_decades']:.2g})",
             _label(small), _drift(small), _ceg(small), _label(whole), _drift(whole), _ceg(whole),
             outcome(small, whole), _covered(row)]
 
