@@ -10,7 +10,7 @@ plugins or torch. Pages use relative links only, so the site
 works from ``file://`` as well as from any web server.
 
 About 550 lines: the builders of the index's and the innovation pages' contexts
-(``formatting`` holds the number formats, ``verdict_text`` a verdict's words, ``summary``
+(``cegbench.present.numbers`` holds the number formats, ``verdict_text`` a verdict's words, ``summary``
 what a tier's runs say, ``plots`` the charts, ``downloads`` the files, ``about`` the About
 page); splitting the page builders apart would only split what one page shows.
 """
@@ -28,11 +28,26 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import cegbench
 from cegbench import literature, standing
-from cegbench.analysis.drift import format_drift
 from cegbench.bounds import UNBOUNDED, largest_point, unbounded_reason
 from cegbench.innovations import SLUG
+from cegbench.present.numbers import (
+    MISSING,
+    as_number,
+    as_text,
+    fmt_bytes,
+    fmt_ceg,
+    fmt_compute,
+    fmt_delta,
+    fmt_drift,
+    fmt_epochs,
+    fmt_int,
+    fmt_loss,
+    fmt_ratio,
+    fmt_seconds,
+    fmt_timestamp,
+)
 from cegbench.registry import db as registry_db
-from cegbench.registry import external as registry_external
+from cegbench.registry import external_tiers as registry_external
 from cegbench.site import about, downloads, plots, summary
 from cegbench.site import external as external_site
 from cegbench.site import verdict_text as words
@@ -53,24 +68,8 @@ from cegbench.site.context import (
     SensitivityRow,
     TierSection,
 )
-from cegbench.site.formatting import (
-    MISSING,
-    as_number,
-    as_text,
-    fmt_bytes,
-    fmt_ceg,
-    fmt_compute,
-    fmt_delta,
-    fmt_epochs,
-    fmt_int,
-    fmt_loss,
-    fmt_ratio,
-    fmt_seconds,
-    fmt_timestamp,
-    parse_json,
-    sort_key,
-)
 from cegbench.site.publish import publish
+from cegbench.site.verdict_text import parse_json
 
 HERE = Path(__file__).parent
 STATIC_FILES = ("app.css", "app.js")
@@ -78,6 +77,12 @@ STATIC_FILES = ("app.css", "app.js")
 
 # -------------------------------------------------------------------------
 # contexts
+
+
+def sort_key(x) -> str:
+    """What a sortable column of the index sorts by: the number's repr, '' when missing."""
+    x = as_number(x)
+    return "" if x is None else repr(x)
 
 
 def _bounded(points: list[dict]) -> list[dict]:
@@ -194,7 +199,7 @@ def leaderboard_row(r: dict, verdict: dict | None, findings: list[LiteratureRow]
         markers=[*words.markers(verdict), *shared],
         headline=head.value if head else MISSING, headline_interval=head.interval if head else "",
         headline_note=_headline_note(r, headline_compute), headline_sort=sort_key(r["headline_ceg"]),
-        drift=format_drift(as_number(r.get("drift")), as_number(r.get("drift_low")),
+        drift=fmt_drift(as_number(r.get("drift")), as_number(r.get("drift_low")),
                            as_number(r.get("drift_high"))),
         drift_sort=sort_key(r.get("drift")),
         delta_alpha=fmt_delta(r["delta_alpha"], r["delta_alpha_low"], r["delta_alpha_high"]),
@@ -339,9 +344,9 @@ def tier_section(db, inn: dict, tier: str, version: int, verdict: dict | None,
         fragile=bool(v.get("fragile")),
         delta_alpha=fmt_delta(v.get("delta_alpha"), v.get("delta_alpha_low"), v.get("delta_alpha_high")),
         delta_alpha_result=v.get("label_basis") in (None, "", "fitted law"),
-        drift=format_drift(as_number(v.get("drift")), as_number(v.get("drift_low")),
+        drift=fmt_drift(as_number(v.get("drift")), as_number(v.get("drift_low")),
                            as_number(v.get("drift_high"))),
-        loss_drift=format_drift(as_number(v.get("loss_drift")), as_number(v.get("loss_drift_low")),
+        loss_drift=fmt_drift(as_number(v.get("loss_drift")), as_number(v.get("loss_drift_low")),
                                 as_number(v.get("loss_drift_high"))),
         label_basis=v.get("label_basis") or "",
         withheld="; ".join(parse_json(v.get("withheld"), [])),

@@ -18,10 +18,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from cegbench import standing
-from cegbench.bounds import as_number
+from cegbench.present.numbers import (
+    as_number,
+    fmt_compute,
+    fmt_count,
+    fmt_epochs,
+    fmt_int,
+    fmt_timestamp,
+)
 from cegbench.site import verdict_text as words
 from cegbench.site.context import StandingCount, TierSummary
-from cegbench.site.formatting import fmt_compute, fmt_count, fmt_int, fmt_timestamp
 
 SHARED_MAJORITY = 0.5  # above this share of an arm's runs, two innovations measured alike
 
@@ -92,7 +98,7 @@ def tier_summary(tier: str, verdicts: list[dict], scale: TierScale) -> TierSumma
     if scale.datasets:
         data = f"on {', '.join(scale.datasets)}"
         extra = [f"{fmt_count(scale.dataset_tokens)} training tokens" if scale.dataset_tokens else "",
-                 f"up to {scale.max_epochs:.2g} epochs" if scale.max_epochs else ""]
+                 f"up to {fmt_epochs(scale.max_epochs)} epochs" if scale.max_epochs else ""]
         extra = [e for e in extra if e]
         parts.append(data + (f" ({', '.join(extra)})" if extra else ""))
     if scale.seeds:

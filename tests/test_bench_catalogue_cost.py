@@ -5,7 +5,7 @@ from pathlib import Path
 
 from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute.local import LocalExecutor
-from cegbench.registry.db import open_registry
+from cegbench.registry.opening import open_registry
 from cegbench.sweep.run import run_sweep
 from cegbench.tiers import TIERS
 

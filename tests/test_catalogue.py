@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from cegbench.catalog import listing
 from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.cli.main import cli
-from cegbench.data.datasets import VOCAB_SIZE
+from cegbench.data.names import VOCAB_SIZE
 from cegbench.flops import measure_flops_per_token
 from cegbench.innovations import Recipe
 from cegbench.models.gpt import MoE

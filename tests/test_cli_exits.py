@@ -4,7 +4,8 @@ import pytest
 from click.testing import CliRunner
 
 from cegbench.cli.main import cli
-from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
+from cegbench.registry.db import innovation_row, save_innovations, save_run
+from cegbench.registry.opening import open_registry
 from cegbench.sweep import run as sweep_module
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cegbench.catalog.plugin_manager import load_catalog
-from cegbench.plan.specs import plan_cells
+from cegbench.plan.cells import plan_cells
 from cegbench.tiers import TIERS
 
 PLUGIN = Path(__file__).parent / "plugin_files" / "tiny_sweep.py"

@@ -16,10 +16,10 @@ import ray
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-import cegbench.data.datasets
+import cegbench.data.names
 from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.cli.main import cli
-from cegbench.data.datasets import store_path
+from cegbench.data.names import store_path
 from cegbench.execute import make_executor, results
 from cegbench.execute.config import ConfigError, executor_settings
 from cegbench.execute.ray import RayExecutor
@@ -320,6 +320,6 @@ def test_dataset_cache_is_made_once_and_read_by_later_processes(tmp_path, monkey
     def make_again(*args, **kwargs):
         raise AssertionError("the cache was not used")
 
-    monkeypatch.setattr(cegbench.data.datasets, "synthetic_tokens", make_again)
+    monkeypatch.setattr(cegbench.data.names, "synthetic_tokens", make_again)
     assert store_path("synthetic:7", make=True) == path
     assert (path / "train.bin").stat().st_mtime_ns == made

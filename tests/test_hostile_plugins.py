@@ -413,7 +413,7 @@ def test_a_schedule_negative_mid_run_fails_the_cli_run(training_catalog, tmp_pat
     failed = [line for line in result.output.splitlines() if "failed: " in line]
     assert failed and all("late-negative modern" in line and "schedule 'negative-mid-run' "
                           "returned -0.5 at progress" in line for line in failed), result.output
-    from cegbench.registry.db import open_registry
+    from cegbench.registry.opening import open_registry
 
     runs = list(open_registry(tmp_path / "r.db", readonly=True)["runs"].rows)
     bad = [r for r in runs if r["status"] == "failed"]
@@ -531,7 +531,8 @@ def test_list_markdown_passes_no_html_or_links_of_a_plugin(tmp_path):
 
 
 def test_show_and_status_escape_registry_text(tmp_path, catalog):
-    from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
+    from cegbench.registry.db import innovation_row, save_innovations, save_run
+    from cegbench.registry.opening import open_registry
 
     db = open_registry(tmp_path / "r.db")
     swiglu = catalog.innovations.get("gelu-to-swiglu")

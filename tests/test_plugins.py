@@ -237,7 +237,7 @@ def test_docs_worked_examples_load_and_keep_their_contract(tmp_path, section, co
     import re
     from pathlib import Path
 
-    from cegbench.data.datasets import VOCAB_SIZE
+    from cegbench.data.names import VOCAB_SIZE
     from cegbench.innovations import Recipe
 
     docs = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from cegbench.cli.main import cli
-from cegbench.provenance import cpu_model
 from cegbench.tiers import TIERS
+from cegbench.train.environment import cpu_model
 
 PLUGIN = str(Path(__file__).parent / "plugin_files" / "tiny_sweep.py")
 

@@ -4,8 +4,9 @@ from pathlib import Path
 
 from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute.local import LocalExecutor
-from cegbench.registry.db import open_registry
-from cegbench.sweep.run import Progress, run_sweep
+from cegbench.registry.opening import open_registry
+from cegbench.sweep.progress import Progress
+from cegbench.sweep.run import run_sweep
 from cegbench.tiers import TIERS
 
 PLUGIN = str(Path(__file__).parent / "plugin_files" / "tiny_sweep.py")  # 8 short runs

@@ -8,10 +8,11 @@ import pytest
 
 from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute.local import LocalExecutor
-from cegbench.plan.specs import TunedRate, widths_at
+from cegbench.plan.cells import widths_at
+from cegbench.plan.specs import TunedRate
 from cegbench.plan.tuning import TuningError, choose, plan_sweeps, recipe_key
-from cegbench.registry.db import open_registry
 from cegbench.registry.learning_rates import learning_rates, tuned_rates
+from cegbench.registry.opening import open_registry
 from cegbench.sweep.run import tune_learning_rates
 from cegbench.tiers import TIERS
 
@@ -104,7 +105,7 @@ def test_tuning_phase_shares_recipes_stores_choices_and_resumes(tmp_path, catalo
     assert CountingExecutor.submitted == 3 * 2  # 3 distinct recipes × 2 rates
     assert db["tuning_runs"].count == 6 and db["runs"].count == 0
     rows = learning_rates(db, "tiny")
-    assert len(rows) == 3 and tuned_rates(db, "tiny", TINY.version) == rates
+    assert len(rows) == 3 and tuned_rates(db, TINY) == rates
     for row in rows:
         runs = [db["tuning_runs"].get(run_id) for run_id in json.loads(row["run_ids"])]
         best = min((r for r in runs if r["status"] == "ok"), key=lambda r: r["final_loss"])

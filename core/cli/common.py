@@ -5,15 +5,22 @@ the registry (a file that is not one is one line, exit status 2).
 
 from __future__ import annotations
 
+import errno
 import os
+import sqlite3
 from pathlib import Path
 
 import click
 
 from cegbench.catalog.plugin_manager import PluginError, load_catalog
+from cegbench.cli.terminal import printable
 from cegbench.components import UnknownName
 from cegbench.innovations import DeclarationError
 from cegbench.registry import DEFAULT_REGISTRY
+from cegbench.registry.external_tiers import external_tiers, get_external_tier
+from cegbench.registry.faults import registry_fault
+from cegbench.registry.opening import RegistryError, open_registry
+from cegbench.stored import StoredValueError
 from cegbench.tiers import TIERS
 
 
@@ -60,8 +67,6 @@ def catalog_or_exit(plugin_paths):
         catalog = load_catalog(plugin_paths)
     except (PluginError, DeclarationError) as error:
         raise click.ClickException(str(error)) from error
-    from cegbench.cli.terminal import printable
-
     for problem in [*catalog.problems, *catalog.warnings]:
         click.secho(printable(f"warning: {problem}"), fg="yellow", err=True)
     return catalog
@@ -91,8 +96,6 @@ class RegistryProblem(click.ClickException):
 
 def open_db(path, *, must_exist: bool = True, write: bool | None = None):
     """Open the registry; reading commands refuse to create one and write nothing."""
-    from cegbench.registry.db import RegistryError, open_registry
-
     write = not must_exist if write is None else write
     click.get_current_context().meta["cegbench.registry"] = str(path)
     try:
@@ -131,16 +134,9 @@ class Group(click.Group):
     (exit 1)."""
 
     def invoke(self, ctx):
-        import errno
-        import sqlite3
-
-        from cegbench.stored import StoredValueError
-
         try:
             return super().invoke(ctx)
         except sqlite3.DatabaseError as error:
-            from cegbench.registry.faults import registry_fault
-
             registry = ctx.meta.get("cegbench.registry")
             if registry is None:
                 raise click.ClickException(f"SQLite error: {error}") from None
@@ -158,8 +154,6 @@ class Group(click.Group):
 
 def os_error_line(error: OSError) -> str:
     """An error of the operating system as one line naming the file and what to do."""
-    import errno
-
     name = f" {error.filename!r}" if error.filename else ""
     what = error.strerror or str(error)
     hint = {errno.ENOSPC: "the disk is full: free some space and run the command again",
@@ -197,8 +191,6 @@ def options_dict(fixed_E, target_loss, fit_window) -> dict:
 def lookup_any_tier(db, name: str):
     """A built-in ``Tier`` of that name, else the registry's external tier
     (``registry.external.ExternalTier``); a click error naming both kinds otherwise."""
-    from cegbench.registry.external import external_tiers, get_external_tier
-
     if name in TIERS:
         return TIERS.get(name)
     external = get_external_tier(db, name)

@@ -10,6 +10,14 @@ from pathlib import Path
 
 import click
 
+from cegbench.cli.common import catalog_or_exit, lookup_tier
+from cegbench.data.names import DatasetError, parse_tokens, store_path
+from cegbench.data.sources import PrepareError
+from cegbench.data.sources import prepare as prepare_store
+from cegbench.data.store import StoreError, data_dir, open_store, verify_store
+from cegbench.plan.cells import plan_cells, tokens_by_budget
+from cegbench.present.numbers import fmt_compute
+
 
 @click.group(name="data")
 def data_group():
@@ -42,10 +50,6 @@ def prepare(source, tokens_text, from_dir, out, revision, field, licence):
 
     Example: cegbench data prepare fineweb-edu --tokens 10B
     """
-    from cegbench.data.datasets import DatasetError, parse_tokens
-    from cegbench.data.sources import PrepareError
-    from cegbench.data.sources import prepare as prepare_store
-
     try:
         tokens = parse_tokens(tokens_text) if tokens_text else None
         store = prepare_store(source, tokens=tokens, out=out, from_dir=from_dir,
@@ -58,8 +62,6 @@ def prepare(source, tokens_text, from_dir, out, revision, field, licence):
 @data_group.command(name="list")
 def list_():
     """The stores in the data folder: name, tokens, content hash, path."""
-    from cegbench.data.store import StoreError, data_dir, open_store
-
     folder = data_dir()
     paths = sorted(p for p in folder.iterdir() if (p / "manifest.json").is_file()) \
         if folder.is_dir() else []
@@ -76,9 +78,6 @@ def list_():
 @click.argument("store")
 def verify(store):
     """Re-hash every shard of STORE (a folder, or a dataset name) against its manifest."""
-    from cegbench.data.datasets import DatasetError, store_path
-    from cegbench.data.store import StoreError, verify_store
-
     try:
         path = Path(store) if Path(store).is_dir() else store_path(store)
         click.echo("ok: " + summary(verify_store(path)))
@@ -91,10 +90,6 @@ def verify(store):
 @click.option("--markdown", is_flag=True, help="As a Markdown table.")
 def needs(tier_name, markdown):
     """Per budget of a tier: the largest run's training tokens against the dataset's."""
-    from cegbench.cli.common import catalog_or_exit, lookup_tier
-    from cegbench.data.datasets import DatasetError
-    from cegbench.plan.specs import plan_cells, tokens_by_budget
-
     tier = lookup_tier(tier_name)
     catalog = catalog_or_exit(())
     innovations = [catalog.innovations.get(name) for name in catalog.innovations]
@@ -112,10 +107,10 @@ def needs(tier_name, markdown):
     for row in rows:
         run = f"{row.cell.innovation} {row.cell.arm}, width {row.cell.width}"
         if markdown:
-            click.echo(f"| {row.cell.budget:.3g} | {run} | {row.tokens:,} | {row.available:,} "
+            click.echo(f"| {fmt_compute(row.cell.budget)} | {run} | {row.tokens:,} | {row.available:,} "
                        f"| {row.epochs:.2f} |")
         else:
-            click.echo(f"{row.cell.budget:>8.3g}  {row.tokens:>15,} of {row.available:,} "
+            click.echo(f"{fmt_compute(row.cell.budget):>8}  {row.tokens:>15,} of {row.available:,} "
                        f"({row.epochs:.2f} epochs)  {run}")
 
 

@@ -1,5 +1,5 @@
 """What the CLI shows on the terminal: a sweep's progress (``ClickProgress``, the
-``cegbench.sweep.run.Progress`` for people), the ``cegbench status`` report, an import's
+``cegbench.sweep.progress.Progress`` for people), the ``cegbench status`` report, an import's
 report and the ``cegbench plan`` listing. Like the CLI, it may read any stage.
 
 Text from plugins and registries reaches the terminal through ``printable``: a control
@@ -9,11 +9,21 @@ is shown as its escape, ``\x1b``, never sent raw."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import click
+from tqdm import tqdm
 
-from cegbench.sweep.run import Progress
+from cegbench.analysis.label import EQUAL_LOSS, NOT_ANALYSED
+from cegbench.data.names import VOCAB_SIZE
+from cegbench.plan.cells import plan_cells, run_tokens
+from cegbench.plan.specs import RunSpec
+from cegbench.present.numbers import fmt_compute, fmt_delta, fmt_drift, fmt_epochs
+from cegbench.present.report import describe_verdict
+from cegbench.registry.learning_rates import tuned_rates
+from cegbench.registry.status import not_loaded_runs, older_runs, sweep_status, totals
+from cegbench.sweep.progress import Progress
 
 # C0 and C1 controls, DEL, and the bidirectional marks and overrides ("Trojan source")
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -58,14 +68,10 @@ class ClickProgress(Progress):
                        f"trained once, recorded for each")
 
     def phase(self, name, total):
-        from tqdm import tqdm
-
         self.phase_name = name
         self.bar = tqdm(total=total, desc=name, unit="run", mininterval=2)
 
     def finished(self, result, recorded):
-        from cegbench.plan.specs import RunSpec
-
         self.bar.update()
         if recorded and result.status != "ok":
             spec = result.spec
@@ -85,17 +91,12 @@ class ClickProgress(Progress):
         click.secho(f"warning: {text}", fg="yellow", err=True)
 
     def analysed(self, name, tier, analysis=None, error=None):
-        from cegbench.analysis.drift import format_drift
-        from cegbench.analysis.label import EQUAL_LOSS, NOT_ANALYSED
-        from cegbench.present.report import describe_verdict, format_interval
-
         if analysis is None:
             click.echo(f"{name} [{tier.name}]: inconclusive ({NOT_ANALYSED}: {error})", err=self.err)
             return
         fragile = ", fragile" if analysis.fragile else ""
-        delta = format_interval(analysis.delta_alpha, analysis.delta_alpha_low,
-                                analysis.delta_alpha_high, "+.3f")
-        trend = f"CEG drift {format_drift(analysis.drift, analysis.drift_low, analysis.drift_high)}"
+        delta = fmt_delta(analysis.delta_alpha, analysis.delta_alpha_low, analysis.delta_alpha_high)
+        trend = f"CEG drift {fmt_drift(analysis.drift, analysis.drift_low, analysis.drift_high)}"
         if analysis.label_basis == EQUAL_LOSS:
             trend = f"{trend} from equal-loss CEGs (fitted law not a result: {'; '.join(analysis.withheld)})"
         elif analysis.withheld:
@@ -110,8 +111,6 @@ def status_table(statuses, innovations, rates, older) -> list[str]:
     total, the most epochs of training data a run sees, and the learning rate tuned for each arm's recipe (``rates``: {Recipe: TunedRate},
     "—" while not tuned yet); then a note per innovation with runs of an older declaration
     or tier version (``older``: {name: count})."""
-    from cegbench.registry.status import totals
-
     by_name = {i.name: i for i in innovations}
     width = max((len(i.name) for i in innovations), default=10)
 
@@ -123,41 +122,29 @@ def status_table(statuses, innovations, rates, older) -> list[str]:
              f"{'to run':>6} {'FLOPs spent':>11} {'still needed':>12} {'epochs':>6} "
              f"{'tuned lr':>8}"]
     for row in [*statuses, totals(statuses)]:
-        epochs = "—" if row.max_epochs is None else f"{row.max_epochs:.3g}"
         lines.append(f"{row.innovation:<{width}}  {row.arm:<8} {row.planned:>7} {row.done:>6} "
-                     f"{row.failed:>6} {row.todo:>6} {row.flops_spent:>11.3g} "
-                     f"{row.flops_needed:>12.3g} {epochs:>6} {tuned(row):>8}".rstrip())
+                     f"{row.failed:>6} {row.todo:>6} {fmt_compute(row.flops_spent):>11} "
+                     f"{fmt_compute(row.flops_needed):>12} {fmt_epochs(row.max_epochs):>6} "
+                     f"{tuned(row):>8}".rstrip())
     return lines + [f"note: {name} has {n} run(s) of an older declaration or tier version, "
                     "kept but never fitted" for name, n in older.items() if n]
 
 
-def status_report(db, catalog, innovations, tier, *, not_loaded: bool) -> list[str]:
-    """``cegbench status`` for one tier: its dataset and repetition allowance, the status
-    table, and (``not_loaded``) the recorded innovations no loaded plugin declares.
-    Raises ``DatasetError`` when the tier's dataset is not there."""
-    from cegbench.data.datasets import training_tokens
-    from cegbench.plan.specs import extend_ladders, plan_cells, run_tokens, within_epochs
-    from cegbench.registry.db import mean_losses
-    from cegbench.registry.learning_rates import tuned_rates
-    from cegbench.registry.status import not_loaded_runs, older_runs, sweep_status
-
-    available = training_tokens(tier.dataset)
-    declarations = {i.name: i.declaration_hash() for i in innovations}
-    # the planned cells and the ladder rungs the results so far have added
-    cells = extend_ladders(plan_cells(innovations, tier, catalog.components, check_repetition=False),
-                           tier, mean_losses(db, tier.name, tier.version, declarations),
-                           allowed=within_epochs(tier, catalog.components, available))
+def status_report(db, catalog, innovations, tier, cells, available: int, *, not_loaded: bool) -> list[str]:
+    """``cegbench status`` for one tier: its dataset (``available`` training tokens) and
+    repetition allowance, the status table of ``cells`` (what the sweep plans now:
+    ``sweep.run.plan_now``), and (``not_loaded``) the recorded innovations no loaded plugin
+    declares."""
     statuses = sweep_status(db, cells, lambda cell: run_tokens(cell, tier, catalog.components)
                             / available)
-    older = {i.name: older_runs(db, i.name, tier.name, tier.version, i.declaration_hash())
-             for i in innovations}
+    older = {i.name: older_runs(db, i.name, tier, i.declaration_hash()) for i in innovations}
     lines = [f"tier {tier.name} v{tier.version}: dataset {tier.dataset}, {available:,} "
              f"training tokens, at most {tier.max_epochs:g} epochs a run",
-             *status_table(statuses, innovations, tuned_rates(db, tier.name, tier.version), older)]
+             *status_table(statuses, innovations, tuned_rates(db, tier), older)]
     if not_loaded:
         lines += [f"{name}  not loaded: {ok} run(s) done, {failed} failed are recorded, but no "
                   "loaded plugin declares it (install or --plugins it)"
-                  for name, ok, failed in not_loaded_runs(db, tier.name, set(catalog.innovations))]
+                  for name, ok, failed in not_loaded_runs(db, tier, set(catalog.innovations))]
     return lines
 
 
@@ -193,11 +180,6 @@ def show_external_import(report) -> None:
 def plan_lines(innovation, tier, components, as_json: bool) -> list[str]:
     """``cegbench plan`` for one innovation: its declaration hash, then each planned cell
     with the parameter count its family gives (one JSON object a line with ``as_json``)."""
-    import json
-
-    from cegbench.data.datasets import VOCAB_SIZE
-    from cegbench.plan.specs import plan_cells
-
     lines = [] if as_json else [f"{innovation.name}  declaration_hash "
                                 f"{innovation.declaration_hash()}  tier {tier.name} v{tier.version}"]
     for cell in plan_cells([innovation], tier, components):

@@ -33,8 +33,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for analysis_fixtures
 from analysis_fixtures import add_planted_innovation, planted_innovation
 from cegbench.analysis import analyze_innovation
-from cegbench.registry.db import open_registry, runs, verdicts
-from cegbench.sweep.run import analyze_innovations
+from cegbench.registry.db import runs, verdicts
+from cegbench.registry.opening import open_registry
+from cegbench.sweep.verdicts import analyze_innovations
 from cegbench.tiers import TIERS
 
 

@@ -21,7 +21,8 @@ import torch
 from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.data.datasets import load_dataset
 from cegbench.innovations import Recipe
-from cegbench.plan.specs import RunSpec, plan_cells
+from cegbench.plan.cells import plan_cells
+from cegbench.plan.specs import RunSpec
 from cegbench.tiers import TIERS
 from cegbench.train.pack import run_pack
 from cegbench.train.trainer import run

@@ -30,7 +30,6 @@ from cegbench.registry.db import (
     fits,
     innovation_row,
     innovations,
-    open_registry,
     runs,
     save_innovations,
     save_run,
@@ -38,6 +37,7 @@ from cegbench.registry.db import (
 )
 from cegbench.registry.exchange import export_runs, import_runs
 from cegbench.registry.ingest import measurement_row
+from cegbench.registry.opening import open_registry
 from cegbench.registry.status import recorded_cells
 from cegbench.tiers import TIERS
 from cegbench.train.trainer import RunResult
