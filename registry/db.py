@@ -177,8 +177,8 @@ def runs_without_training_id(db: Database) -> list[tuple[str, str]]:
 def set_training_ids(db: Database, training_ids: dict[str, str]) -> None:
     """Store each run's training id ({run id: training id})."""
     with write_transaction(db):
-        db.executemany("update runs set training_id = ? where run_id = ?",
-                       [(training, run_id) for run_id, training in training_ids.items()])
+        db.conn.executemany("update runs set training_id = ? where run_id = ?",
+                            [(training, run_id) for run_id, training in training_ids.items()])
 
 
 def mean_losses(db: Database, tier, declarations: dict[str, str]) -> dict[tuple, float]:

@@ -46,6 +46,7 @@ from cegbench.data.datasets import TokenDataset, gather_windows, load_dataset
 from cegbench.flops import FlopReport, check_flops
 from cegbench.plan.specs import TrainSpec
 from cegbench.provenance import utc_now
+from cegbench.train.divergence import Divergence, negative_loss
 from cegbench.train.environment import environment
 
 GRAD_CLIP = 1.0
@@ -288,82 +289,28 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
     settings = settings or DeviceSettings.for_device(device)
     configure_device(device)
     tokens = device_tokens(shape.dataset, device)
-    steps, flops = shape.steps, shape.flops.measured
+    divergence = Divergence(members, shape.steps, settings.check_every, device)
     active = list(members)
-    # sync-free divergence detection (check_every > 1): each member's first bad step and
-    # its loss stay on the device until the next read-back
-    max_loss = torch.tensor([m.spec.max_loss for m in members], dtype=torch.float64, device=device)
-    first_bad = torch.zeros(len(members), dtype=torch.long, device=device)
-    bad_loss = torch.zeros(len(members), device=device)
-    slots = {id(m): i for i, m in enumerate(members)}
-    indices: dict[tuple, torch.Tensor] = {}  # the slots of a set of stepping members, on device
-
-    def check():
-        """Read back the divergence record; stop the members that diverged."""
-        nonlocal active
-        if not active:
-            return
-        bad_steps, bad_values = first_bad.tolist(), bad_loss.tolist()
-        for member in active:
-            slot = slots[id(member)]
-            if bad_steps[slot]:
-                member.error = divergence_reason(bad_values[slot], bad_steps[slot], steps,
-                                                 member.spec.max_loss)
-                if bad_values[slot] < 0:
-                    member.fault = True
-                    member.error = negative_loss(spec, "training", bad_values[slot],
-                                                 bad_steps[slot], steps)
-        active = [m for m in active if m.error is None]
-
     forward.set_training(True)
     eval_time = 0.0
     loop_start = time.perf_counter()
-    for step in range(1, steps + 1):
+    for step in range(1, shape.steps + 1):
         if not active:
             break
-        lr_factor = shape.schedule(step / steps)
-        if problem := multiplier_problem(lr_factor):  # checked at every step, not only at load
-            raise PluginOutputError(
-                f"schedule {spec.recipe.schedule!r} returned {str(lr_factor)[:40]} at progress "
-                f"{step / steps:.4g} (step {step} of {steps}): {problem}; a schedule's "
-                "learning-rate multiplier must be a finite number >= 0")
-        for member in active:
-            for group in member.optimizer.param_groups:
-                group["lr"] = member.spec.learning_rate * lr_factor
+        set_learning_rates(shape, active, step)
         stepping = list(active)  # the members whose losses this step computes, in order
         batches = [gather_windows(tokens, m.starts.next(), spec.context) for m in stepping]  # (B, T) each
         with settings.autocast_context():
             losses = forward.losses(stepping, batches).float()  # (A,)
-        if settings.check_every == 1:  # read every step (free on CPU): stop before the backward
-            for member, value in zip(stepping, losses.tolist()):
-                if not math.isfinite(value) or value > member.spec.max_loss:
-                    member.error = divergence_reason(value, step, steps, member.spec.max_loss)
-                elif value < 0:
-                    member.error, member.fault = negative_loss(spec, "training", value, step, steps), True
-        else:  # record on the device, read back every check_every steps
-            key = tuple(slots[id(m)] for m in stepping)
-            if key not in indices:  # made once per set of members: a copy to the device syncs
-                indices[key] = torch.tensor(key, device=device)
-            index = indices[key]
-            bad = ~torch.isfinite(losses) | (losses.double() > max_loss[index]) | (losses < 0)
-            new = bad & (first_bad[index] == 0)
-            first_bad[index] = torch.where(new, step, first_bad[index])
-            bad_loss[index] = torch.where(new, losses.detach(), bad_loss[index])
-            if step % settings.check_every == 0:
-                check()
+        divergence.record(spec, stepping, losses, step)
         alive = [i for i, m in enumerate(stepping) if m.error is None]
-        if len(alive) < len(stepping):  # the diverged stop here, before their backward
-            losses, active = losses[alive], [stepping[i] for i in alive]
-            if not active:
-                break
-        for member in active:
-            member.optimizer.zero_grad(set_to_none=True)
-        losses.sum().backward()
-        for member in active:
-            torch.nn.utils.clip_grad_norm_(member.model.parameters(), GRAD_CLIP)
-            member.optimizer.step()
+        losses, active = losses[alive] if len(alive) < len(stepping) else losses, [stepping[i] for i in alive]
+        if not active:  # the diverged stop here, before their backward
+            break
+        descend(active, losses)
         if step in shape.eval_steps:
-            check()  # evaluations read back anyway: no curve point after a divergence
+            divergence.read_back(spec, active)  # evaluations read back anyway: no curve point after a divergence
+            active = [m for m in active if m.error is None]
             if not active:
                 break
             eval_start = time.perf_counter()
@@ -371,18 +318,9 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
             val = evaluate(forward, active, shape, settings)
             forward.set_training(True)
             eval_time += time.perf_counter() - eval_start
-            tokens_so_far = step * shape.tokens_per_step
-            for member, loss in zip(active, val):
-                if not math.isfinite(loss):
-                    member.error = f"held-out loss became {loss} at step {step} of {steps}"
-                    continue
-                if loss < 0:
-                    member.error, member.fault = negative_loss(spec, "held-out", loss, step, steps), True
-                    continue
-                member.result.curve.append({"step": step, "tokens": tokens_so_far,
-                                            "flops": tokens_so_far * flops, "loss": loss})
+            record_evaluation(shape, active, val, step)
             active = [m for m in active if m.error is None]
-    check()
+    divergence.read_back(spec, active)
     train_time = (time.perf_counter() - loop_start - eval_time) / len(members)
     for member in members:
         if member.error is None:
@@ -390,16 +328,45 @@ def train_members(shape: Shape, members: list[Member], forward, settings: Device
             member.result.train_time_s = train_time
 
 
-def negative_loss(spec: TrainSpec, which: str, loss: float, step: int, steps: int) -> str:
-    """Why a run whose family returned a negative loss failed (a cross-entropy is >= 0)."""
-    return (f"family {spec.recipe.family!r} returned a negative {which} loss {loss:.4g} at step "
-            f"{step} of {steps}; a language model's loss (a cross-entropy) is >= 0")
+def set_learning_rates(shape: Shape, active: list[Member], step: int) -> None:
+    """Each active member's rate at ``step``: its tuned rate × the schedule's multiplier,
+    which is checked at every step, not only at load."""
+    spec, steps = shape.spec, shape.steps
+    lr_factor = shape.schedule(step / steps)
+    if problem := multiplier_problem(lr_factor):
+        raise PluginOutputError(
+            f"schedule {spec.recipe.schedule!r} returned {str(lr_factor)[:40]} at progress "
+            f"{step / steps:.4g} (step {step} of {steps}): {problem}; a schedule's "
+            "learning-rate multiplier must be a finite number >= 0")
+    for member in active:
+        for group in member.optimizer.param_groups:
+            group["lr"] = member.spec.learning_rate * lr_factor
 
 
-def divergence_reason(loss: float, step: int, steps: int, max_loss: float) -> str:
-    if not math.isfinite(loss):
-        return f"training loss became {loss} at step {step} of {steps}"
-    return f"training loss exploded to {loss:.3g} (> {max_loss}) at step {step} of {steps}"
+def descend(active: list[Member], losses: torch.Tensor) -> None:
+    """One optimizer step of every active member on its loss (A,), its gradient clipped."""
+    for member in active:
+        member.optimizer.zero_grad(set_to_none=True)
+    losses.sum().backward()
+    for member in active:
+        torch.nn.utils.clip_grad_norm_(member.model.parameters(), GRAD_CLIP)
+        member.optimizer.step()
+
+
+def record_evaluation(shape: Shape, active: list[Member], val: list[float], step: int) -> None:
+    """Each active member's held-out loss at ``step`` on its curve; a loss that is not
+    finite, or negative (the family's fault), fails the member instead."""
+    spec, steps = shape.spec, shape.steps
+    tokens_so_far = step * shape.tokens_per_step
+    for member, loss in zip(active, val):
+        if not math.isfinite(loss):
+            member.error = f"held-out loss became {loss} at step {step} of {steps}"
+            continue
+        if loss < 0:
+            member.error, member.fault = negative_loss(spec, "held-out", loss, step, steps), True
+            continue
+        member.result.curve.append({"step": step, "tokens": tokens_so_far,
+                                    "flops": tokens_so_far * shape.flops.measured, "loss": loss})
 
 
 _flop_reports: WeakKeyDictionary = WeakKeyDictionary()  # Components → {(recipe, ...): FlopReport}
