@@ -6,7 +6,8 @@ import textwrap
 import pytest
 
 from cegbench import hookspecs
-from cegbench.catalog.plugin_manager import DEFAULT_PLUGINS, PluginError, load_catalog
+from cegbench.catalog.plugin_manager import DEFAULT_PLUGINS, load_catalog
+from cegbench.catalog.sources import PluginError
 
 BUILTIN_INNOVATIONS = {"gelu-to-swiglu", "layernorm-to-rmsnorm", "adam-to-adamw", "lstm-to-transformer"}
 

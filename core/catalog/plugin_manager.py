@@ -17,9 +17,8 @@ Environment variables:
 A plugin's prints go to standard error while it loads: standard output is the
 commands' own (``list --json``, ``plugins``).
 
-Just over 400 lines: loading, hook-name checks and the validated rebuild belong
-together (each check must name the plugin it skips); the component contracts are in
-``contracts.py``.
+Where plugins come from (entry points, files) is ``catalog.sources``; the component
+contracts are ``catalog.contracts``.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
-import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,19 +37,18 @@ import pluggy
 
 from cegbench import __version__, hookspecs
 from cegbench.catalog.contracts import COMPONENT_NAME, contract_error, family_formula_error
+from cegbench.catalog.sources import (
+    PluginError,
+    PluginInfo,
+    entry_point_plugins,
+    file_plugin,
+    said_if_slow,
+)
 from cegbench.components import KINDS, Components, Lookup
 from cegbench.data.names import VOCAB_SIZE
-from cegbench.innovations import (
-    ARMS,
-    Component,
-    DeclarationError,
-    Innovation,
-    validate_innovation,
-)
+from cegbench.innovations import ARMS, Component, DeclarationError, Innovation, validate_innovation
 from cegbench.literature import unencodable
 from cegbench.tiers import TIERS
-
-ENTRY_POINT_GROUP = "cegbench"
 
 DEFAULT_PLUGINS = (
     "cegbench.models.layers",
@@ -78,24 +75,6 @@ DEFAULT_PLUGINS = (
     "cegbench.plugins.flash_attention",
     "cegbench.plugins.transformer_2017_to_modern",
 )
-
-
-class PluginError(Exception):
-    """A plugin could not be loaded or declared something invalid."""
-
-
-@dataclass
-class PluginInfo:
-    """What ``cegbench plugins`` prints about one loaded plugin."""
-
-    name: str
-    distribution: str | None
-    version: str | None
-    builtin: bool
-    source: str  # dotted module path, entry point "name = module", or file path
-    hooks: list[str] = field(default_factory=list)
-    innovations: list[str] = field(default_factory=list)
-    components: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -136,59 +115,9 @@ def load_catalog(plugin_paths=(), *, autoload: bool | None = None) -> Catalog:
 
 
 def _load_catalog(plugin_paths, autoload: bool | None) -> Catalog:
-    pm = pluggy.PluginManager("cegbench")
-    pm.add_hookspecs(hookspecs)
-    infos: dict[str, PluginInfo] = {}
-    problems: list[str] = []
-    warnings: list[str] = []
-
-    def register(plugin, info: PluginInfo) -> None:
-        if info.name in infos:
-            raise PluginError(
-                f"plugin {info.name!r} ({info.source}) is loaded twice: plugin {info.name!r} "
-                f"({infos[info.name].source}) already has that name; kept the first")
-        warnings.extend(_hook_problems(plugin, info))
-        try:
-            pm.register(plugin, name=info.name)
-        except (ValueError, pluggy.PluginValidationError) as error:
-            reason = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
-            raise PluginError(f"plugin {info.name!r} ({info.source}): {reason}") from error
-        infos[info.name] = info
-
-    for dotted in DEFAULT_PLUGINS:
-        register(
-            importlib.import_module(dotted),
-            PluginInfo(dotted, "cegbench", __version__, True, dotted),
-        )
-    if autoload is None:
-        autoload = os.environ.get("CEGBENCH_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0")
-    if autoload:
-        for plugin, info, error in _entry_point_plugins():
-            if error is not None:
-                _report(problems, error, "skipped")
-                continue
-            try:
-                register(plugin, info)
-            except PluginError as error:
-                _skip_or_raise(info, error, problems)
-    seen_files: set[Path] = set()
-    for path in plugin_paths:
-        if Path(path).resolve() in seen_files:
-            continue  # the same file passed twice is loaded once
-        seen_files.add(Path(path).resolve())
-        plugin, info = _file_plugin(Path(path))
-        register(plugin, info)
-
-    declared = {}  # plugin name -> (components, innovations)
-    for name, info in list(infos.items()):
-        try:
-            with _said_if_slow(f"plugin {name!r} ({info.source}): its hooks", info.builtin):
-                declared[name] = _declarations(pm, name)
-        except (PluginError, DeclarationError) as error:
-            _skip_or_raise(info, error, problems)
-            pm.unregister(name=name)
-            del infos[name]
-
+    loading = _Loading()
+    loading.register_all(plugin_paths, autoload)
+    declared = loading.declarations()
     # A plugin skipped for a clash or an unknown name may have provided components
     # others use, so build again without it until every remaining plugin passes.
     while True:
@@ -196,25 +125,90 @@ def _load_catalog(plugin_paths, autoload: bool | None) -> Catalog:
             components, innovations = _build(declared)
             break
         except _PluginFault as fault:
-            _skip_or_raise(infos[fault.plugin], fault.error, problems)
-            pm.unregister(name=fault.plugin)
-            del infos[fault.plugin], declared[fault.plugin]
-
-    for name, info in infos.items():
+            loading.skip(fault.plugin, fault.error)
+            del declared[fault.plugin]
+    for name, info in loading.infos.items():
         components_of, innovations_of = declared[name]
         info.components = [f"{c.kind}:{c.name}" for c in components_of]
         info.innovations = [i.name for i in innovations_of]
-        info.hooks = sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(name)) or [])
+        info.hooks = sorted(h.name for h in loading.pm.get_hookcallers(loading.pm.get_plugin(name)) or [])
     components.freeze()
     innovations.freeze()
     return Catalog(
         innovations=innovations,
         components=components,
-        plugins=sorted(infos.values(), key=lambda p: (not p.builtin, p.name)),
-        problems=problems,
+        plugins=sorted(loading.infos.values(), key=lambda p: (not p.builtin, p.name)),
+        problems=loading.problems,
         plugin_paths=tuple(dict.fromkeys(str(Path(p).resolve()) for p in plugin_paths)),
-        warnings=warnings,
+        warnings=loading.warnings,
     )
+
+
+class _Loading:
+    """One load: the plugin manager, the plugins registered so far, the problems of the
+    plugins skipped and the warnings about the ones kept."""
+
+    def __init__(self):
+        self.pm = pluggy.PluginManager("cegbench")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self.problems: list[str] = []
+        self.warnings: list[str] = []
+
+    def register(self, plugin, info: PluginInfo) -> None:
+        if info.name in self.infos:
+            raise PluginError(
+                f"plugin {info.name!r} ({info.source}) is loaded twice: plugin {info.name!r} "
+                f"({self.infos[info.name].source}) already has that name; kept the first")
+        self.warnings.extend(_hook_problems(plugin, info))
+        try:
+            self.pm.register(plugin, name=info.name)
+        except (ValueError, pluggy.PluginValidationError) as error:
+            reason = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+            raise PluginError(f"plugin {info.name!r} ({info.source}): {reason}") from error
+        self.infos[info.name] = info
+
+    def register_all(self, plugin_paths, autoload: bool | None) -> None:
+        """The built-ins, the entry points (unless ``autoload`` is False, or None and
+        ``CEGBENCH_DISABLE_PLUGIN_AUTOLOAD`` is set) and the files, each once."""
+        for dotted in DEFAULT_PLUGINS:
+            self.register(importlib.import_module(dotted),
+                          PluginInfo(dotted, "cegbench", __version__, True, dotted))
+        if autoload is None:
+            autoload = os.environ.get("CEGBENCH_DISABLE_PLUGIN_AUTOLOAD", "") in ("", "0")
+        if autoload:
+            for plugin, info, error in entry_point_plugins():
+                if error is not None:
+                    _report(self.problems, error, "skipped")
+                    continue
+                try:
+                    self.register(plugin, info)
+                except PluginError as error:
+                    _skip_or_raise(info, error, self.problems)
+        seen_files: set[Path] = set()
+        for path in plugin_paths:
+            if Path(path).resolve() in seen_files:
+                continue  # the same file passed twice is loaded once
+            seen_files.add(Path(path).resolve())
+            self.register(*file_plugin(Path(path)))
+
+    def declarations(self) -> dict:
+        """plugin name → (components, innovations) it declares; a plugin whose hooks fail
+        or declare something invalid is skipped (or the load fails: ``_skip_or_raise``)."""
+        declared = {}
+        for name, info in list(self.infos.items()):
+            try:
+                with said_if_slow(f"plugin {name!r} ({info.source}): its hooks", info.builtin):
+                    declared[name] = _declarations(self.pm, name)
+            except (PluginError, DeclarationError) as error:
+                self.skip(name, error)
+        return declared
+
+    def skip(self, name: str, error: Exception) -> None:
+        """Leave plugin ``name`` out, reporting ``error`` (or raise it: ``_skip_or_raise``)."""
+        _skip_or_raise(self.infos[name], error, self.problems)
+        self.pm.unregister(name=name)
+        del self.infos[name]
 
 
 class _PluginFault(Exception):
@@ -391,87 +385,6 @@ def _check_innovation(components: Components, plugin_name: str, innovation) -> N
                     f"plugin {plugin_name!r}, innovation {innovation.name!r}, arm {arm!r}: "
                     f"field {kind!r}: {components[kind].unknown_message(name)}"
                 )
-
-
-def _entry_point_plugins():
-    """Yield (plugin, info, None) or (None, None, error) per entry point, one at a time."""
-    allowed = os.environ.get("CEGBENCH_LOAD_PLUGINS")
-    allow = {name.strip() for name in allowed.split(",")} if allowed else None
-    for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if allow is not None and entry_point.name not in allow:
-            continue
-        dist = entry_point.dist
-        source = f"{entry_point.name} = {entry_point.value}"
-        info = PluginInfo(
-            entry_point.name,
-            dist.name if dist else None,
-            dist.version if dist else None,
-            False,
-            source,
-        )
-        try:
-            with _said_if_slow(f"plugin {entry_point.name!r} ({source}, distribution "
-                               f"{info.distribution!r})", False):
-                plugin = entry_point.load()
-        except Exception as error:
-            yield None, None, PluginError(
-                f"Error importing plugin {entry_point.name!r} from distribution "
-                f"{info.distribution!r} ({source}): {type(error).__name__}: {error}"
-            )
-            continue
-        yield plugin, info, None
-
-
-def _file_plugin(path: Path):
-    if not path.is_file():
-        raise PluginError(f"plugin file {str(path)!r} does not exist")
-    if path.suffix != ".py":
-        raise PluginError(f"plugin file {str(path)!r} is not a Python file: --plugins takes a "
-                          "path ending in .py (an installed package is loaded by its entry point)")
-    module_name = f"cegbench_local_plugin_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        with _said_if_slow(f"plugin file {str(path)!r}", False):
-            spec.loader.exec_module(module)
-    except (Exception, SystemExit) as error:
-        raise PluginError(
-            f"Error importing plugin file {str(path)!r}: {type(error).__name__}: {error}"
-        ) from error
-    return module, PluginInfo(path.stem, None, None, False, str(path.resolve()))
-
-
-SLOW_PLUGIN_S = 5.0  # default of CEGBENCH_PLUGIN_SLOW_S
-
-
-@contextlib.contextmanager
-def _said_if_slow(what: str, builtin: bool):
-    """If loading ``what`` takes longer than ``CEGBENCH_PLUGIN_SLOW_S`` seconds, say on
-    standard error which plugin it is (once), so that a plugin whose import hangs is
-    found; built-ins are not watched."""
-    try:
-        delay = float(os.environ.get("CEGBENCH_PLUGIN_SLOW_S", SLOW_PLUGIN_S))
-    except ValueError:
-        delay = SLOW_PLUGIN_S
-    if builtin or delay <= 0:
-        yield
-        return
-    stderr = sys.stderr  # as it is now: a redirect may be gone when the timer fires
-
-    def say():
-        print(f"cegbench: still loading {what} after {delay:g} s; if it hangs, press Ctrl-C and "
-              "leave it out (CEGBENCH_LOAD_PLUGINS=other,names or "
-              "CEGBENCH_DISABLE_PLUGIN_AUTOLOAD=1 for an installed plugin; drop --plugins for a "
-              "file)", file=stderr, flush=True)
-
-    timer = threading.Timer(delay, say)
-    timer.daemon = True
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
 
 
 def _skip_or_raise(info: PluginInfo, error: Exception, problems: list[str]) -> None:

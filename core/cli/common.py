@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from cegbench.catalog.plugin_manager import PluginError, load_catalog
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.catalog.sources import PluginError
 from cegbench.cli.terminal import printable
 from cegbench.components import UnknownName
 from cegbench.innovations import DeclarationError
