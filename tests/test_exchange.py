@@ -8,12 +8,8 @@ from click.testing import CliRunner
 from cegbench.cli.main import cli
 from cegbench.plan.specs import spec_id
 from cegbench.registry.db import innovation_row, save_innovations, save_run
-from cegbench.registry.exchange import (
-    ImportRejected,
-    expected_n_params,
-    export_runs,
-    import_runs,
-)
+from cegbench.registry.exchange import ImportRejected, export_runs, import_runs
+from cegbench.registry.row_checks import expected_n_params
 from cegbench.registry.ingest import measurement_row
 from cegbench.registry.opening import open_registry
 from cegbench.tiers import TIERS
