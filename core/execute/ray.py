@@ -24,12 +24,7 @@ from concurrent.futures import Future
 import ray
 import torch
 
-from cegbench.execute.worker import (
-    data_cache_name,
-    failed_result,
-    ship_plugins,
-    worker_components,
-)
+from cegbench.execute.worker import data_cache_name, failed_result, ship_plugins, worker_components
 from cegbench.plan.specs import TrainSpec
 from cegbench.train.pack import run_pack
 from cegbench.train.trainer import RunResult, run

@@ -34,12 +34,7 @@ from pathlib import Path
 import submitit
 import torch
 
-from cegbench.execute.worker import (
-    data_cache_name,
-    failed_result,
-    ship_plugins,
-    worker_components,
-)
+from cegbench.execute.worker import data_cache_name, failed_result, ship_plugins, worker_components
 from cegbench.plan.specs import TrainSpec
 from cegbench.train.pack import run_pack
 from cegbench.train.trainer import run
