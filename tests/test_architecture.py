@@ -225,3 +225,63 @@ def test_the_cycle_finder_finds_a_cycle_and_reads_relative_and_function_imports(
                       "def f():\n    from . import y\n    import pkg.z\n")
     found = imports_of("pkg.m", module, {"pkg", "pkg.x", "pkg.y", "pkg.z"})
     assert sorted(found) == [("pkg.y", 5), ("pkg.z", 6)]
+
+
+# -------------------------------------------------------------------------
+# the map
+
+
+ROOT = Path(__file__).resolve().parents[1]
+TREE_ROOTS = ("core", "registry", "site", "plugins", "leaderboard")
+
+
+def mapped_paths() -> tuple[set[str], set[str]]:
+    """The files and folders docs/ARCHITECTURE.md's map lists, as paths from the repository
+    root ("core/plan/cells.py", "core/plan/"); a folder listed without children stands for
+    all it holds."""
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    block = text.split("## The map", 1)[1].split("```", 2)[1]
+    files, opaque, stack = set(), set(), []
+    for line in block.splitlines():
+        start = next((i for i, c in enumerate(line) if c.isalnum() or c in "_."), None)
+        if start is None:
+            continue
+        depth = start // 4
+        entry = line[start:].split("  ")[0].split(" → ")[0].strip()
+        names = [n.strip() for n in entry.split(",") if n.strip()]
+        if depth == 0:
+            if not names or names[0].rstrip("/") not in TREE_ROOTS:
+                continue  # a line of a root's description
+            stack = [names[0]]
+            opaque.add(names[0])
+            continue
+        stack = stack[:depth]
+        parent = "".join(stack)
+        opaque.discard(parent)  # it has children
+        for name in names:
+            files.add(parent + name)
+            if name.endswith("/"):
+                opaque.add(parent + name)
+        if names[-1].endswith("/"):
+            stack.append(names[-1])
+        else:
+            stack.append("")  # a continuation line of a file list keeps this depth
+    return files, opaque
+
+
+def test_the_architecture_map_lists_exactly_the_packages_modules():
+    files, opaque = mapped_paths()
+    actual = set()
+    for top in TREE_ROOTS[:4]:
+        for path in (ROOT / top).rglob("*"):
+            relative = path.relative_to(ROOT).as_posix()
+            if "__pycache__" in relative or any(relative.startswith(o) for o in opaque):
+                continue
+            if path.is_dir():
+                actual.add(relative + "/")
+            elif path.suffix == ".py" and path.name != "__init__.py":
+                actual.add(relative)
+    listed = {f for f in files if not any(f.startswith(o) and f != o for o in opaque)
+              and not f.endswith("__init__.py") and f.split("/")[0] in TREE_ROOTS[:4]}
+    assert not actual - listed, f"in the tree, not on the map: {sorted(actual - listed)}"
+    assert not listed - actual, f"on the map, not in the tree: {sorted(listed - actual)}"
