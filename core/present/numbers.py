@@ -38,6 +38,12 @@ def as_number(x) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+def _formatted(x, spec: str) -> str:
+    """``x`` formatted by ``spec``, or '—' when it is missing."""
+    x = as_number(x)
+    return MISSING if x is None else format(x, spec)
+
+
 def fmt_ratio(x) -> str:
     """A ratio (a CEG, a drift factor): 1.2345 → '1.23', 25.04 → '25.0', 1234.5 → '1,234',
     123456 → '1.23e+05'."""
@@ -83,8 +89,7 @@ def fmt_delta(value, low, high) -> str:
 
 def fmt_exponent(x) -> str:
     """A fitted exponent (α): four decimals, 0.1234."""
-    x = as_number(x)
-    return MISSING if x is None else f"{x:.4f}"
+    return _formatted(x, ".4f")
 
 
 def fmt_compute(x) -> str:
@@ -112,15 +117,13 @@ def fmt_count(x) -> str:
 
 def fmt_loss(x) -> str:
     """Four significant digits: 3.45678 → '3.457'."""
-    x = as_number(x)
-    return MISSING if x is None else f"{x:.4g}"
+    return _formatted(x, ".4g")
 
 
 def fmt_epochs(x) -> str:
     """Epochs of training data a run consumed, 3 significant digits: 0.793 → '0.793',
     0.00459 → '0.00459', 5.3 → '5.3'; above 1 it saw data again."""
-    x = as_number(x)
-    return MISSING if x is None else f"{x:.3g}"
+    return _formatted(x, ".3g")
 
 
 def fmt_int(x) -> str:
