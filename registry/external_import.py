@@ -50,7 +50,7 @@ def source_url(source: str | None) -> str | None:
     return first[0].rstrip(",;") if first and first[0].startswith(("https://", "http://")) else None
 
 
-def file_innovation_row(name: str, rows: list[dict], tier: str) -> dict:
+def file_innovation_row(name: str, rows: list[dict], tier_name: str) -> dict:
     """The ``innovations`` row of an innovation no plugin declares: title = slug, its arms
     described by their ``schedule`` where the file gives one."""
     def arm(which):
@@ -60,7 +60,7 @@ def file_innovation_row(name: str, rows: list[dict], tier: str) -> dict:
     return {
         "name": name, "title": name, "category": EXTERNAL_CATEGORY, "year": None,
         "paper": source_url(next((r["source"] for r in rows if r["source"]), None)),
-        "description": (f"Runs trained elsewhere, registered from an external file (tier {tier}); "
+        "description": (f"Runs trained elsewhere, registered from an external file (tier {tier_name}); "
                         "no plugin declares this innovation."),
         "expected": None, "parts": "[]",
         "literature": next((r["literature"] for r in rows if r["literature"]), None) or "[]",

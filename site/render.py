@@ -226,10 +226,10 @@ def index_context(db, inns: list[dict], verdicts: list[dict], records: list[dict
                                     headline_compute=headline_compute,
                                     shared=shared_markers(r["innovation"], notes)))
     tiers = []
-    for tier, version in sorted({key[1:] for key in by_key}, key=lambda k: (k[0], -k[1])):
-        mine = [v for key, v in by_key.items() if key[1:] == (tier, version)]
-        tiers.append(summary.tier_summary(f"{tier} v{version}", mine,
-                                  summary.tier_scale(registry_db.tier_runs(db, tier, version))))
+    for tier_name, tier_version in sorted({key[1:] for key in by_key}, key=lambda k: (k[0], -k[1])):
+        mine = [v for key, v in by_key.items() if key[1:] == (tier_name, tier_version)]
+        tiers.append(summary.tier_summary(f"{tier_name} v{tier_version}", mine,
+                                          summary.tier_scale(registry_db.tier_runs(db, tier_name, tier_version))))
     return IndexContext(
         **page, rows=rows, n_innovations=len(inns), tiers=tiers, headline_compute=headline_compute,
         show_delta_alpha=any(row.delta_alpha_result and row.delta_alpha != MISSING for row in rows),

@@ -24,8 +24,6 @@ from pathlib import Path
 
 import pytest
 
-import cegbench
-
 # layer (a package or module, with everything under it) → what importing it must not load
 LAYERS = {
     "cegbench.registry": ("torch", "scipy"),
@@ -78,7 +76,7 @@ print(json.dumps(found))
 @pytest.mark.parametrize("layer, forbidden", LAYERS.items())
 def test_a_layer_imports_without_what_it_must_not_load(layer, forbidden):
     result = subprocess.run([sys.executable, "-c", PROBE, layer, json.dumps(forbidden)],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert not found, "\n".join(

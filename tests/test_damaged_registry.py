@@ -210,8 +210,8 @@ def sqlite_error(message, code):
 def rows_file(tmp_path, catalog):
     """A registry holding nothing yet, and an export of one valid smoke run to import."""
     from cegbench.registry.db import innovation_row, save_innovations, save_run
-    from cegbench.registry.row_checks import expected_n_params
     from cegbench.registry.ingest import measurement_row
+    from cegbench.registry.row_checks import expected_n_params
     from cegbench.tiers import TIERS
     from cegbench.train.trainer import RunResult
     from plan_fixtures import plan_untuned

@@ -9,9 +9,9 @@ from cegbench.cli.main import cli
 from cegbench.plan.specs import spec_id
 from cegbench.registry.db import innovation_row, save_innovations, save_run
 from cegbench.registry.exchange import ImportRejected, export_runs, import_runs
-from cegbench.registry.row_checks import expected_n_params
 from cegbench.registry.ingest import measurement_row
 from cegbench.registry.opening import open_registry
+from cegbench.registry.row_checks import expected_n_params
 from cegbench.tiers import TIERS
 from cegbench.train.trainer import RunResult
 from plan_fixtures import plan_untuned

@@ -52,9 +52,9 @@ def import_external_runs(db, catalog, paths, *, read=None, margin=None, analyze:
                              margin=DEFAULT_MARGIN if margin is None else margin, dry_run=dry_run)
     if analyze and not dry_run:
         by_tier: dict[tuple[str, int], list[str]] = {}
-        for tier, version, name in report.touched:
-            by_tier.setdefault((tier, version), []).append(name)
-        for (tier, version), names in by_tier.items():
-            analyze_external(db, get_external_tier(db, tier, version), names, options=options,
+        for tier_name, tier_version, name in report.touched:
+            by_tier.setdefault((tier_name, tier_version), []).append(name)
+        for (tier_name, tier_version), names in by_tier.items():
+            analyze_external(db, get_external_tier(db, tier_name, tier_version), names, options=options,
                              progress=progress)
     return report
