@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import math
 
+from cegbench.present.numbers import as_number, fmt_compute, fmt_ratio, number
+
 MAX_SPAN = 10.0  # an extrapolated interval wider than this factor (high / low) is unbounded
 UNBOUNDED = "unbounded"
-
-
-def as_number(x) -> float | None:
-    """``x`` as a finite float; None when missing, not a number, NaN or infinite."""
-    x = _float(x)
-    return x if x is not None and math.isfinite(x) else None
 
 
 def largest_point(points: list[dict], *, extrapolated: bool) -> dict | None:
@@ -25,15 +21,6 @@ def largest_point(points: list[dict], *, extrapolated: bool) -> dict | None:
     finite = [p for p in points if bool(p.get("extrapolated")) is extrapolated
               and as_number(p.get("compute")) is not None and as_number(p.get("ceg")) is not None]
     return max(finite, key=lambda p: p["compute"]) if finite else None
-
-
-def _float(x) -> float | None:
-    """``x`` as a float; None when missing or NaN (an interval that failed, not a wide one)."""
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(x) else x
 
 
 def unbounded_reason(point: dict) -> str | None:
@@ -44,15 +31,16 @@ def unbounded_reason(point: dict) -> str | None:
     NaN: the bootstrap failed) is not judged here: the value shows without one."""
     if not point.get("extrapolated"):
         return None
-    low, high = _float(point.get("low")), _float(point.get("high"))
+    low, high = number(point.get("low")), number(point.get("high"))
     if low is None or high is None:
         return None
-    compute = _float(point.get("compute"))
-    where = f"extrapolated to {compute:.3g} FLOPs" if compute else "extrapolated"
+    compute = number(point.get("compute"))
+    where = f"extrapolated to {fmt_compute(compute)} FLOPs" if compute else "extrapolated"
+    interval = f"[{fmt_ratio(low)}, {'∞' if math.isinf(high) else fmt_ratio(high)}]"
     if low <= 0 or math.isinf(high):
-        return (f"{where}, beyond the measured budgets: its 95 % interval [{low:.3g}, {high:.3g}] "
+        return (f"{where}, beyond the measured budgets: its 95 % interval {interval} "
                 "reaches zero or infinity")
     if high / low <= MAX_SPAN:
         return None
-    return (f"{where}, beyond the measured budgets: its 95 % interval [{low:.3g}, {high:.3g}] "
+    return (f"{where}, beyond the measured budgets: its 95 % interval {interval} "
             f"spans {math.log10(high / low):.1f} orders of magnitude (more than one)")

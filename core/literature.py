@@ -12,7 +12,7 @@ first by scale, then in two checks, each of which agrees, disagrees or cannot te
 * **scale**: the finding's FLOPs (else its parameter count, against our compute-optimal
   modern model size at each budget) must lie within a factor of ``COMPARABLE`` of one of
   our *measured* (not extrapolated) CEG points. Otherwise neither check compares anything:
-  the answer is **different scale** ("ours 2.5e+11–4e+12 FLOPs, theirs 3e+18–2.3e+23
+  the answer is **different scale** ("ours 2.5e11–4e12 FLOPs, theirs 3e18–2.3e23
   FLOPs"), since a class or a CEG measured at another scale says nothing about ours. A
   finding with no scale in numbers, or a verdict with no measured CEG, cannot tell.
 * **class**: both sides decided (ours scale-invariant or scale-dependent, the source's
@@ -34,8 +34,8 @@ import json
 import math
 from dataclasses import dataclass
 
-from cegbench.bounds import as_number
-from cegbench.stored import load_json
+from cegbench.present.numbers import as_number, fmt_compute, fmt_count, fmt_ratio
+from cegbench.stored import StoredValueError, load_json
 
 SOURCE_LABELS = ("scale-invariant", "scale-dependent")  # a class a source may assign
 AGREES, DISAGREES, CANNOT_TELL = "agrees", "disagrees", "cannot tell yet"
@@ -129,8 +129,6 @@ def from_json(text, where: str = "innovations.literature") -> list[dict]:
     a JSON list of objects is a ``StoredValueError`` naming ``where``."""
     findings = load_json(text, where, [], list)
     if not all(isinstance(finding, dict) for finding in findings):
-        from cegbench.stored import StoredValueError
-
         raise StoredValueError(f"{where} must be a JSON list of objects (findings)")
     return findings
 
@@ -147,21 +145,12 @@ def _range(value) -> tuple[float, float] | None:
     return float(value), float(value)
 
 
-def _g(x: float) -> str:
-    return f"{x:.3g}"
-
-
-def _ratio(x: float) -> str:
-    """Two decimals below 10, as the sources print them (1.00, 0.96); else 3 digits."""
-    return f"{x:.2f}" if x < 10 else _g(x)
-
-
 def format_ceg(finding: dict) -> str:
-    """'1.26×', '1.00–9.80×', '6.00–47×', or '—'."""
+    """'1.26×', '1.00–9.80×', '6.00–47.0×', or '—'."""
     r = _range(finding.get("ceg"))
     if r is None:
         return "—"
-    return f"{_ratio(r[0])}×" if r[0] == r[1] else f"{_ratio(r[0])}–{_ratio(r[1])}×"
+    return f"{fmt_ratio(r[0])}×" if r[0] == r[1] else f"{fmt_ratio(r[0])}–{fmt_ratio(r[1])}×"
 
 
 def format_label(finding: dict) -> str:
@@ -169,19 +158,19 @@ def format_label(finding: dict) -> str:
 
 
 def format_scale(finding: dict) -> str:
-    """'at 2.5e+18 FLOPs, 3e+07 parameters', or the words of ``scale`` without numbers."""
+    """'2.5e18 FLOPs, 30M parameters'."""
     parts = []
     flops = _range(finding.get("flops"))
     if flops:
-        parts.append(f"{_g(flops[0])} FLOPs" if flops[0] == flops[1]
-                     else f"{_g(flops[0])}–{_g(flops[1])} FLOPs")
+        parts.append(f"{fmt_compute(flops[0])} FLOPs" if flops[0] == flops[1]
+                     else f"{fmt_compute(flops[0])}–{fmt_compute(flops[1])} FLOPs")
     if finding.get("params"):
-        parts.append(f"{_g(finding['params'])} parameters")
+        parts.append(f"{fmt_count(finding['params'])} parameters")
     return ", ".join(parts)
 
 
 def summary(finding: dict) -> str:
-    """One line: 'Gundlach et al. 2025: CEG 1.26×, not classified (3.6e+06 parameters)'."""
+    """One line: 'Gundlach et al. 2025: CEG 1.26×, not classified (3.6M parameters)'."""
     scale = format_scale(finding)
     return (f"{finding['source']}: CEG {format_ceg(finding)}, {format_label(finding)}"
             + (f" ({scale})" if scale else ""))
@@ -253,9 +242,10 @@ def _nearest_measured(finding: dict, verdict: dict) -> _Scale:
     best = min(points, key=distance)
     if distance(best) > math.log(COMPARABLE):
         ours = sorted(scale_of[id(p)] for p in points)
-        span = _g(ours[0]) if ours[0] == ours[-1] else f"{_g(ours[0])}–{_g(ours[-1])}"
-        theirs_text = (f"{_g(flops[0])}–{_g(flops[1])}" if flops and flops[0] != flops[1]
-                       else _g(theirs))
+        show = fmt_compute if flops else fmt_count
+        span = show(ours[0]) if ours[0] == ours[-1] else f"{show(ours[0])}–{show(ours[-1])}"
+        theirs_text = (f"{show(flops[0])}–{show(flops[1])}" if flops and flops[0] != flops[1]
+                       else show(theirs))
         return _Scale(None, False, f"{DIFFERENT_SCALE} (ours {span} {what}, theirs {theirs_text} "
                                    f"{what}; more than {COMPARABLE:g}× apart)")
     return _Scale(best, True, "")
@@ -268,10 +258,10 @@ def _check_ceg(finding: dict, point: dict | None, why: str) -> tuple[str, str]:
     if point is None:
         return CANNOT_TELL, f"CEG: {why}"
     low, high = as_number(point.get("low")), as_number(point.get("high"))
-    at = f"at C = {_g(float(point['compute']))}"
+    at = f"at C = {fmt_compute(point['compute'])}"
     if low is None or high is None:
         return CANNOT_TELL, f"CEG: ours {at} has no interval"
-    interval = f"[{_g(low)}, {_g(high)}]"
+    interval = f"[{fmt_ratio(low)}, {fmt_ratio(high)}]"
     if theirs[1] >= low and theirs[0] <= high:
         return AGREES, f"CEG: the source's {format_ceg(finding)} lies in ours {interval} {at}"
     return DISAGREES, f"CEG: the source's {format_ceg(finding)} lies outside ours {interval} {at}"

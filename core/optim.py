@@ -1,7 +1,7 @@
 """Built-in optimizers and learning-rate schedules, registered as components.
 
 An optimizer component has ``base_lr`` (the centre of the tier's learning-rate
-sweep, see ``cegbench.tuning``) and ``build(model, lr)``. Weight decay, where an
+sweep, see ``cegbench.plan.tuning``) and ``build(model, lr)``. Weight decay, where an
 optimizer has it, applies to matrices only (not norms or biases), as in nanoGPT.
 
 A schedule is a function of training progress p in [0, 1] returning the

@@ -1,18 +1,13 @@
-"""Where a result came from: code and library versions, hardware, time.
-
-Imports torch only when asked about the hardware or library versions, so the registry
-can stamp its rows with ``utc_now`` without loading it.
-"""
+"""When and from which code a result came: ``utc_now``, the stamp of every recorded row,
+and the source tree's git commit. A shared leaf: no torch (the hardware and library
+versions a run trained with are ``cegbench.train.environment``)."""
 
 from __future__ import annotations
 
 import functools
-import platform
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-
-from cegbench import __version__
 
 
 def utc_now() -> str:
@@ -31,35 +26,3 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def hardware(device: str) -> str:
-    import torch
-
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"{cpu_model()} ({torch.get_num_threads()} threads)"
-
-
-def environment(device: str) -> dict:
-    import torch
-
-    return {
-        "cegbench_version": __version__,
-        "git_commit": git_commit(),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "hardware": hardware(device),
-        "device": device,
-    }

@@ -2,7 +2,7 @@
 
 A tier fixes the budgets, the size grid the allocation rule picks each
 budget's ladder from, the seeds, the dataset, the context length, the batch
-size and the learning-rate tuning protocol (see ``cegbench.tuning``). A
+size and the learning-rate tuning protocol (see ``cegbench.plan.tuning``). A
 published tier never changes: a change is a new ``version``, and runs of
 different versions never mix in one fit.
 """
@@ -20,7 +20,7 @@ class Tier:
     name: str
     version: int
     description: str
-    dataset: str  # a cegbench.data source name
+    dataset: str  # a dataset name (cegbench.data.names)
     context: int  # tokens per training window
     batch_size: int  # windows per step
     budgets: tuple[float, ...]  # training compute per run, FLOPs
@@ -28,14 +28,14 @@ class Tier:
     seeds: tuple[int, ...]
     sizes_per_budget: int = 3  # IsoFLOP ladder length around the expected optimum
     # widths a sweep may add beyond each end of a ladder whose results put the lowest
-    # loss at that end (cegbench.plan.extend_ladders); 0: ladders stay as planned
+    # loss at that end (cegbench.plan.cells.extend_ladders); 0: ladders stay as planned
     ladder_extension: int = 0
     tokens_per_param: float = 20.0  # where the ladder is centred (Chinchilla)
-    # learning-rate tuning (cegbench.tuning): optimizer.base_lr × each multiplier is tried
+    # learning-rate tuning (cegbench.plan.tuning): optimizer.base_lr × each multiplier is tried
     # at the smallest budget, middle width, on tuning_seed (never a measurement seed)
     lr_multipliers: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     # rates a tuning may add beyond an edge of lr_multipliers, one grid step at a time,
-    # while the best rate is at that edge (cegbench.tuning.extended); 0: the grid is fixed
+    # while the best rate is at that edge (cegbench.plan.tuning.extended); 0: the grid is fixed
     lr_extension: int = 3
     tuning_seed: int = 1000
     lr_width_exponent: float = 0.5  # lr(width) = tuned lr × (tuned width / width) ** exponent
@@ -63,6 +63,14 @@ class Tier:
         """The width rule: the rate tuned at ``tuned_width``, transferred to ``width``."""
         return tuned_lr * (tuned_width / width) ** self.lr_width_exponent
 
+
+# How an external tier's frontier is read off its rows (``cegbench.analysis.curves`` reads
+# them, the registry records each tier's): final losses at their budgets, or checkpoint
+# curves read at a grid of budgets or as their lower envelope
+FINAL, ISOFLOP, ENVELOPE = "final", "isoflop", "envelope"
+FRONTIER_READS = (FINAL, ISOFLOP, ENVELOPE)
+CURVE_READS = (ISOFLOP, ENVELOPE)
+DEFAULT_CURVE_READ = ISOFLOP
 
 TIERS: Lookup[Tier] = Lookup("tier")
 

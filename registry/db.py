@@ -1,249 +1,29 @@
-"""Opening the registry and every named read and write of it.
+"""Every named read and write of the registry (opening it is ``registry.opening``).
 
-Only the driver process writes (workers return results). WAL mode and a busy
-timeout let readers and a second driver wait instead of failing; every write
-is one ``BEGIN IMMEDIATE`` transaction, which takes the write lock up front, so
-two writers queue on the busy timeout instead of one of them failing with
-"database is locked" when it upgrades a read to a write.
-
-About 500 lines: every SQL statement of the project lives in this package, and the
-named reads and writes of one database are easier to find in one module (what went wrong
-with a registry is told apart in ``faults``).
+Only the driver process writes (workers return results). Every write is one ``BEGIN
+IMMEDIATE`` transaction (``write_transaction``), which takes the write lock up front, so
+two writers queue on the busy timeout instead of one of them failing with "database is
+locked" when it upgrades a read to a write. Every SQL statement of the project lives in
+this package: other packages call these functions.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import errno
 import json
-import os
 import sqlite3
-import stat
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 from sqlite_utils import Database
 
-from cegbench import __version__, literature
+from cegbench import literature
 from cegbench.learning import not_learned_reason
 from cegbench.provenance import utc_now
-from cegbench.registry import DEFAULT_REGISTRY
-from cegbench.registry.faults import registry_fault
-from cegbench.registry.migrations import migrations
-from cegbench.stored import StoredValueError, load_json
+from cegbench.stored import load_json
 
-BUSY_TIMEOUT_MS = 60_000
 IN_CHUNK = 500  # values bound in one ``in (…)`` query, well below SQLite's limit on parameters
-
-
-class RegistryError(Exception):
-    """A file that cannot be used as a registry; one line naming it and what to do."""
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-def open_registry(path: str | Path = DEFAULT_REGISTRY, *, readonly: bool = False,
-                  create: bool | None = None) -> Database:
-    """Open a registry, in WAL mode, migrated to the latest schema; create it if needed.
-
-    The file is checked first (``check_registry``): a folder, a text file, a
-    truncated or corrupt database, another application's SQLite file, a
-    read-only file to write to, or a registry of a newer cegbench raise
-    ``RegistryError``. With ``readonly=True`` the registry must exist and
-    nothing is written to it, except the schema upgrade of a registry made by an
-    older cegbench. ``create=False`` (the default when reading) refuses to make a
-    registry where there is none: a missing or empty file.
-    """
-    if str(path) == ":memory:":
-        return _prepare(Database(memory=True), memory=True)
-    path = Path(path)
-    create = not readonly if create is None else create
-    state = check_registry(path, readonly=readonly, create=create)
-    if readonly and state in ("current", "newer"):
-        try:
-            db = Database(_read_only_connection(path))
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("select count(*) from sqlite_master").fetchone()
-        except sqlite3.DatabaseError as error:
-            raise RegistryError(registry_fault(path, error)) from None
-        return db
-    try:
-        db = _prepare(Database(path), memory=False)
-        if not readonly:
-            with write_transaction(db):
-                db["cegbench_versions"].insert(
-                    {"version": __version__, "first_written_at": utc_now()}, ignore=True)
-    except (sqlite3.DatabaseError, OSError) as error:
-        raise RegistryError(registry_fault(path, error, writing=True)) from None
-    return db
-
-
-def _prepare(db: Database, memory: bool) -> Database:
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA foreign_keys = ON")
-    if not memory:
-        db.enable_wal()
-        # WAL + NORMAL: a killed process loses no committed run and the file never
-        # corrupts; a power cut may roll back the last commits (those runs are redone).
-        # FULL would fsync every run: ~5× slower ingest for nothing a sweep needs.
-        db.execute("PRAGMA synchronous = NORMAL")
-    if migrations.pending(db):
-        with write_transaction(db):  # two processes opening a new file migrate once
-            migrations.apply(db)
-    return db
-
-
-def remove_registry(path: str | Path) -> None:
-    """Delete a registry file with its ``-wal`` and ``-shm`` companions (close it first).
-    Through a symbolic link, the file it points to goes, and the link stays."""
-    path = os.path.realpath(path)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-FILE_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-              (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
-
-
-def registry_exists(path: str | Path) -> bool:
-    """Whether something is at ``path`` (through symbolic links); a dangling link is
-    nothing. Raises ``RegistryError`` where that cannot be told: a symbolic link loop, a
-    folder on the way that cannot be searched."""
-    try:
-        os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    except OSError as error:
-        where = f"registry {str(path)!r}"
-        if error.errno == errno.ELOOP:
-            raise RegistryError(f"{where} is a symbolic link loop ({error.strerror}); pass "
-                                "--registry with the registry file itself") from None
-        raise RegistryError(f"{where} cannot be reached ({error.strerror}): check the "
-                            "permissions of the folders on its path") from None
-    return True
-
-
-def check_registry(path: Path, *, readonly: bool, create: bool = False) -> str:
-    """What ``path`` holds, without writing to it: "new" (nothing yet, or an empty
-    SQLite file), "current", "older" (migrations pending) or "newer" (readable, but
-    written by a newer cegbench). Raises ``RegistryError`` for anything that is not a
-    registry this cegbench may open as asked."""
-    where = f"registry {str(path)!r}"
-    exists = registry_exists(path)
-    if exists and path.is_dir():
-        raise RegistryError(f"{where} is a folder, not a file; pass --registry FILE.db")
-    if exists:  # never open a FIFO (it blocks until a writer comes) or a device
-        mode = os.stat(path).st_mode
-        kind = next((name for test, name in FILE_KINDS if test(mode)), None)
-        if kind:
-            raise RegistryError(f"{where} is not a regular file but {kind}; pass --registry "
-                                "with a registry file (FILE.db)")
-    if not exists:
-        if path.is_symlink() and not create:
-            raise RegistryError(f"{where} is a symbolic link to {os.readlink(path)!r}, which "
-                                "does not exist; pass --registry with an existing registry")
-        if not create:
-            raise RegistryError(f"{where} does not exist; run `cegbench run --tier smoke` to "
-                                "create one, or pass --registry with an existing file")
-        path = Path(os.path.realpath(path))  # a dangling link: the registry is made at its target
-        if not path.parent.is_dir():
-            raise RegistryError(f"{where}: folder {str(path.parent)!r} does not exist; create "
-                                "it or pass another --registry")
-        if not os.access(path.parent, os.W_OK | os.X_OK):
-            raise RegistryError(f"{where} cannot be created: folder {str(path.parent)!r} is not "
-                                "writable; pass another --registry")
-        return "new"
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(100)
-    except OSError as error:
-        raise RegistryError(f"{where} cannot be read: {error.strerror}; check its "
-                            "permissions") from None
-    if not readonly and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-        raise RegistryError(f"{where} is read-only (the file or its folder); writing to it "
-                            "needs write access to both: fix the permissions or pass another "
-                            "--registry")
-    if not header:
-        if not create:
-            raise RegistryError(f"{where} is an empty file (0 bytes), not a registry; delete "
-                                "it, or run `cegbench run` or `cegbench import` to make one there")
-        return "new"
-    if not header.startswith(SQLITE_HEADER):
-        raise RegistryError(f"{where} is not a cegbench registry (not an SQLite database: a "
-                            "text or other file?); pass the right --registry")
-    problem = _truncated(path, header)
-    if problem:
-        raise RegistryError(f"{where} is damaged ({problem}); restore it from a backup, or "
-                            "rebuild one with `cegbench import` from an export")
-    try:
-        connection = _read_only_connection(path)
-        try:
-            tables = {row[0] for row in connection.execute(
-                "select name from sqlite_master where type = 'table'")}
-            applied = [row[0] for row in connection.execute(
-                "select name from _sqlite_migrations where migration_set = ? order by rowid",
-                [migrations.name])] if "_sqlite_migrations" in tables else []
-            writers = [row[0] for row in connection.execute(
-                "select version from cegbench_versions order by rowid")
-            ] if "cegbench_versions" in tables else []
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as error:
-        raise RegistryError(registry_fault(path, error)) from None
-    if not tables:
-        if not create:
-            raise RegistryError(f"{where} is an empty SQLite database, not a registry yet; run "
-                                "`cegbench run` or `cegbench import` to make one there")
-        return "new"
-    if not applied:
-        shown = ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "")
-        raise RegistryError(f"{where} is an SQLite database of another application (tables: "
-                            f"{shown}), not a cegbench registry; pass another --registry")
-    known = [m.name for m in migrations.pending(Database(memory=True))]
-    unknown = [name for name in applied if name not in known]
-    if unknown:
-        if readonly:
-            return "newer"
-        newer = next((v for v in reversed(writers) if v != __version__), None)
-        by = f"cegbench {newer}" if newer else "a newer cegbench"
-        raise RegistryError(
-            f"{where} was written by {by}: its schema has migration(s) "
-            f"{', '.join(unknown)} that this cegbench {__version__} does not know; upgrade "
-            f"cegbench to write to it (`pip install -U cegbench`), or pass another --registry")
-    if len(applied) < len(known):
-        if readonly and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-            raise RegistryError(f"{where} was made by an older cegbench and needs a schema "
-                                "upgrade, but it is read-only; make it writable once, or use "
-                                "the cegbench that wrote it")
-        return "older"
-    return "current"
-
-
-def _read_only_connection(path: Path) -> sqlite3.Connection:
-    """A connection that writes nothing, not even a ``-wal`` or ``-shm`` file beside the
-    registry: ``immutable`` while no process has the registry open for writing (no
-    ``-wal`` file), else read-only through the writer's WAL."""
-    wal = Path(f"{path}-wal").exists()
-    return sqlite3.connect(f"{path.resolve().as_uri()}?{'mode=ro' if wal else 'immutable=1'}",
-                           uri=True)
-
-
-def _truncated(path: Path, header: bytes) -> str | None:
-    """Why the file is shorter than its header says, or None (SQLite file format §1.3)."""
-    if len(header) < 100:
-        return f"{len(header)} bytes, shorter than an SQLite header"
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    valid = header[24:28] == header[92:96]  # the in-header size is trusted only then
-    wal = Path(f"{path}-wal")
-    if valid and pages and not (wal.exists() and wal.stat().st_size):
-        size = path.stat().st_size
-        if size < page_size * pages:
-            return f"truncated: {size} bytes, its header says {page_size * pages}"
-    return None
 
 
 @contextmanager
@@ -337,24 +117,24 @@ def save_run(db: Database, row: dict) -> bool:
         return True
 
 
-def unjudged_data(db: Database, tier: str, tier_version: int) -> list[tuple[str, str, int, int]]:
-    """(dataset, dataset_hash, eval_tokens, context) of the tier version's ok runs whose
-    unigram loss is unknown (recorded before the trainer measured it, or imported)."""
+def unjudged_data(db: Database, tier) -> list[tuple[str, str, int, int]]:
+    """(dataset, dataset_hash, eval_tokens, context) of the ``tier``'s ok runs (its version)
+    whose unigram loss is unknown (recorded before the trainer measured it, or imported)."""
     return [tuple(row) for row in db.execute(
         "select distinct dataset, dataset_hash, json_extract(spec, '$.eval_tokens'), "
         "json_extract(spec, '$.context') from runs where tier = ? and tier_version = ? and "
         "status = 'ok' and unigram_loss is null and dataset_hash is not null and json_valid(spec)",
-        [tier, tier_version]).fetchall()]
+        [tier.name, tier.version]).fetchall()]
 
 
-def set_unigram_loss(db: Database, tier: str, tier_version: int, data: tuple, unigram_loss: float) -> int:
+def set_unigram_loss(db: Database, tier, data: tuple, unigram_loss: float) -> int:
     """Record the unigram loss of the runs ``unjudged_data`` named by ``data`` and judge
     again whether each learned (``cegbench.learning``); returns how many were updated."""
     dataset, dataset_hash, eval_tokens, context = data
     where = ("tier = ? and tier_version = ? and status = 'ok' and unigram_loss is null and dataset = ? "
              "and dataset_hash = ? and json_valid(spec) and json_extract(spec, '$.eval_tokens') = ? "
              "and json_extract(spec, '$.context') = ?")
-    params = [tier, tier_version, dataset, dataset_hash, eval_tokens, context]
+    params = [tier.name, tier.version, dataset, dataset_hash, eval_tokens, context]
     with write_transaction(db):
         rows = db.execute(f"select run_id, final_loss, curve from runs where {where}", params).fetchall()
         for run_id, final_loss, curve in rows:
@@ -375,36 +155,40 @@ def recorded_run_ids(db: Database, run_ids, *, include_failed: bool = True) -> s
                                         + status, run_ids)}
 
 
-def trainings(db: Database, training_ids, components) -> dict[str, str]:
+def trainings(db: Database, training_ids) -> dict[str, str]:
     """{training id: the run id of an ok measurement run with that training}
-    (``cegbench.plan.training_id``) for the ``training_ids`` the registry has trained,
-    preferring the run that trained itself over a copy of it."""
-    from cegbench.plan import training_id  # not at the top: it imports torch
-
-    wanted, found = set(training_ids), {}
-    rows = db.execute("select run_id, spec from runs where status = 'ok' "
-                      "order by trained_as is not null, run_id").fetchall()
-    for run_id, spec in rows:
-        where = f"runs.spec of run {run_id!r}"
-        try:
-            key = training_id(load_json(spec, where, kind=dict), components)
-        except (KeyError, TypeError) as error:  # imported before specs were checked strictly
-            raise StoredValueError(f"{where} is not a run spec ({type(error).__name__}: "
-                                   f"{error})") from None
-        if key in wanted and key not in found:
-            found[key] = run_id
+    (``runs.training_id``, ``cegbench.plan.specs.training_id``) for the ``training_ids``
+    the registry has trained, preferring the run that trained itself over a copy of it."""
+    found: dict[str, str] = {}
+    for training, run_id, _ in sorted(select_in(
+            db, "select training_id, run_id, trained_as is not null from runs where status = 'ok' "
+                "and training_id in ({marks})", training_ids), key=lambda row: (row[2], row[1])):
+        found.setdefault(training, run_id)
     return found
 
 
-def mean_losses(db: Database, tier: str, tier_version: int,
-                declarations: dict[str, str]) -> dict[tuple, float]:
-    """{(innovation, arm, budget, width): mean final loss of its ok runs} on one tier
-    version, for the innovations of ``declarations`` ({name: declaration hash}) as they
+def runs_without_training_id(db: Database) -> list[tuple[str, str]]:
+    """(run id, spec) of the runs whose training id is not stored: recorded before
+    ``m017_training_ids``, imported without the model families, or of a family that was
+    not loaded when they were recorded."""
+    return [tuple(row) for row in db.execute("select run_id, spec from runs where training_id is null")]
+
+
+def set_training_ids(db: Database, training_ids: dict[str, str]) -> None:
+    """Store each run's training id ({run id: training id})."""
+    with write_transaction(db):
+        db.conn.executemany("update runs set training_id = ? where run_id = ?",
+                            [(training, run_id) for run_id, training in training_ids.items()])
+
+
+def mean_losses(db: Database, tier, declarations: dict[str, str]) -> dict[tuple, float]:
+    """{(innovation, arm, budget, width): mean final loss of its ok runs} on ``tier`` (its
+    version), for the innovations of ``declarations`` ({name: declaration hash}) as they
     are declared now."""
     rows = db.execute(
         "select innovation, declaration_hash, arm, budget, width, avg(final_loss) from runs "
         "where status = 'ok' and tier = ? and tier_version = ? "
-        "group by innovation, declaration_hash, arm, budget, width", [tier, tier_version])
+        "group by innovation, declaration_hash, arm, budget, width", [tier.name, tier.version])
     return {(name, arm, budget, width): loss for name, declared, arm, budget, width, loss in rows
             if declarations.get(name) == declared}
 
@@ -430,11 +214,11 @@ def supersede_runs(db: Database, reasons: dict[str, str]) -> int:
     return len(moved)
 
 
-def runs(db: Database, innovation: str, tier: str, tier_version: int, *,
+def runs(db: Database, innovation: str, tier_name: str, tier_version: int, *,
          declaration_hash: str | None = None) -> pd.DataFrame:
     """All recorded runs of one innovation in one tier version, as a DataFrame."""
     where = "innovation = ? and tier = ? and tier_version = ?"
-    params: list = [innovation, tier, tier_version]
+    params: list = [innovation, tier_name, tier_version]
     if declaration_hash is not None:
         where += " and declaration_hash = ?"
         params.append(declaration_hash)
@@ -458,13 +242,18 @@ def run_tiers(db: Database, innovation: str) -> list[tuple[str, int]]:
     return [(r["tier"], r["tier_version"]) for r in rows]
 
 
-def tier_runs(db: Database, tier: str, tier_version: int) -> list[dict]:
+def run_innovations(db: Database) -> list[str]:
+    """The innovations the registry holds runs of, by name."""
+    return [row[0] for row in db.execute("select distinct innovation from runs order by innovation")]
+
+
+def tier_runs(db: Database, tier_name: str, tier_version: int) -> list[dict]:
     """The ok runs of every innovation in one tier version, with the columns that say what
     the tier measured (sizes, budgets, data, epochs) and which trainings they were."""
     columns = ("innovation", "arm", "budget", "width", "n_params", "seed", "final_loss", "tokens",
                "epochs", "dataset", "finished_at")
     present = [c for c in columns if c in db["runs"].columns_dict]  # epochs: m005_run_epochs
-    rows = db["runs"].rows_where("tier = ? and tier_version = ? and status = 'ok'", [tier, tier_version],
+    rows = db["runs"].rows_where("tier = ? and tier_version = ? and status = 'ok'", [tier_name, tier_version],
                                  select=", ".join(f"[{c}]" for c in present),
                                  order_by="innovation, arm, budget, width, seed")
     return [{**dict.fromkeys(columns), **row} for row in rows]
@@ -505,16 +294,16 @@ VERDICT_DETAIL_COLUMNS = ("sensitivity", "ceg_at_loss", "wall_ceg", "composition
                           "withheld", "weakened", "headline", "rests_on", "equal_loss_cegs")
 
 
-def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,
-                 verdict: dict, fits: list[dict]) -> None:
-    """Store one innovation's verdict and per-arm fits, replacing the previous ones.
+def save_verdict(db: Database, *, innovation: str, tier, verdict: dict, fits: list[dict]) -> None:
+    """Store one innovation's verdict on ``tier`` (its version) and its per-arm fits,
+    replacing the previous ones.
 
     ``verdict`` holds the verdicts columns other than the key (JSON columns as
     Python lists/dicts; the detail columns stay NULL when None or absent); ``fits``
     one dict of fits columns per arm.
     """
     created = utc_now()
-    key = {"innovation": innovation, "tier": tier, "tier_version": tier_version}
+    key = {"innovation": innovation, "tier": tier.name, "tier_version": tier.version}
     verdict = {**key, **verdict, "created_at": created}
     for column in ("ceg", "frontier", "warnings", "method"):
         verdict[column] = json.dumps(verdict.get(column) or ([] if column != "method" else {}))
@@ -526,7 +315,7 @@ def save_verdict(db: Database, *, innovation: str, tier: str, tier_version: int,
     fit_rows = [{**key, **fit, "created_at": created} for fit in fits]
     with write_transaction(db):
         db["fits"].delete_where(
-            "innovation = ? and tier = ? and tier_version = ?", [innovation, tier, tier_version]
+            "innovation = ? and tier = ? and tier_version = ?", [innovation, tier.name, tier.version]
         )
         db["fits"].insert_all(fit_rows, pk=("innovation", "tier", "tier_version", "arm"))
         db["verdicts"].upsert(verdict, pk=("innovation", "tier", "tier_version"))
@@ -550,26 +339,28 @@ def check_stored_json(db: Database) -> None:
                 load_json(text, f"{table}.{column} {what}")
 
 
-def verdicts(db: Database, tier: str | None = None, innovation: str | None = None) -> list[dict]:
-    """Stored verdicts (JSON columns left as text), optionally of one tier or innovation."""
-    conditions = [(column, value) for column, value in (("tier", tier), ("innovation", innovation)) if value]
+def verdicts(db: Database, tier_name: str | None = None, innovation: str | None = None) -> list[dict]:
+    """Stored verdicts (JSON columns left as text), optionally of one tier (every version)
+    or innovation."""
+    conditions = [(column, value) for column, value in (("tier", tier_name), ("innovation", innovation))
+                  if value]
     where = " and ".join(f"{column} = ?" for column, _ in conditions) or None
     params = [value for _, value in conditions]
     return list(db["verdicts"].rows_where(where, params, order_by="innovation, tier"))
 
 
-def current_verdict(db: Database, innovation: str, tier: str, tier_version: int) -> dict | None:
-    """The stored verdict of ``innovation`` on a tier version, if it was made from the
-    innovation's current declaration; None otherwise."""
+def current_verdict(db: Database, innovation: str, tier) -> dict | None:
+    """The stored verdict of ``innovation`` on ``tier`` (its version), if it was made from
+    the innovation's current declaration; None otherwise."""
     declared = get_innovation(db, innovation)
-    rows = [v for v in verdicts(db, tier, innovation) if v["tier_version"] == tier_version]
+    rows = [v for v in verdicts(db, tier.name, innovation) if v["tier_version"] == tier.version]
     if rows and declared and rows[0]["declaration_hash"] == declared["declaration_hash"]:
         return rows[0]
     return None
 
 
-def fits(db: Database, innovation: str, tier: str, tier_version: int) -> list[dict]:
+def fits(db: Database, innovation: str, tier_name: str, tier_version: int) -> list[dict]:
     return list(db["fits"].rows_where(
         "innovation = ? and tier = ? and tier_version = ?",
-        [innovation, tier, tier_version], order_by="arm",
+        [innovation, tier_name, tier_version], order_by="arm",
     ))

@@ -1,5 +1,6 @@
-"""Runs trained elsewhere: the external-runs format, its validated import, and the
-registry's external tiers (``cegbench import --external``; docs/external-runs.md).
+"""Runs trained elsewhere: the external-runs format, read and checked (``read_external``)
+and written back (``write_external``); docs/external-runs.md. Its import is
+``registry.external_import``, the registry's external tiers ``registry.external_tiers``.
 
 An external file (CSV or JSON lines, either possibly ``.gz``) holds one row per run's
 final held-out loss, or one row per checkpoint of each run's curve (with ``run`` and
@@ -14,29 +15,26 @@ written. Innovations no plugin declares are registered from the file (title = sl
 External runs live in ``external_runs``, apart from ``runs`` (no spec, no run id, no
 training to share): nothing that plans or trains ever sees them. Their verdicts and
 fits are stored in ``verdicts`` and ``fits`` like any other, under the tier's name.
-
-About 450 lines: the format's checks are one contract, kept beside the tables they fill.
 """
 
 from __future__ import annotations
 
-import hashlib
+import csv
 import itertools
 import json
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 from sqlite_utils import Database
 
 from cegbench import literature
 from cegbench.hashing import content_hash
 from cegbench.innovations import ARMS, SLUG
-from cegbench.provenance import utc_now
-from cegbench.registry.db import write_transaction
+from cegbench.registry.exchange import ImportRejected, is_csv, open_text, read_rows
+from cegbench.registry.external_tiers import ExternalTier
 from cegbench.tiers import TIERS
 
 REQUIRED = ("innovation", "arm", "tier", "params", "flops", "loss")
@@ -52,40 +50,7 @@ MAX_LOSS = 20.0
 # active parameters, 2·N·D forward only); units do not (millions, billions, PF-days).
 FLOPS_FACTOR = 10.0
 MAX_TEXT = 10_000  # characters in one text field
-DEFAULT_MARGIN = 1.25  # CEG drift per 100× compute for "scale-invariant", the gpu tier's
-EXTERNAL_CATEGORY = "external"  # category of an innovation registered from a file
 MEASURED = ("seed", "params", "flops", "tokens", "loss", "schedule")  # rows with one key must agree on these
-
-
-@dataclass(frozen=True)
-class ExternalTier:
-    """An external tier as the registry holds it (``external_tiers``)."""
-
-    name: str
-    version: int
-    source: str | None
-    citation: str | None
-    licence: str | None
-    read: str  # cegbench.analysis.curves.READS
-    margin: float
-    files: tuple[dict, ...] = ()
-
-    @property
-    def curves(self) -> bool:
-        return self.read != "final"
-
-
-@dataclass
-class ExternalReport:
-    """What ``import_external`` did (or, dry, would do)."""
-
-    tiers: list[str] = field(default_factory=list)  # "name vN", each tier the files fill
-    imported: int = 0
-    unchanged: int = 0  # rows already recorded with the same values
-    conflicts: list[str] = field(default_factory=list)
-    registered: list[str] = field(default_factory=list)  # innovations added (file or plugin)
-    touched: list[tuple[str, int, str]] = field(default_factory=list)  # (tier, version, innovation)
-    dry_run: bool = False
 
 
 # -------------------------------------------------------------------------
@@ -222,7 +187,6 @@ def row_key(row: dict) -> str:
 def is_external_file(path) -> bool:
     """Does ``path`` hold the external format (its first row has ``params`` and ``loss``
     and no ``run_id``), rather than a ``cegbench export``?"""
-    from cegbench.registry.exchange import read_rows  # imports the planner (torch): only here
     for _, raw in read_rows(Path(path)):
         return isinstance(raw, dict) and {"params", "loss"} <= set(raw) and "run_id" not in raw
     return False
@@ -288,7 +252,6 @@ def _header_problem(raw: dict) -> str | None:
 def read_external(paths: Iterable[Path]) -> list[tuple[str, dict]]:
     """(where, clean row) for every row of every file; ``ImportRejected`` listing every bad
     row, one line each ("file:line: problem; problem")."""
-    from cegbench.registry.exchange import ImportRejected, is_csv, read_rows
     rows, errors = [], []
     for path in map(Path, paths):
         try:
@@ -317,207 +280,13 @@ def read_external(paths: Iterable[Path]) -> list[tuple[str, dict]]:
     return rows
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 # -------------------------------------------------------------------------
-# import
-
-
-def source_url(source: str | None) -> str | None:
-    """The URL a ``source`` starts with (e.g. "https://github.com/x/y at COMMIT, FILE"), or None."""
-    first = (source or "").split()[:1]
-    return first[0].rstrip(",;") if first and first[0].startswith(("https://", "http://")) else None
-
-
-def file_innovation_row(name: str, rows: list[dict], tier: str) -> dict:
-    """The ``innovations`` row of an innovation no plugin declares: title = slug, its arms
-    described by their ``schedule`` where the file gives one."""
-    def arm(which):
-        schedules = sorted({r["schedule"] for r in rows if r["arm"] == which and r["schedule"]})
-        return json.dumps({"schedule": "; ".join(schedules)} if schedules else {})
-
-    return {
-        "name": name, "title": name, "category": EXTERNAL_CATEGORY, "year": None,
-        "paper": source_url(next((r["source"] for r in rows if r["source"]), None)),
-        "description": (f"Runs trained elsewhere, registered from an external file (tier {tier}); "
-                        "no plugin declares this innovation."),
-        "expected": None, "parts": "[]",
-        "literature": next((r["literature"] for r in rows if r["literature"]), None) or "[]",
-        "baseline": arm("baseline"), "modern": arm("modern"),
-        "plugin": None, "distribution": None, "plugin_version": None,
-        "declaration_hash": content_hash({"external innovation": name}, 16),
-        "updated_at": utc_now(),
-    }
-
-
-def import_external(db: Database, paths: Iterable[Path], declared: dict[str, dict], *,
-                    read: str | None = None, margin: float = DEFAULT_MARGIN,
-                    dry_run: bool = False) -> ExternalReport:
-    """Validate the external files ``paths`` and merge their rows into ``db``.
-
-    ``declared``: the loaded plugins' innovations rows by name (an innovation they declare
-    is registered from its declaration, any other from the file). ``read``: how the
-    frontier is read off curves (``curves.CURVE_READS``; None: the default); final losses
-    are always read ``final``. Idempotent: rows already recorded with the same values are
-    skipped; one recorded with other values is a conflict, listed and never overwritten.
-    A tier already registered with another source, citation or licence is refused (a
-    changed tier is a new ``tier_version``). ``dry_run`` writes nothing.
-    """
-    from cegbench.analysis.curves import CURVE_READS, DEFAULT_CURVE_READ, FINAL
-    from cegbench.registry.exchange import ImportRejected
-
-    paths = list(paths)
-    rows = read_external(paths)
-    report = ExternalReport(dry_run=dry_run)
-    by_tier: dict[tuple[str, int], list[tuple[str, dict]]] = defaultdict(list)
-    for where, row in rows:
-        by_tier[(row["tier"], row["tier_version"])].append((where, row))
-    if read is not None and read not in CURVE_READS:
-        raise ValueError(f"read must be one of {', '.join(CURVE_READS)} (how curves are read), got {read!r}")
-    errors, tier_rows = [], []
-    for (name, version), mine in by_tier.items():
-        first = mine[0][1]
-        kind_read = (read or DEFAULT_CURVE_READ) if first["kind"] == "curve" else FINAL
-        if read is not None and first["kind"] == "final":
-            errors.append(f"{mine[0][0]}: tier {name} holds final losses; --read {read} is for curves")
-        known = get_external_tier(db, name, version)
-        if known is not None:
-            differ = [c for c in PROVENANCE if getattr(known, c) != first[c]]
-            if differ:
-                errors.append(f"{mine[0][0]}: tier {name} v{version} is registered with another "
-                              f"{', '.join(differ)} ({', '.join(repr(getattr(known, c)) for c in differ)}); "
-                              "a changed tier is a new tier_version")
-            if known.curves != (first["kind"] == "curve"):
-                errors.append(f"{mine[0][0]}: tier {name} v{version} holds "
-                              f"{'curves' if known.curves else 'final losses'} already, not "
-                              f"{'curves' if first['kind'] == 'curve' else 'final losses'}")
-        files = {f["name"]: f for f in (known.files if known else ())}
-        for path in paths:
-            if any(where.startswith(f"{path}:") for where, _ in mine):
-                files[Path(path).name] = {"name": Path(path).name, "sha256": _sha256(path),
-                                          "rows": sum(where.startswith(f"{path}:") for where, _ in mine)}
-        tier_rows.append({"name": name, "version": version, **{c: first[c] for c in PROVENANCE},
-                          "read": kind_read, "margin": float(margin),
-                          "files": json.dumps(list(files.values())), "imported_at": utc_now()})
-        report.tiers.append(f"{name} v{version}")
-    if errors:
-        raise ImportRejected(errors, f"{len(errors)} problem(s) with the external tier(s), nothing imported")
-
-    registered = {row["name"] for row in db["innovations"].rows_where(select="name")}
-    names = sorted({row["innovation"] for _, row in rows})
-    new_innovations = []
-    for name in names:
-        if name in registered:
-            continue
-        mine = [row for _, row in rows if row["innovation"] == name]
-        new_innovations.append(declared.get(name) or file_innovation_row(name, mine, mine[0]["tier"]))
-        report.registered.append(name)
-
-    new_rows = []
-    for where, row in rows:
-        key = row_key(row)
-        existing = db.execute(f"select {', '.join(MEASURED)} from external_runs where row_key = ?",
-                              [key]).fetchone()
-        if existing is None:
-            file, line = where.rsplit(":", 1)
-            new_rows.append({"row_key": key, **{c: row[c] for c in (
-                "tier", "tier_version", "innovation", "arm", "run", "step", *MEASURED)},
-                "file": Path(file).name, "line": int(line)})
-        elif tuple(existing) == tuple(row[c] for c in MEASURED):
-            report.unchanged += 1
-        else:
-            differ = [c for c, old in zip(MEASURED, existing) if old != row[c]]
-            report.conflicts.append(f"{where}: {row['innovation']} {row['arm']} on {row['tier']} is "
-                                    f"recorded with different {', '.join(differ)}; kept the recorded one")
-    report.imported = len(new_rows)
-    report.touched = sorted({(r["tier"], r["tier_version"], r["innovation"]) for _, r in rows})
-    if dry_run:
-        return report
-    with write_transaction(db):
-        db["innovations"].insert_all(new_innovations)
-        db["external_tiers"].upsert_all(tier_rows, pk=("name", "version"))
-        db["external_runs"].insert_all(new_rows)
-    return report
-
-
-# -------------------------------------------------------------------------
-# reading the registry
-
-
-def _tier(row: dict) -> ExternalTier:
-    return ExternalTier(row["name"], row["version"], row["source"], row["citation"], row["licence"],
-                        row["read"], row["margin"], tuple(json.loads(row["files"] or "[]")))
-
-
-def external_tiers(db: Database) -> list[ExternalTier]:
-    """Every external tier, by name and version."""
-    if "external_tiers" not in db.table_names():  # a registry opened read-only before m016
-        return []
-    return [_tier(row) for row in db["external_tiers"].rows_where(order_by="name, version")]
-
-
-def get_external_tier(db: Database, name: str, version: int | None = None) -> ExternalTier | None:
-    """The external tier ``name`` (its latest version unless ``version``), or None."""
-    tiers = [t for t in external_tiers(db) if t.name == name and version in (None, t.version)]
-    return tiers[-1] if tiers else None
-
-
-def tier_innovations(db: Database, tier: str, version: int) -> list[str]:
-    """The innovations with rows on an external tier version, by name."""
-    rows = db.execute("select distinct innovation from external_runs where tier = ? and tier_version = ? "
-                      "order by innovation", [tier, version]).fetchall()
-    return [row[0] for row in rows]
-
-
-ROW_COLUMNS = ("arm", "run", "step", "seed", "params", "flops", "tokens", "loss", "schedule")
-
-
-def external_rows(db: Database, innovation: str, tier: str, version: int) -> pd.DataFrame:
-    """One innovation's rows on an external tier version (columns ``ROW_COLUMNS``)."""
-    rows = db["external_runs"].rows_where(
-        "innovation = ? and tier = ? and tier_version = ?", [innovation, tier, version],
-        select=", ".join(ROW_COLUMNS), order_by="arm, run, step, params, flops, seed")
-    return pd.DataFrame(list(rows), columns=list(ROW_COLUMNS))
-
-
-def site_runs(db: Database, innovation: str, tier: str, version: int) -> pd.DataFrame:
-    """An external tier's runs in the shape of ``db.runs`` for the site's run table and
-    plots: one row per final loss, or per run of a curve (its last checkpoint)."""
-    rows = external_rows(db, innovation, tier, version)
-    if rows["run"].notna().any():
-        rows = rows.sort_values("step").groupby(["arm", "run"], as_index=False).last()
-    return pd.DataFrame({
-        "arm": rows["arm"], "budget": rows["flops"], "width": None, "n_params": rows["params"],
-        "seed": rows["seed"].fillna(0), "final_loss": rows["loss"], "tokens": rows["tokens"],
-        "epochs": None, "status": "ok", "error": None, "wall_time_s": None, "hardware": None,
-        "command": None})
-
-
-def status_lines(db: Database, tier: ExternalTier) -> list[str]:
-    """``cegbench status`` for an external tier: per innovation and arm, its rows, runs,
-    budgets, sizes and seeds."""
-    lines = [(f"tier {tier.name} v{tier.version} (external: runs trained elsewhere, read as "
-              f"{tier.read}; margin {tier.margin:g}× per 100× compute)"),
-             f"  source: {tier.source or '—'}; citation: {tier.citation or '—'}; licence: {tier.licence or '—'}"]
-    for name in tier_innovations(db, tier.name, tier.version):
-        rows = external_rows(db, name, tier.name, tier.version)
-        for arm, mine in rows.groupby("arm", sort=True):
-            runs = mine["run"].nunique() if tier.curves else len(mine)
-            lines.append(
-                f"  {name} {arm}: {len(mine)} rows, {runs} runs, FLOPs {mine['flops'].min():.3g}–"
-                f"{mine['flops'].max():.3g}, {mine['params'].nunique()} sizes "
-                f"{mine['params'].min():.3g}–{mine['params'].max():.3g}, "
-                f"{max(mine['seed'].nunique(), 1)} seed(s)")
-    return lines
+# writing the format
 
 
 def write_external(db: Database, out, fmt: str, tier: ExternalTier) -> int:
     """The rows of an external tier in the external format (what ``import --external``
     reads back): CSV or JSON lines to the text stream ``out``; returns how many."""
-    import csv
-
     innovations = {row["name"]: row for row in db["innovations"].rows_where()}
     rows = db["external_runs"].rows_where("tier = ? and tier_version = ?", [tier.name, tier.version],
                                           order_by="innovation, arm, run, step, params, flops, seed")
@@ -543,10 +312,6 @@ def write_external(db: Database, out, fmt: str, tier: ExternalTier) -> int:
 
 def write_external_file(db: Database, out_path: str, fmt: str, tier: ExternalTier) -> int:
     """``write_external`` into ``out_path`` ("-": standard output; ``.gz``: compressed)."""
-    import sys
-
-    from cegbench.registry.exchange import open_text
-
     if out_path == "-":
         return write_external(db, sys.stdout, fmt, tier)
     partial = Path(f"{out_path}.partial")
@@ -559,31 +324,3 @@ def write_external_file(db: Database, out_path: str, fmt: str, tier: ExternalTie
     return count
 
 
-# -------------------------------------------------------------------------
-# predictive validity
-
-
-def save_validity(db: Database, *, innovation: str, tier: str, tier_version: int,
-                  span_decades: float, small: dict, whole: dict) -> None:
-    """Store (replace) one external pair's predictive-validity check."""
-    with write_transaction(db):
-        db["validity"].upsert({"innovation": innovation, "tier": tier, "tier_version": tier_version,
-                               "span_decades": span_decades, "small": json.dumps(small),
-                               "whole": json.dumps(whole), "created_at": utc_now()},
-                              pk=("innovation", "tier", "tier_version"))
-
-
-def clear_validity(db: Database, *, innovation: str, tier: str, tier_version: int) -> None:
-    """Forget a pair's check (its range no longer spans enough decades)."""
-    with write_transaction(db):
-        db["validity"].delete_where("innovation = ? and tier = ? and tier_version = ?",
-                                    [innovation, tier, tier_version])
-
-
-def validity_rows(db: Database, tier: str, tier_version: int) -> list[dict]:
-    """Each pair's stored check on a tier version (``small``/``whole`` decoded), by innovation."""
-    if "validity" not in db.table_names():
-        return []
-    rows = db["validity"].rows_where("tier = ? and tier_version = ?", [tier, tier_version],
-                                     order_by="innovation")
-    return [{**row, "small": json.loads(row["small"]), "whole": json.loads(row["whole"])} for row in rows]

@@ -14,6 +14,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from cegbench.registry import connect
+
 # SQLite's primary result codes (the low byte of an extended code), sqlite.org/rescode.html
 SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR = 5, 6, 8, 10
 SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 11, 13, 14, 26
@@ -71,11 +73,9 @@ def integrity_problems(path) -> list[str] | None:
     """What ``PRAGMA integrity_check`` reports wrong with the registry at ``path`` ([] when
     intact), read-only; a file SQLite cannot read as a database at all is one problem;
     None when the check cannot run (the file cannot be opened)."""
-    from cegbench.registry.db import _read_only_connection  # db imports this module
-
     path = Path(path)
     try:
-        connection = _read_only_connection(path)
+        connection = connect.read_only_connection(path)
     except (sqlite3.Error, OSError):
         return None
     try:
@@ -98,7 +98,5 @@ def _free_bytes(folder: Path) -> float:
 
 
 def busy_timeout_ms() -> int:
-    """How long a command waits for another writer (``db.BUSY_TIMEOUT_MS``, read when asked)."""
-    from cegbench.registry.db import BUSY_TIMEOUT_MS  # db imports this module
-
-    return BUSY_TIMEOUT_MS
+    """How long a command waits for another writer (``connect.BUSY_TIMEOUT_MS``, read when asked)."""
+    return connect.BUSY_TIMEOUT_MS

@@ -7,9 +7,7 @@ import json
 from sqlite_utils import Database
 
 from cegbench.learning import not_learned_reason
-from cegbench.plan import training_id
 from cegbench.registry.db import get_innovation, recipe_json, save_run
-from cegbench.stored import load_json
 
 # what a trained run reports, copied as is into its row
 RESULT_COLUMNS = ("n_params", "status", "error", "final_loss", "flops_per_token",
@@ -34,15 +32,18 @@ def trained_row(result, command: str) -> dict:
     }
 
 
-def measurement_row(result, innovation: dict, command: str) -> dict:
-    """One ``runs`` row from a measurement run's result: the result, its spec and its full
-    provenance (``learning_rates.tuning_run_row`` is its tuning-run twin)."""
+def measurement_row(result, innovation: dict, command: str, training_id: str | None = None) -> dict:
+    """One ``runs`` row from a measurement run's result: the result, its spec, its full
+    provenance (``learning_rates.tuning_run_row`` is its tuning-run twin) and its training
+    id (``cegbench.plan.specs.training_id``, computed by the caller, which holds the model
+    families)."""
     spec = result.spec
     return {
         **trained_row(result, command),
         "innovation": spec.innovation,
         "arm": spec.arm,
         "declaration_hash": spec.declaration_hash,
+        "training_id": training_id,
         "plugin": innovation["plugin"],
         "distribution": innovation["distribution"],
         "plugin_version": innovation["plugin_version"],
@@ -52,26 +53,25 @@ def measurement_row(result, innovation: dict, command: str) -> dict:
     }
 
 
-def ingest(db: Database, result, command: str) -> bool:
-    """Record one result; the innovation must already be registered.
+def ingest(db: Database, result, command: str, training_id: str | None = None) -> bool:
+    """Record one result with its training id; the innovation must already be registered.
 
     Returns False when the run was already recorded ok (by another process), which is kept.
     """
     innovation = get_innovation(db, result.spec.innovation)
     if innovation is None:
         raise ValueError(f"innovation {result.spec.innovation!r} is not in the registry")
-    return save_run(db, measurement_row(result, innovation, command))
+    return save_run(db, measurement_row(result, innovation, command, training_id))
 
 
-def ingest_copy(db: Database, source_run_id: str, spec, components, command: str) -> bool:
-    """Record the measurement run ``spec`` as a copy of the recorded run ``source_run_id``,
-    which did the same training for another innovation or arm (the same ``training_id``):
-    its result and where it trained, with ``spec``'s innovation, arm, recipe and
-    declaration, and ``trained_as`` naming the run that trained. Returns whether it was
-    written."""
+def ingest_copy(db: Database, source_run_id: str, spec, training_id: str, command: str) -> bool:
+    """Record the measurement run ``spec``, whose training id is ``training_id``, as a copy
+    of the recorded run ``source_run_id``, which did the same training for another
+    innovation or arm (its stored training id is the same): its result and where it
+    trained, with ``spec``'s innovation, arm, recipe and declaration, and ``trained_as``
+    naming the run that trained. Returns whether it was written."""
     source = db["runs"].get(source_run_id)
-    recorded = load_json(source["spec"], f"runs.spec of run {source_run_id!r}", kind=dict)
-    if training_id(recorded, components) != training_id(spec.to_dict(), components):
+    if source.get("training_id") != training_id:
         raise ValueError(f"run {spec.run_id} does not train as run {source_run_id}")
     innovation = get_innovation(db, spec.innovation)
     if innovation is None:

@@ -12,13 +12,13 @@ import math
 from sqlite_utils import Database
 
 from cegbench.innovations import Recipe
-from cegbench.plan import TunedRate
+from cegbench.plan.specs import TunedRate
+from cegbench.plan.tuning import Choice, recipe_key
 from cegbench.provenance import utc_now
 from cegbench.registry.db import recipe_json, select_in, write_transaction
 from cegbench.registry.ingest import trained_row
 from cegbench.stored import load_json
 from cegbench.tiers import Tier
-from cegbench.tuning import Choice, recipe_key
 
 
 def tuning_run_row(result, command: str) -> dict:
@@ -41,12 +41,12 @@ def tuning_losses(db: Database, run_ids, *, include_failed: bool = True) -> dict
             for run_id, run_status, loss in select_in(db, sql, run_ids)}
 
 
-def save_learning_rate(db: Database, tier: str, tier_version: int, choice: Choice) -> None:
-    """Store a recipe's chosen rate on a tier version, replacing an earlier choice."""
+def save_learning_rate(db: Database, tier: Tier, choice: Choice) -> None:
+    """Store a recipe's chosen rate on ``tier`` (its version), replacing an earlier choice."""
     row = {
         "recipe_key": recipe_key(choice.recipe),
-        "tier": tier,
-        "tier_version": tier_version,
+        "tier": tier.name,
+        "tier_version": tier.version,
         "recipe": recipe_json(choice.recipe),
         "learning_rate": choice.rate.learning_rate,
         "width": choice.rate.width,
@@ -61,18 +61,18 @@ def save_learning_rate(db: Database, tier: str, tier_version: int, choice: Choic
         db["learning_rates"].upsert(row, pk=("recipe_key", "tier", "tier_version"))
 
 
-def learning_rates(db: Database, tier: str | None = None) -> list[dict]:
-    where, params = ("tier = ?", [tier]) if tier else (None, [])
+def learning_rates(db: Database, tier_name: str | None = None) -> list[dict]:
+    where, params = ("tier = ?", [tier_name]) if tier_name else (None, [])
     return list(db["learning_rates"].rows_where(where, params, order_by="tier, recipe_key"))
 
 
-def tuned_rates(db: Database, tier: str, tier_version: int) -> dict[Recipe, TunedRate]:
-    """Every recipe's chosen rate on one tier version, as ``plan_runs`` takes them."""
+def tuned_rates(db: Database, tier: Tier) -> dict[Recipe, TunedRate]:
+    """Every recipe's chosen rate on ``tier`` (its version), as ``plan.cells.run_specs`` takes them."""
     return {
         Recipe(**load_json(row["recipe"], f"learning_rates.recipe of {row['recipe_key']!r}", kind=dict)):
         TunedRate(row["learning_rate"], row["width"])
         for row in db["learning_rates"].rows_where("tier = ? and tier_version = ?",
-                                                   [tier, tier_version])
+                                                   [tier.name, tier.version])
     }
 
 

@@ -5,6 +5,8 @@ import json
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from cegbench.learning import not_learned_reason
+
 migrations = Migrations("cegbench")
 
 
@@ -144,13 +146,13 @@ def m003_registry_indexes(db: Database) -> None:
 
 @migrations()
 def m004_learning_rates(db: Database) -> None:
-    """Learning-rate tuning (cegbench.tuning): its runs and the rates chosen from them,
+    """Learning-rate tuning (cegbench.plan.tuning): its runs and the rates chosen from them,
     kept out of ``runs`` so analyses of measurement runs never see them. Also each
     run's training-only time, for wall-clock comparisons."""
     db["tuning_runs"].create(
         {
             "run_id": str,  # hash of the full TrainSpec
-            "recipe_key": str,  # cegbench.tuning.recipe_key(recipe)
+            "recipe_key": str,  # cegbench.plan.tuning.recipe_key(recipe)
             "recipe": str,  # JSON
             "tier": str,
             "tier_version": int,
@@ -216,7 +218,7 @@ def m005_run_epochs(db: Database) -> None:
 
 @migrations()
 def m006_pack_provenance(db: Database) -> None:
-    """Packed training (``cegbench.pack``): what each run was packed with, JSON
+    """Packed training (``cegbench.train.pack``): what each run was packed with, JSON
     ``{"size", "packed_with": [run ids], "engine" | "fallback"}``; NULL for a run
     trained alone."""
     for table in ("runs", "tuning_runs"):
@@ -254,7 +256,7 @@ def m009_cegbench_versions(db: Database) -> None:
 
 @migrations()
 def m010_shared_trainings(db: Database) -> None:
-    """One training for several innovations (``cegbench.sweep``): a measurement run whose
+    """One training for several innovations (``cegbench.sweep.run``): a measurement run whose
     training another innovation's run already did is recorded as a copy of that run's
     result; ``trained_as`` names the run that trained (NULL: the run trained itself)."""
     db["runs"].add_column("trained_as", str)
@@ -294,8 +296,6 @@ def m014_runs_that_did_not_learn(db: Database) -> None:
     (``registry.db.set_unigram_losses``). Verdicts gain what the analysis now reports:
     the law fitted, the tier's headline CEG, what a decided label rests on, seeds per
     cell, runs left out as not learned, the equal-loss CEG points."""
-    from cegbench.learning import not_learned_reason
-
     for table in ("runs", "superseded_runs"):
         if not db[table].exists():
             continue
@@ -370,3 +370,18 @@ def m016_external_tiers(db: Database) -> None:
         pk=("innovation", "tier", "tier_version"),
         foreign_keys=[("innovation", "innovations", "name")],
     )
+
+
+@migrations()
+def m017_training_ids(db: Database) -> None:
+    """Each run's training id (``cegbench.plan.specs.training_id``: what it trains, whichever
+    innovation and arm it measures), stored when the run is recorded, so that finding a
+    training to share is a lookup, not a pass through every run's spec and the model
+    families. Which recipes build the same model is the model families' to say, and the
+    registry does not load them: runs from before have NULL here, and the sweep, which
+    holds the families, fills them in before it looks a training up
+    (``sweep.run.fill_training_ids``), as ``m014`` left unigram losses to be measured."""
+    for table in ("runs", "superseded_runs"):
+        if db[table].exists():
+            db[table].add_column("training_id", str)
+    db["runs"].create_index(["training_id"])

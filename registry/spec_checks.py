@@ -16,7 +16,7 @@ import json
 import math
 
 from cegbench.innovations import DeclarationError, Recipe, validate_recipe
-from cegbench.plan import RunSpec
+from cegbench.plan.specs import RunSpec
 from cegbench.tiers import TIERS
 
 # Every field of a run's spec and its JSON type (a float field must be written as one:

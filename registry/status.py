@@ -36,13 +36,13 @@ def cell_key(spec) -> tuple:
     return (spec.innovation, spec.arm, spec.budget, spec.width, spec.seed)
 
 
-def recorded_cells(db: Database, innovation: str, tier: str, tier_version: int,
+def recorded_cells(db: Database, innovation: str, tier_name: str, tier_version: int,
                    declaration_hash: str) -> dict[tuple, dict]:
     """Cell key → the recorded run's status and spent FLOPs."""
     rows = db.execute(
         "select innovation, arm, budget, width, seed, status, flops_per_token, tokens, curve, epochs "
         "from runs where innovation = ? and tier = ? and tier_version = ? and declaration_hash = ?",
-        [innovation, tier, tier_version, declaration_hash],
+        [innovation, tier_name, tier_version, declaration_hash],
     ).fetchall()
     cells = {}
     for innovation_, arm, budget, width, seed, status, per_token, tokens, curve, epochs in rows:
@@ -86,26 +86,28 @@ def sweep_status(db: Database, specs, epochs_of=None) -> list[ArmStatus]:
     return list(by_arm.values())
 
 
-def older_runs(db: Database, innovation: str, tier: str, tier_version: int,
-               declaration_hash: str) -> int:
-    """Runs of ``innovation`` on ``tier`` from another tier version or declaration: never fitted."""
+def older_runs(db: Database, innovation: str, tier, declaration_hash: str) -> int:
+    """Runs of ``innovation`` on ``tier`` from another version of it or another declaration:
+    never fitted."""
     return db.execute(
         "select count(*) from runs where innovation = ? and tier = ? "
         "and not (tier_version = ? and declaration_hash = ?)",
-        [innovation, tier, tier_version, declaration_hash],
+        [innovation, tier.name, tier.version, declaration_hash],
     ).fetchone()[0]
 
 
-def not_loaded_runs(db: Database, tier: str, loaded: set[str]) -> list[tuple[str, int, int]]:
-    """(innovation, ok runs, failed runs) on ``tier`` of innovations the loaded plugins do not
-    declare: the registry keeps them (their plugin may be uninstalled), no sweep plans them."""
+def not_loaded_runs(db: Database, tier, loaded: set[str]) -> list[tuple[str, int, int]]:
+    """(innovation, ok runs, failed runs) on ``tier`` (any version) of innovations the
+    loaded plugins do not declare: the registry keeps them (their plugin may be
+    uninstalled), no sweep plans them."""
     rows = db.execute(
         "select innovation, sum(status = 'ok'), sum(status != 'ok') from runs where tier = ? "
-        "group by innovation order by innovation", [tier]).fetchall()
+        "group by innovation order by innovation", [tier.name]).fetchall()
     return [(name, ok, failed) for name, ok, failed in rows if name not in loaded]
 
 
-def recorded_tiers(db: Database) -> set[str]:
+def recorded_tier_names(db: Database) -> set[str]:
+    """The names of the tiers the registry holds runs of."""
     return {row[0] for row in db.execute("select distinct tier from runs")}
 
 

@@ -36,7 +36,7 @@ class LiteratureRow:
     url: str = doc("Link to the source (http/https only), or ''")
     ceg: str = doc("The CEG the source measured, e.g. '1.26×' or '1–9.8×', or '—'")
     label: str = doc("The class the source assigned, or 'not classified'")
-    scale: str = doc("The scale in numbers, e.g. '2.5e+18 FLOPs, 3e+07 parameters', or ''")
+    scale: str = doc("The scale in numbers, e.g. '2.5e18 FLOPs, 30M parameters', or ''")
     scale_text: str = doc("The scale and data in words, from the plugin")
     note: str = doc("The plugin's note on the finding, or ''")
     answer: str = doc("Ours against it: 'agrees', 'disagrees' or 'cannot tell yet'")
@@ -171,7 +171,7 @@ class RecipeRow:
 class CegRow:
     """CEG at one compute."""
 
-    compute: str = doc("Compute in FLOPs, e.g. '1e+13'")
+    compute: str = doc("Compute in FLOPs, e.g. '1e13'")
     ceg: str = doc("CEG with its 95 % interval")
     wall_ceg: str = doc("Wall-clock CEG with its interval at this compute, or '—'")
     extrapolated: bool = doc("True outside the range of measured budgets")
@@ -339,7 +339,7 @@ class ExternalTierSummary:
     url: str = doc("Link to the tier's page, relative to the site root")
     citation: str = doc("Where its runs were published, or '—'")
     n_pairs: int = doc("Innovations measured on it")
-    scale: str = doc("Its budgets, e.g. '1.25e+16–2.56e+19 FLOPs'")
+    scale: str = doc("Its budgets, e.g. '1.25e16–2.56e19 FLOPs'")
 
 
 @dataclass

@@ -10,9 +10,12 @@ Read through ``cegbench.registry.db`` and ``cegbench.registry.external`` only, l
 from __future__ import annotations
 
 from cegbench.analysis.curves import CHECKPOINT_BIAS, CURVE_READS, DEFAULT_CURVE_READ, READS
-from cegbench.analysis.drift import format_drift
+from cegbench.present.numbers import MISSING, fmt_ceg, fmt_compute, fmt_count, fmt_drift, fmt_ratio
+from cegbench.present.validity_table import COLUMNS as VALIDITY_COLUMNS
+from cegbench.present.validity_table import row_cells, summary_line
 from cegbench.registry import db as registry_db
-from cegbench.registry import external
+from cegbench.registry import external_tiers
+from cegbench.registry.external_import import DEFAULT_MARGIN, source_url
 from cegbench.site import verdict_text as words
 from cegbench.site.context import (
     ExternalPairRow,
@@ -20,9 +23,6 @@ from cegbench.site.context import (
     ExternalTierSummary,
     ValidityRow,
 )
-from cegbench.site.formatting import MISSING, fmt_ceg, fmt_compute
-from cegbench.validity_table import COLUMNS as VALIDITY_COLUMNS
-from cegbench.validity_table import row_cells, summary_line
 
 FOLDER = "external"
 LADDER_NOTE = ("IsoFLOP ladders: a ladder of more than five sizes is cut to its best size and two either "
@@ -35,26 +35,28 @@ def page_name(tier) -> str:
 
 
 def is_external_tier(db, name: str, version: int) -> bool:
-    return external.get_external_tier(db, name, version) is not None
+    return external_tiers.get_external_tier(db, name, version) is not None
 
 
-def tier_runs(db, innovation: str, tier: str, version: int):
-    """The runs the site shows for an innovation on a tier: ``db.runs`` for a built-in
-    tier, the external rows in that shape for an external one."""
-    if is_external_tier(db, tier, version):
-        return external.site_runs(db, innovation, tier, version)
-    return registry_db.runs(db, innovation, tier, version)
+def tier_runs(db, innovation: str, tier_name: str, tier_version: int):
+    """The runs the site shows for an innovation on a tier version: ``db.runs`` for a
+    built-in tier, the external rows in that shape for an external one."""
+    tier = external_tiers.get_external_tier(db, tier_name, tier_version)
+    if tier is not None:
+        return external_tiers.site_runs(db, innovation, tier)
+    return registry_db.runs(db, innovation, tier_name, tier_version)
 
 
-def tier_run_records(db, tier: str, version: int) -> list[dict]:
+def tier_run_records(db, tier_name: str, tier_version: int) -> list[dict]:
     """Every run of a tier version as ``registry.db.tier_runs`` gives them (what the index's
     scale line counts): the registry's runs for a built-in tier, the external rows' runs for
     an external one (its dataset is the source's: not named here)."""
-    if not is_external_tier(db, tier, version):
-        return registry_db.tier_runs(db, tier, version)
+    tier = external_tiers.get_external_tier(db, tier_name, tier_version)
+    if tier is None:
+        return registry_db.tier_runs(db, tier_name, tier_version)
     records = []
-    for name in external.tier_innovations(db, tier, version):
-        runs = external.site_runs(db, name, tier, version)
+    for name in external_tiers.tier_innovations(db, tier):
+        runs = external_tiers.site_runs(db, name, tier)
         records += [{**row, "innovation": name, "dataset": None, "finished_at": None}
                     for row in runs.to_dict("records")]
     return records
@@ -64,13 +66,13 @@ def reproduce_command(tier) -> str:
     """What reproduces an external tier's verdicts: importing its files again."""
     files = " ".join(f["name"] for f in tier.files) or "FILE"
     read = f" --read {tier.read}" if tier.read in CURVE_READS and tier.read != DEFAULT_CURVE_READ else ""
-    margin = f" --margin {tier.margin:g}" if tier.margin != external.DEFAULT_MARGIN else ""
+    margin = f" --margin {tier.margin:g}" if tier.margin != DEFAULT_MARGIN else ""
     return f"cegbench import --external {files}{read}{margin}"
 
 
 def _scale(db, tier) -> tuple[str, str]:
-    frames = [external.external_rows(db, name, tier.name, tier.version)
-              for name in external.tier_innovations(db, tier.name, tier.version)]
+    frames = [external_tiers.external_rows(db, name, tier)
+              for name in external_tiers.tier_innovations(db, tier)]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return MISSING, MISSING
@@ -79,7 +81,7 @@ def _scale(db, tier) -> tuple[str, str]:
     n_runs = sum(f.groupby(["arm", "run"]).ngroups if tier.curves else len(f) for f in frames)
     seeds = max(max(f["seed"].nunique(), 1) for f in frames)
     scale = (f"{fmt_compute(min(flops))}–{fmt_compute(max(flops))} FLOPs; models of "
-             f"{min(params):.3g}–{max(params):.3g} parameters")
+             f"{fmt_count(min(params))}–{fmt_count(max(params))} parameters")
     counts = f"{sum(map(len, frames))} rows, {n_runs} runs, {seeds} seed{'s' if seeds != 1 else ''}"
     return scale, counts
 
@@ -87,11 +89,11 @@ def _scale(db, tier) -> tuple[str, str]:
 def summaries(db) -> list[ExternalTierSummary]:
     """The index's list of external tiers."""
     rows = []
-    for tier in external.external_tiers(db):
+    for tier in external_tiers.external_tiers(db):
         rows.append(ExternalTierSummary(
             name=tier.name, version=tier.version, url=f"{FOLDER}/{page_name(tier)}",
             citation=tier.citation or MISSING,
-            n_pairs=len(external.tier_innovations(db, tier.name, tier.version)),
+            n_pairs=len(external_tiers.tier_innovations(db, tier)),
             scale=_scale(db, tier)[0]))
     return rows
 
@@ -99,28 +101,28 @@ def summaries(db) -> list[ExternalTierSummary]:
 def tier_context(db, tier, page: dict, literature_rows) -> ExternalTierContext:
     """One external tier's page; ``literature_rows(innovation, verdict)`` from ``render``."""
     pairs = []
-    for name in external.tier_innovations(db, tier.name, tier.version):
+    for name in external_tiers.tier_innovations(db, tier):
         inn = registry_db.get_innovation(db, name)
-        verdict = registry_db.current_verdict(db, name, tier.name, tier.version)
+        verdict = registry_db.current_verdict(db, name, tier)
         v = verdict or {}
         point = words.headline(v)
         pairs.append(ExternalPairRow(
             name=name, title=inn["title"], url=f"../innovation/{name}.html",
             label=v.get("label") or "no verdict yet", direction=v.get("direction") or "",
-            drift=format_drift(v.get("drift"), v.get("drift_low"), v.get("drift_high")),
+            drift=fmt_drift(v.get("drift"), v.get("drift_low"), v.get("drift_high")),
             ceg=fmt_ceg(point.ceg, point.low, point.high) if point else MISSING,
             ceg_compute=fmt_compute(point.compute) if point else "",
             runs=f"{v.get('n_runs') or 0} runs", literature=literature_rows(inn, verdict)))
-    checks = external.validity_rows(db, tier.name, tier.version)
+    checks = external_tiers.validity_rows(db, tier)
     scale, counts = _scale(db, tier)
-    source, url = tier.source or "", external.source_url(tier.source) or ""
+    source, url = tier.source or "", source_url(tier.source) or ""
     notes = ([CHECKPOINT_BIAS] if tier.read in CURVE_READS else []) + (
         [LADDER_NOTE] if tier.read != "envelope" else [])
     return ExternalTierContext(
         **page, name=tier.name, tier_version=tier.version, source=source or MISSING,
         source_url=url, source_rest=source[len(url):].lstrip(" ,;") if url else "",
         citation=tier.citation or MISSING, licence=tier.licence or MISSING,
-        read=READS.get(tier.read, tier.read), read_notes=notes, margin=f"{tier.margin:g}",
+        read=READS.get(tier.read, tier.read), read_notes=notes, margin=fmt_ratio(tier.margin),
         scale=scale, counts=counts, files=list(tier.files), pairs=pairs,
         validity_columns=list(VALIDITY_COLUMNS[1:]),
         validity=[ValidityRow(name=r["innovation"], url=f"../innovation/{r['innovation']}.html",

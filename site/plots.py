@@ -43,6 +43,8 @@ import numpy as np  # noqa: E402
 from markupsafe import Markup, escape  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
+from cegbench.present.numbers import fmt_compute, fmt_exponent, fmt_ratio  # noqa: E402
+
 ARM_COLOURS = {"baseline": "#d9822b", "modern": "#3a8fd6"}
 # The overview's panels, by label: the badges' hues at mid-tone (withheld: grey, like inconclusive).
 LABEL_COLOURS = {"scale-invariant": "#2fa36b", "scale-dependent": "#9a6fd6", "inconclusive": "#8d939c",
@@ -181,7 +183,7 @@ def loss_plot(runs: list[dict], frontier: list[dict], fits: list[dict],
                     hollow = hollow if bracketed else None
             fit = next((f for f in fits if f["arm"] == arm), None)
             budgets = [p["budget"] for p in points] or [r["budget"] for r in mine]
-            label = f"{arm} fit" + (f", α = {fit['alpha']:.3g}" if fit and _finite(fit["alpha"]) else "")
+            label = f"{arm} fit" + (f", α = {fmt_exponent(fit['alpha'])}" if fit and _finite(fit["alpha"]) else "")
             band = [b for b in fit_bands.get(arm) or [] if _finite(b.get("compute"), b.get("loss"))
                     and b["loss"] > 0]
             if band and budgets:
@@ -253,11 +255,11 @@ def ceg_plot(ceg: list[dict], *, title: str, salt: str, equal_loss: list[dict] =
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
         alt = (f"{title}: compute-equivalent gain against compute, with its 95 % band; "
                f"the dashed part with hollow points is extrapolated beyond the measured budgets")
-        desc = "; ".join(f"C={p['compute']:.3g}: {p['ceg']:.3g}×"
+        desc = "; ".join(f"C={fmt_compute(p['compute'])}: {fmt_ratio(p['ceg'])}×"
                          + (" (extrapolated)" if p.get("extrapolated") else "") for p in points)
         if equal_loss:
-            desc += "; equal-loss CEGs: " + ", ".join(f"{p['ceg']:.3g}× at {p['compute']:.3g}"
-                                                       for p in equal_loss)
+            desc += "; equal-loss CEGs: " + ", ".join(
+                f"{fmt_ratio(p['ceg'])}× at {fmt_compute(p['compute'])}" for p in equal_loss)
         return _to_svg(fig, alt, salt, desc)
 
 
@@ -282,7 +284,7 @@ def isoflop_plot(runs: list[dict], frontier: list[dict], *, title: str, salt: st
                     continue
                 losses = [float(np.mean(cells[(arm, budget, n)])) for n in sizes]
                 ax.plot(sizes, losses, "o-", color=colour[budget], markersize=4, linewidth=1.2,
-                        label=f"{budget:.3g}")
+                        label=fmt_compute(budget))
                 entry = next((p for p in frontier if p.get("arm") == arm
                               and p.get("budget") == budget), {})
                 parabola = entry.get("parabola")
@@ -334,5 +336,5 @@ def ceg_panel(ceg: list[dict], tier_points: list[dict], *, headline: float | Non
                ylim=(min(min(lows), 1.0) / 1.15, max(max(highs), 1.0) * 1.15))
         ax.grid(True, which="major")
         alt = f"{title}: compute-equivalent gain against compute (log–log), with its 95 % band"
-        desc = "; ".join(f"C={p['compute']:.3g}: {p['ceg']:.3g}×" for p in points)
+        desc = "; ".join(f"C={fmt_compute(p['compute'])}: {fmt_ratio(p['ceg'])}×" for p in points)
         return _to_svg(fig, alt, salt, desc)

@@ -1,7 +1,7 @@
 """What a tier version's runs say about it, for the index's opening lines and the pages' notes.
 
     tier_scale(runs) ─▶ TierScale: model sizes, budgets, dataset and its size, epochs, seeds
-    tier_summary(tier, verdicts, scale) ─▶ TierSummary: the index's opening lines — how many
+    tier_summary(tier_text, verdicts, scale) ─▶ TierSummary: the index's opening lines — how many
                               verdicts are decided, borderline, …, withheld, and that scale
     shared_trainings(runs) ─▶ {innovation: [SharedTrainings, …]}: innovations whose rows
                               show the same trainings (mha-to-gqa and mha-to-mqa)
@@ -18,10 +18,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from cegbench import standing
-from cegbench.bounds import as_number
+from cegbench.present.numbers import (
+    as_number,
+    fmt_compute,
+    fmt_count,
+    fmt_epochs,
+    fmt_int,
+    fmt_timestamp,
+)
 from cegbench.site import verdict_text as words
 from cegbench.site.context import StandingCount, TierSummary
-from cegbench.site.formatting import fmt_compute, fmt_count, fmt_int, fmt_timestamp
 
 SHARED_MAJORITY = 0.5  # above this share of an arm's runs, two innovations measured alike
 
@@ -73,8 +79,8 @@ def stated_compute(verdicts) -> float | None:
     return None
 
 
-def tier_summary(tier: str, verdicts: list[dict], scale: TierScale) -> TierSummary:
-    """The index's opening lines for one tier version (``tier``: 'cpu v3'): how many of its
+def tier_summary(tier_text: str, verdicts: list[dict], scale: TierScale) -> TierSummary:
+    """The index's opening lines for one tier version (``tier_text``: 'cpu v3'): how many of its
     ``verdicts`` stand where, what it measured, where its rows' CEG is read."""
     counts = standing.count_standings(verdicts)
     decided = [v for v in verdicts if standing.standing(v) == standing.DECIDED]
@@ -92,7 +98,7 @@ def tier_summary(tier: str, verdicts: list[dict], scale: TierScale) -> TierSumma
     if scale.datasets:
         data = f"on {', '.join(scale.datasets)}"
         extra = [f"{fmt_count(scale.dataset_tokens)} training tokens" if scale.dataset_tokens else "",
-                 f"up to {scale.max_epochs:.2g} epochs" if scale.max_epochs else ""]
+                 f"up to {fmt_epochs(scale.max_epochs)} epochs" if scale.max_epochs else ""]
         extra = [e for e in extra if e]
         parts.append(data + (f" ({', '.join(extra)})" if extra else ""))
     if scale.seeds:
@@ -102,7 +108,7 @@ def tier_summary(tier: str, verdicts: list[dict], scale: TierScale) -> TierSumma
     parts.append(f"{fmt_int(scale.n_runs)} runs")
     text = ", ".join(parts)
     return TierSummary(
-        tier=tier, n_verdicts=len(verdicts),
+        tier=tier_text, n_verdicts=len(verdicts),
         counts=[StandingCount(standing=name, slug=name.replace(" ", "-"), n=n) for name, n in counts.items()
                 if n or name != standing.RESTS_ON_ONE_BUDGET],
         decided_kinds=", ".join(f"{n} {label}" for label, n in kinds.items()),

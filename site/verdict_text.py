@@ -19,12 +19,18 @@ import math
 from dataclasses import dataclass
 
 from cegbench import standing
-from cegbench.analysis.drift import format_drift
-from cegbench.bounds import as_number, largest_point
-from cegbench.site.formatting import MISSING, fmt_compute, fmt_ratio, parse_json
+from cegbench.bounds import largest_point
+from cegbench.present.numbers import MISSING, as_number, fmt_compute, fmt_drift, fmt_ratio
+from cegbench.stored import load_json
 
 EQUAL_LOSS = "equal-loss CEGs"  # the label_basis of a label read off the measured frontiers
 LARGEST_MEASURED = "largest measured budget"  # the basis of a headline the verdict does not state
+
+
+def parse_json(raw, default):
+    """Parse a JSON column (NaN allowed); ``default`` when empty; ``StoredValueError``
+    (one line, quoting its start) when it is not JSON."""
+    return load_json(raw, f"a verdict or innovation value ({str(raw)[:40]!r}…)", default)
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ def withheld_reasons(verdict: dict) -> list[str]:
 
 
 def drift_text(verdict: dict) -> str:
-    return format_drift(as_number(verdict.get("drift")), as_number(verdict.get("drift_low")),
+    return fmt_drift(as_number(verdict.get("drift")), as_number(verdict.get("drift_low")),
                         as_number(verdict.get("drift_high")))
 
 

@@ -13,7 +13,7 @@ os.environ.pop("CEGBENCH_LOAD_PLUGINS", None)
 
 @pytest.fixture(scope="session")
 def catalog():
-    from cegbench.plugin_manager import load_catalog
+    from cegbench.catalog.plugin_manager import load_catalog
 
     return load_catalog()
 

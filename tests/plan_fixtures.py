@@ -1,7 +1,8 @@
 """Planning without a tuning phase, for tests that need real specs but not tuned rates."""
 
 from cegbench.innovations import ARMS
-from cegbench.plan import TunedRate, plan_runs
+from cegbench.plan.cells import plan_runs
+from cegbench.plan.specs import TunedRate
 
 FIXED_RATE = TunedRate(learning_rate=4e-3, width=32)
 

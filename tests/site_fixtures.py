@@ -38,13 +38,8 @@ import numpy as np
 import pytest
 
 from cegbench import Finding, Innovation, Recipe
-from cegbench.registry.db import (
-    innovation_row,
-    open_registry,
-    save_innovations,
-    save_run,
-    save_verdict,
-)
+from cegbench.registry.db import innovation_row, save_innovations, save_run, save_verdict
+from cegbench.registry.opening import open_registry
 from cegbench.site.render import build_site
 from cegbench.standing import ANOTHER_BOOTSTRAP_SEED
 
@@ -169,8 +164,7 @@ def add_verdict(db, name: str, tier: str, version: int, frontier, *, label, dire
               for c in (*BUDGETS, *EXTRAPOLATED)]
     points[-1]["low"] = points[-1]["high"] = float("nan")  # an interval that failed
     delta = laws["modern"][2] - laws["baseline"][2]
-    save_verdict(
-        db, innovation=name, tier=tier, tier_version=version,
+    save_verdict(db, innovation=name, tier=SimpleNamespace(name=tier, version=version),
         verdict={
             "label": label, "direction": direction, "delta_alpha": delta,
             "delta_alpha_low": delta - 0.004, "delta_alpha_high": delta + 0.004, "margin": 0.01,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,8 @@ from cegbench.analysis.ceg import LossCEGPoint, ceg_at_losses, loss_targets
 from cegbench.analysis.estimate import monte_carlo_interval, percentile_interval
 from cegbench.analysis.fit import ScalingLawFitter
 from cegbench.analysis.frontier import ARMS
-from cegbench.registry.db import open_registry, save_verdict, verdicts
+from cegbench.registry.db import save_verdict, verdicts
+from cegbench.registry.opening import open_registry
 
 # ---------------------------------------------------------------------------
 # Sensitivity
@@ -292,7 +294,7 @@ def test_verdict_detail_is_stored_as_json_and_null_when_absent(tmp_path):
     db["innovations"].insert({"name": "x"})
     common = {"label": "inconclusive", "margin": 0.05, "n_runs": 0, "n_failed": 0}
     decision = {"more_seeds": 12, "budget_factor": None, "text": "t"}
-    save_verdict(db, innovation="x", tier="cpu", tier_version=1, fits=[],
+    save_verdict(db, innovation="x", tier=SimpleNamespace(name="cpu", version=1), fits=[],
                  verdict={**common, "fragile": True, "decision": decision, "sensitivity": []})
     [row] = verdicts(db, "cpu", "x")
     assert row["fragile"] == 1 and json.loads(row["decision"]) == decision and row["sensitivity"] == "[]"
@@ -347,7 +349,7 @@ def test_model_free_statistics_read_ten_times_the_replicates():
 
 
 def test_report_of_a_verdict_that_could_not_be_analysed():
-    from cegbench.report import verdict_lines
+    from cegbench.present.report import verdict_lines
 
     row = {"tier": "cpu", "tier_version": 1, "label": "inconclusive", "direction": None,
            "delta_alpha": None, "margin": 0.05, "n_runs": 3, "n_failed": 1, "ceg": "[]", "frontier": "[]",

@@ -3,10 +3,10 @@
 import importlib.util
 from pathlib import Path
 
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute.local import LocalExecutor
-from cegbench.plugin_manager import load_catalog
-from cegbench.registry.db import open_registry
-from cegbench.sweep import run_sweep
+from cegbench.registry.opening import open_registry
+from cegbench.sweep.run import run_sweep
 from cegbench.tiers import TIERS
 
 

@@ -25,15 +25,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cegbench import listing
-from cegbench.cli import cli
-from cegbench.data import VOCAB_SIZE
+from cegbench.catalog import listing
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.cli.main import cli
+from cegbench.data.names import VOCAB_SIZE
 from cegbench.flops import measure_flops_per_token
 from cegbench.innovations import Recipe
 from cegbench.models.gpt import MoE
-from cegbench.plan import RunSpec
-from cegbench.plugin_manager import load_catalog
-from cegbench.train import run
+from cegbench.plan.specs import RunSpec
+from cegbench.train.trainer import run
 
 WIDTH, VOCAB, CONTEXT = 64, 97, 32
 CATALOGUE_PAGE = Path(__file__).parent.parent / "docs" / "catalogue.md"

@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from cegbench.cli import cli
-from cegbench.plan import plan_runs
+from cegbench.cli.main import cli
+from cegbench.plan.cells import plan_runs
+from cegbench.present.numbers import fmt_compute
 from cegbench.registry.learning_rates import tuned_rates
 from cegbench.tiers import TIERS
 
@@ -41,7 +42,7 @@ def test_run_records_every_planned_run_and_a_verdict(smoke_registry, catalog):
     db = Database(path)
     tier = TIERS.get("smoke")
     planned = plan_runs([catalog.innovations.get("gelu-to-swiglu")], tier, catalog.components,
-                        tuned_rates(db, tier.name, tier.version))
+                        tuned_rates(db, tier))
     assert db["runs"].count == len(planned)
     assert {r["run_id"] for r in db["runs"].rows} == {s.run_id for s in planned}
     row = next(db["runs"].rows_where("status = 'ok'"))
@@ -103,7 +104,7 @@ def test_table_of_a_tier_without_verdicts_says_what_to_run(smoke_registry):
 def planted_registry(tmp_path_factory):
     """Two parts and a bundle of planted runs on the cpu tier, analysed by the CLI."""
     from analysis_fixtures import add_planted_innovation, planted_innovation
-    from cegbench.registry.db import open_registry
+    from cegbench.registry.opening import open_registry
 
     path = tmp_path_factory.mktemp("planted") / "registry.db"
     db, tier, rng = open_registry(path), TIERS.get("cpu"), np.random.default_rng(0)
@@ -128,14 +129,14 @@ def test_show_prints_every_part_of_a_verdict(planted_registry):
     path, _ = planted_registry
     output = invoke("show", "bundle", "--registry", str(path)).output
     tier = TIERS.get("cpu")
-    top, bottom = f"C = {max(tier.budgets):.3g}: ", f"C = {min(tier.budgets):.3g}: "
+    top, bottom = f"C = {fmt_compute(max(tier.budgets))}: ", f"C = {fmt_compute(min(tier.budgets))}: "
     n_runs = 2 * len(tier.budgets) * 3 * len(tier.seeds)  # arms × budgets × ladder × seeds
     for text in (f"tier cpu v{CPU_VERSION}: scale-dependent (grows with scale)",
                  f"runs: {n_runs - 2} ok, 2 failed (left out); the intervals rest on 2 seeds per cell",
-                 f"headline CEG at {tier.headline_compute:.3g} FLOPs: ",
+                 f"headline CEG at {fmt_compute(tier.headline_compute)} FLOPs: ",
                  "fits L*(C) = E + A·C^−α (law: shared E), 95% CI:",
                  "bracketed (parabola vertex)",
-                 top, "(measured)", "C = 2e+23: ", "(extrapolated)",
+                 top, "(measured)", "C = 2e23: ", "(extrapolated)",
                  "CEG at target loss (reference-work style",
                  "wall-clock CEG(C) (CEG × baseline/modern seconds per FLOP)",
                  "sensitivity (", "drop smallest budget", "drop largest budget", "E fixed", "E per arm",
@@ -155,7 +156,7 @@ def _number_after(text: str, prefix: str) -> float:
 
 def test_show_prints_a_decision_estimate_for_an_inconclusive_verdict(tmp_path):
     from analysis_fixtures import add_planted_innovation, planted_innovation
-    from cegbench.registry.db import open_registry
+    from cegbench.registry.opening import open_registry
 
     path = tmp_path / "registry.db"
     db = open_registry(path)
@@ -225,14 +226,14 @@ def test_broken_plugin_file_is_named(tmp_path):
 
 
 def cegbench(*args, env=None, **kwargs):
-    return subprocess.run([sys.executable, "-m", "cegbench.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cegbench.cli.main", *args], capture_output=True,
                           text=True, env=env, **kwargs)
 
 
 def test_ctrl_c_then_rerun_finishes_without_redoing_finished_runs(tmp_path):
     path = tmp_path / "r.db"
     plugin = Path(__file__).parent / "plugin_files" / "tiny_sweep.py"  # 8 short runs
-    args = [sys.executable, "-m", "cegbench.cli", "run", "--tier", "smoke", "--innovation",
+    args = [sys.executable, "-m", "cegbench.cli.main", "run", "--tier", "smoke", "--innovation",
             "tiny-sweep", "--plugins", str(plugin), "--registry", str(path), "--no-analyze"]
     one_thread = {**os.environ, "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -309,7 +310,7 @@ def test_show_says_when_the_label_is_read_off_the_equal_loss_cegs(tmp_path):
     output = invoke("show", "gelu-to-swiglu", "--registry", str(tmp_path / "registry.db")).output
     section = output[output.index("tier small v2:"):]
     section = section.split("literature (what published work found")[0]  # the verdict, not the sources
-    assert "CEG drift from equal-loss CEGs (model-free): 1.3× [1.1, 1.5] per 10× compute" in section
+    assert "CEG drift from equal-loss CEGs (model-free): 1.30× [1.10, 1.50] per 10× compute" in section
     assert ("fitted law not a result, so the label is read off the equal-loss CEGs and no extrapolated "
             "CEG is shown: fit at a bound: shared E at its lower bound 0 (2e-10)") in section
     assert "label withheld" not in section and "display only" not in section

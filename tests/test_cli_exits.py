@@ -3,9 +3,10 @@
 import pytest
 from click.testing import CliRunner
 
-from cegbench import sweep as sweep_module
-from cegbench.cli import cli
-from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
+from cegbench.cli.main import cli
+from cegbench.registry.db import innovation_row, save_innovations, save_run
+from cegbench.registry.opening import open_registry
+from cegbench.sweep import run as sweep_module
 
 
 def invoke(*args):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cegbench.plan import plan_cells
-from cegbench.plugin_manager import load_catalog
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.plan.cells import plan_cells
 from cegbench.tiers import TIERS
 
 PLUGIN = Path(__file__).parent / "plugin_files" / "tiny_sweep.py"
@@ -39,7 +39,7 @@ def planned():
 
 
 def sweep(registry: Path, *extra) -> list[str]:
-    return [sys.executable, "-m", "cegbench.cli", "run", "--tier", "smoke", "--innovation",
+    return [sys.executable, "-m", "cegbench.cli.main", "run", "--tier", "smoke", "--innovation",
             "tiny-sweep", "--plugins", str(PLUGIN), "--registry", str(registry), *extra]
 
 

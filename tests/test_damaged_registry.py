@@ -4,13 +4,14 @@ and what to do, exit status 2, no traceback, and the file's bytes unchanged."""
 import os
 import shutil
 import sqlite3
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
 from cegbench import __version__
-from cegbench.cli import cli
-from cegbench.registry.db import open_registry
+from cegbench.cli.main import cli
+from cegbench.registry.opening import open_registry
 
 
 def make_registry(path):
@@ -209,10 +210,10 @@ def sqlite_error(message, code):
 def rows_file(tmp_path, catalog):
     """A registry holding nothing yet, and an export of one valid smoke run to import."""
     from cegbench.registry.db import innovation_row, save_innovations, save_run
-    from cegbench.registry.exchange import expected_n_params
     from cegbench.registry.ingest import measurement_row
+    from cegbench.registry.row_checks import expected_n_params
     from cegbench.tiers import TIERS
-    from cegbench.train import RunResult
+    from cegbench.train.trainer import RunResult
     from plan_fixtures import plan_untuned
 
     swiglu = catalog.innovations.get("gelu-to-swiglu")
@@ -271,10 +272,10 @@ def test_write_faults_are_told_apart(tmp_path, rows_file, monkeypatch, error, ex
 
 def test_a_busy_registry_says_so(tmp_path, rows_file, monkeypatch):
     """Another process holds the write lock past the busy timeout (a real lock)."""
-    from cegbench.registry import db as registry_db
+    from cegbench.registry import connect
 
     path = tmp_path / "r.db"
-    monkeypatch.setattr(registry_db, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(connect, "BUSY_TIMEOUT_MS", 200)
     holder = sqlite3.connect(path)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -290,8 +291,7 @@ def test_a_busy_registry_says_so(tmp_path, rows_file, monkeypatch):
 def test_a_full_disk_is_no_broken_registry_to_readers(tmp_path, monkeypatch):
     """A read that cannot open its connection on a full disk (e.g. no room for the -shm
     file) says the disk is full, not "damaged, restore it from a backup"."""
-    from cegbench.registry import db as registry_db
-    from cegbench.registry import faults
+    from cegbench.registry import connect, faults
 
     path = make_registry(tmp_path / "r.db")
     before = snapshot(path)
@@ -299,7 +299,7 @@ def test_a_full_disk_is_no_broken_registry_to_readers(tmp_path, monkeypatch):
     def no_room(path):
         raise sqlite_error("disk I/O error", 10)
 
-    monkeypatch.setattr(registry_db, "_read_only_connection", no_room)
+    monkeypatch.setattr(connect, "read_only_connection", no_room)
     monkeypatch.setattr(faults.shutil, "disk_usage",
                         lambda folder: shutil._ntuple_diskusage(100, 100, 0))
     for args in (["show", "gelu-to-swiglu"], ["export"], ["status", "--tier", "smoke"]):
@@ -409,7 +409,7 @@ def with_verdict(tmp_path, catalog):
     db = open_registry(path)
     swiglu = catalog.innovations.get("gelu-to-swiglu")
     save_innovations(db, [innovation_row(swiglu, catalog.plugin_info(swiglu.plugin))])
-    save_verdict(db, innovation="gelu-to-swiglu", tier="smoke", tier_version=2, fits=[], verdict=dict(
+    save_verdict(db, innovation="gelu-to-swiglu", tier=SimpleNamespace(name="smoke", version=2), fits=[], verdict=dict(
         label="inconclusive", margin=2.0, n_runs=0, n_failed=0,
         declaration_hash=swiglu.declaration_hash(), ceg=[], frontier=[], warnings=[]))
     db.close()
@@ -454,9 +454,9 @@ def test_a_corrupt_run_spec_is_one_line_for_run(tmp_path, with_verdict, catalog,
                                                  spec, expected):
     """Before: every `cegbench run` on the registry crashed with a traceback, whatever the
     innovation (the spec is read to find trainings to share)."""
-    from cegbench import sweep
-    from cegbench.plan import TunedRate
+    from cegbench.plan.specs import TunedRate
     from cegbench.registry.db import save_run
+    from cegbench.sweep import run as sweep
 
     db = open_registry(with_verdict)
     save_run(db, {"run_id": "damaged-run", "innovation": "gelu-to-swiglu", "arm": "baseline",

@@ -3,14 +3,8 @@ import hashlib
 import pytest
 import torch
 
-from cegbench.data import (
-    ENWIKI_SHA256,
-    MIN_VALIDATION_TOKENS,
-    DatasetError,
-    load_dataset,
-    split,
-    synthetic_tokens,
-)
+from cegbench.data.datasets import load_dataset, split
+from cegbench.data.names import ENWIKI_SHA256, MIN_VALIDATION_TOKENS, DatasetError, synthetic_tokens
 
 
 def test_synthetic_is_deterministic_and_seeded():

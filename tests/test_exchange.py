@@ -5,18 +5,15 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from cegbench.cli import cli
-from cegbench.plan import spec_id
-from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
-from cegbench.registry.exchange import (
-    ImportRejected,
-    expected_n_params,
-    export_runs,
-    import_runs,
-)
+from cegbench.cli.main import cli
+from cegbench.plan.specs import spec_id
+from cegbench.registry.db import innovation_row, save_innovations, save_run
+from cegbench.registry.exchange import ImportRejected, export_runs, import_runs
 from cegbench.registry.ingest import measurement_row
+from cegbench.registry.opening import open_registry
+from cegbench.registry.row_checks import expected_n_params
 from cegbench.tiers import TIERS
-from cegbench.train import RunResult
+from cegbench.train.trainer import RunResult
 from plan_fixtures import plan_untuned
 
 NAME = "gelu-to-swiglu"
@@ -220,8 +217,8 @@ def test_cli_export_and_import(tmp_path, rows, declared):
 def test_export_selects_by_tier_and_innovation(tmp_path, rows, declared):
     db = registry(tmp_path / "a.db", rows, declared)
     with open(tmp_path / "x.jsonl", "w") as out:
-        assert export_runs(db, out, tier="cpu") == 0
-        assert export_runs(db, out, tier="smoke", innovations=[NAME, "qk-norm"]) == 10
+        assert export_runs(db, out, tier_name="cpu") == 0
+        assert export_runs(db, out, tier_name="smoke", innovations=[NAME, "qk-norm"]) == 10
         assert export_runs(db, out, innovations=["qk-norm"]) == 0
 
 

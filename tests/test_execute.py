@@ -16,17 +16,17 @@ import ray
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-import cegbench.data
-from cegbench.cli import cli
-from cegbench.config import ConfigError, executor_settings
-from cegbench.data import store_path
+import cegbench.data.names
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.cli.main import cli
+from cegbench.data.names import store_path
 from cegbench.execute import make_executor, results
+from cegbench.execute.config import ConfigError, executor_settings
 from cegbench.execute.ray import RayExecutor
 from cegbench.execute.slurm import RunBatch, read_result, result_path, write_result
 from cegbench.execute.worker import failed_result
-from cegbench.plugin_manager import load_catalog
 from cegbench.tiers import TIERS
-from cegbench.train import RunResult
+from cegbench.train.trainer import RunResult
 from plan_fixtures import plan_untuned
 
 INNOVATION = "layernorm-to-rmsnorm"
@@ -83,7 +83,7 @@ def test_ray_sweep_interrupted_then_resumed_equals_local(ray_cluster, local_regi
     registry without redoing a run; the registry equals the local executor's (unpacked),
     packs of seeds included: a pack cancelled midway loses only its unfinished members."""
     path = tmp_path / "ray.db"
-    args = [sys.executable, "-m", "cegbench.cli", "run", "--tier", "smoke", "--innovation",
+    args = [sys.executable, "-m", "cegbench.cli.main", "run", "--tier", "smoke", "--innovation",
             INNOVATION, "--registry", str(path), "--no-analyze", "--executor", "ray",
             "--ray-address", ray_cluster, pack]  # a driver joining the running cluster
     driver = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -320,6 +320,6 @@ def test_dataset_cache_is_made_once_and_read_by_later_processes(tmp_path, monkey
     def make_again(*args, **kwargs):
         raise AssertionError("the cache was not used")
 
-    monkeypatch.setattr(cegbench.data, "synthetic_tokens", make_again)
+    monkeypatch.setattr(cegbench.data.names, "synthetic_tokens", make_again)
     assert store_path("synthetic:7", make=True) == path
     assert (path / "train.bin").stat().st_mtime_ns == made

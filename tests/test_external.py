@@ -31,7 +31,8 @@ from cegbench.analysis.curves import (
     trim_ladders,
 )
 from cegbench.analysis.options import OptionError, check_options, within_window
-from cegbench.analysis.validity import (
+from cegbench.cli.main import cli
+from cegbench.present.validity_table import (
     CONFIRMED,
     CONTRADICTED,
     NO_CALL,
@@ -39,7 +40,6 @@ from cegbench.analysis.validity import (
     ceg_covered,
     outcome,
 )
-from cegbench.cli import EXTERNAL_CURVE_READS, cli
 from cegbench.registry.external import FLOPS_FACTOR, MAX_LOSS, check_row
 from cegbench.tiers import TIERS
 from external_fixtures import BUDGETS, curve_rows, final_rows, write_csv
@@ -247,8 +247,11 @@ def test_options_only_go_with_external_and_an_unknown_tier_names_both_kinds(plan
     assert f"built-in tiers are {', '.join(TIERS)}; external tiers in this registry: planted-ext" in output
 
 
-def test_the_clis_curve_reads_are_the_analysis_reads():
-    assert EXTERNAL_CURVE_READS == CURVE_READS
+def test_every_frontier_read_a_tier_may_have_is_one_the_analysis_reads_and_describes():
+    from cegbench import tiers
+    from cegbench.analysis.curves import READS
+
+    assert set(READS) == set(tiers.FRONTIER_READS) and set(CURVE_READS) < set(READS)
 
 
 # -------------------------------------------------------------------------
@@ -350,11 +353,12 @@ def test_options_are_checked_and_the_window_leaves_runs_out():
 
 
 def test_a_target_loss_no_frontier_reaches_is_a_warning(planted):
-    from cegbench.registry.db import open_registry
-    from cegbench.registry.external import external_rows
+    from cegbench.registry.external_tiers import external_rows, get_external_tier
+    from cegbench.registry.opening import open_registry
 
     root, _ = planted
-    rows = external_rows(open_registry(root / "r.db", readonly=True), "planted-invariant", "planted-ext", 1)
+    db = open_registry(root / "r.db", readonly=True)
+    rows = external_rows(db, "planted-invariant", get_external_tier(db, "planted-ext", 1))
     runs = read_runs(rows, "final")
     result = analyze_innovation(runs, margin=1.25, n_boot=20, target_loss=1.0, check_sensitivity=False)
     assert result.ceg_at_loss == () and any("no CEG at target loss 1" in w for w in result.warnings)

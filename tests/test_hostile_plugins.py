@@ -15,7 +15,7 @@ import types
 import pytest
 from click.testing import CliRunner
 
-from cegbench.cli import cli
+from cegbench.cli.main import cli
 
 INNOVATION = '''
 @hookimpl
@@ -369,7 +369,7 @@ def cegbench_register_innovations():
 
 @pytest.fixture(scope="module")
 def training_catalog(tmp_path_factory):
-    from cegbench.plugin_manager import load_catalog
+    from cegbench.catalog.plugin_manager import load_catalog
 
     path = tmp_path_factory.mktemp("plugin") / "training_faults.py"
     path.write_text(TRAINING)
@@ -392,9 +392,9 @@ def test_what_a_plugin_returns_in_training_is_checked(training_catalog, one_thre
     gradient ascent; a negative held-out loss was recorded ok; an n_params off by one made
     every run unimportable."""
     from cegbench.innovations import Recipe
-    from cegbench.plan import TrainSpec
+    from cegbench.plan.specs import TrainSpec
     from cegbench.tiers import TIERS
-    from cegbench.train import run
+    from cegbench.train.trainer import run
 
     catalog, _ = training_catalog
     spec = TrainSpec.for_tier(TIERS.get("smoke"), recipe=Recipe(**{field: value}), budget=2.5e8,
@@ -413,7 +413,7 @@ def test_a_schedule_negative_mid_run_fails_the_cli_run(training_catalog, tmp_pat
     failed = [line for line in result.output.splitlines() if "failed: " in line]
     assert failed and all("late-negative modern" in line and "schedule 'negative-mid-run' "
                           "returned -0.5 at progress" in line for line in failed), result.output
-    from cegbench.registry.db import open_registry
+    from cegbench.registry.opening import open_registry
 
     runs = list(open_registry(tmp_path / "r.db", readonly=True)["runs"].rows)
     bad = [r for r in runs if r["status"] == "failed"]
@@ -531,7 +531,8 @@ def test_list_markdown_passes_no_html_or_links_of_a_plugin(tmp_path):
 
 
 def test_show_and_status_escape_registry_text(tmp_path, catalog):
-    from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_run
+    from cegbench.registry.db import innovation_row, save_innovations, save_run
+    from cegbench.registry.opening import open_registry
 
     db = open_registry(tmp_path / "r.db")
     swiglu = catalog.innovations.get("gelu-to-swiglu")
@@ -554,9 +555,9 @@ def test_a_negative_loss_read_back_every_k_steps_is_the_same_failure(training_ca
     """The GPU path's sync-free check (bad steps kept on the device, read back every k
     steps) names the family's negative loss exactly as the per-step check does."""
     from cegbench.innovations import Recipe
-    from cegbench.plan import TrainSpec
+    from cegbench.plan.specs import TrainSpec
     from cegbench.tiers import TIERS
-    from cegbench.train import CUDA_CHECK_EVERY, DeviceSettings, run
+    from cegbench.train.trainer import CUDA_CHECK_EVERY, DeviceSettings, run
 
     catalog, _ = training_catalog
     spec = TrainSpec.for_tier(TIERS.get("smoke"), recipe=Recipe(family="negative-training"),
@@ -565,7 +566,7 @@ def test_a_negative_loss_read_back_every_k_steps_is_the_same_failure(training_ca
     every = run(spec, catalog.components)
     assert lazy.status == every.status == "failed" and lazy.error == every.error
     assert lazy.error.startswith("family 'negative-training' returned a negative training loss")
-    from cegbench.pack import run_pack
+    from cegbench.train.pack import run_pack
 
     packed = run_pack([spec, dataclasses.replace(spec, seed=1)], catalog.components)
     assert [r.status for r in packed] == ["failed", "failed"]

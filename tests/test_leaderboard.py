@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 from test_browser import browser, page  # noqa: F401 (fixtures)
 
-from cegbench.cli import cli
-from cegbench.plugin_manager import load_catalog
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 LEADERBOARD = ROOT / "leaderboard"

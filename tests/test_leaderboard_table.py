@@ -1,9 +1,10 @@
 """The leaderboard as a Markdown table (``cegbench table``): cells, counts, escaping."""
 
 import json
+from types import SimpleNamespace
 
 from cegbench.analysis.analyze import ANOTHER_BOOTSTRAP_SEED
-from cegbench.leaderboard_table import (
+from cegbench.present.leaderboard_table import (
     COLUMNS,
     delta_alpha_cell,
     is_decided,
@@ -40,10 +41,10 @@ def test_a_row_has_every_column_with_intervals_and_the_literature_beside_ours():
     assert header == "| " + " | ".join(COLUMNS) + " |" and rule == "|" + "---|" * len(COLUMNS)
     cells = [c.strip() for c in row.strip("|").split(" | ")]
     assert cells == [
-        "gelu-to-swiglu", "scale-invariant", "1.06× [0.944, 1.19]", "+0.0025 [-0.0004, +0.0049]",
-        "1.25× [1.12, 1.4] at 4e+18 FLOPs",  # the largest *measured* budget, not the extrapolation
-        "1.13× [0.916, 1.39] at L = 2.039",
-        "Gundlach et al. 2025: CEG 1.17×, scale-invariant (2.5e+18 FLOPs)",
+        "gelu-to-swiglu", "scale-invariant", "1.06× [0.94, 1.19]", "+0.0025 [−0.0004, +0.0049]",
+        "1.25× [1.12, 1.40] at 4e18 FLOPs",  # the largest *measured* budget, not the extrapolation
+        "1.13× [0.92, 1.39] at L = 2.039",
+        "Gundlach et al. 2025: CEG 1.17×, scale-invariant (2.5e18 FLOPs)",
         "agrees",  # both invariant, and 1.17 lies in our [1.1, 1.3] at 2.5e18
     ]
 
@@ -65,7 +66,7 @@ def test_the_label_cell_says_what_the_label_rests_on_and_what_weakens_it():
 def test_a_delta_alpha_from_a_fit_at_a_bound_is_marked_no_result_and_never_prints_minus_zero():
     cell = delta_alpha_cell(verdict(basis="equal-loss CEGs", delta_alpha=-3e-9,
                                     delta_alpha_low=-0.0367, delta_alpha_high=4e-9))
-    assert cell == "+0.0000 [-0.0367, +0.0000] (the law is no result)"
+    assert cell == "+0.0000 [−0.0367, +0.0000] (the law is no result)"
     assert delta_alpha_cell(verdict(delta_alpha=None)) == "—"
 
 
@@ -115,15 +116,16 @@ def test_a_line_break_backslash_or_markup_in_a_source_never_splits_a_row(tmp_pat
 
     from click.testing import CliRunner
 
-    from cegbench.cli import cli
-    from cegbench.registry.db import innovation_row, open_registry, save_innovations, save_verdict
+    from cegbench.cli.main import cli
+    from cegbench.registry.db import innovation_row, save_innovations, save_verdict
+    from cegbench.registry.opening import open_registry
 
     source = "Smith\nJones \\| 2024 <script>x</script> [a](javascript:b)"
     db = open_registry(tmp_path / "r.db")
     swiglu = catalog.innovations.get("gelu-to-swiglu")
     row = innovation_row(swiglu, catalog.plugin_info(swiglu.plugin))
     save_innovations(db, [{**row, "literature": json.dumps([dict(FINDING, source=source)])}])
-    save_verdict(db, innovation="gelu-to-swiglu", tier="smoke", tier_version=2, fits=[], verdict=dict(
+    save_verdict(db, innovation="gelu-to-swiglu", tier=SimpleNamespace(name="smoke", version=2), fits=[], verdict=dict(
         label="inconclusive", margin=2.0, n_runs=0, n_failed=0,
         declaration_hash=swiglu.declaration_hash(), ceg=[], frontier=[], warnings=[]))
     db.close()

@@ -8,11 +8,12 @@ import pytest
 from sqlite_utils import Database
 from test_registry import innovation, run_row
 
-from cegbench.data import load_dataset
+from cegbench.data.datasets import load_dataset
 from cegbench.learning import MARGIN, not_learned_reason
-from cegbench.registry.db import open_registry, save_innovations, save_run
+from cegbench.registry.db import save_innovations, save_run
 from cegbench.registry.migrations import migrations
-from cegbench.sweep import judge_learning
+from cegbench.registry.opening import open_registry
+from cegbench.sweep.verdicts import judge_learning
 from cegbench.tiers import TIERS
 
 CURVE = [{"loss": 2.6}, {"loss": 2.45}, {"loss": 2.4}]

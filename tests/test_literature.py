@@ -14,11 +14,12 @@ from click.testing import CliRunner
 from cegbench import Finding, Innovation, Recipe
 from cegbench import literature as lit
 from cegbench.bounds import unbounded_reason
-from cegbench.cli import cli
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.cli.main import cli
 from cegbench.innovations import DeclarationError, validate_innovation
-from cegbench.plugin_manager import load_catalog
-from cegbench.registry.db import innovation_row, open_registry, save_innovations
+from cegbench.registry.db import innovation_row, save_innovations
 from cegbench.registry.migrations import migrations
+from cegbench.registry.opening import open_registry
 from cegbench.site.render import build_site
 from site_fixtures import BUDGETS, PLUGIN, add_runs, add_verdict
 
@@ -151,11 +152,11 @@ def test_a_finding_at_another_scale_is_never_compared():
     far = finding(label="scale-dependent", params=None, flops=(3e18, 2.3e23), ceg=(1.0, 9.8))
     a = answer(far, verdict())
     assert (a.answer, a.class_check, a.ceg_check) == (lit.DIFFERENT_SCALE,) * 3
-    assert a.reason == ("different scale (ours 1e+12–1e+13 FLOPs, theirs 3e+18–2.3e+23 FLOPs; "
+    assert a.reason == ("different scale (ours 1e12–1e13 FLOPs, theirs 3e18–2.3e23 FLOPs; "
                         "more than 10× apart)")
     by_params = answer(finding(params=1.1e8, label="scale-invariant"), verdict())
     assert by_params.answer == lit.DIFFERENT_SCALE
-    assert "ours 4e+05–1.26e+06 parameters, theirs 1.1e+08 parameters" in by_params.reason
+    assert "ours 400k–1.26M parameters, theirs 110M parameters" in by_params.reason
     # no scale in numbers, or no measured CEG of ours: nothing to compare the classes at
     unscaled = answer(finding(params=None, label="scale-invariant", ceg=None), verdict())
     assert unscaled.answer == lit.CANNOT_TELL and "states no FLOPs or parameters" in unscaled.reason
@@ -168,14 +169,14 @@ def test_ceg_agrees_when_the_source_lies_in_our_interval_at_a_comparable_scale()
     # by parameters: 3.6e6 is within 10x of our compute-optimal 1.26e6 at C = 1e13
     a = answer(finding(ceg=1.26), verdict(label="inconclusive"))
     assert a.answer == lit.AGREES and a.ceg_check == lit.AGREES
-    assert "lies in ours [1.1, 1.5] at C = 1e+13" in a.reason
+    assert "lies in ours [1.10, 1.50] at C = 1e13" in a.reason
     a = answer(finding(ceg=1.87), verdict(label="inconclusive"))
     assert a.answer == lit.DISAGREES and "outside ours" in a.reason
     # a range overlapping the interval agrees
     assert answer(finding(ceg=(1.45, 2.0)), verdict()).ceg_check == lit.AGREES
     # by FLOPs: the measured point nearest the source's compute, within 10x
     by_flops = answer(finding(params=None, flops=2e13, ceg=1.4), verdict())
-    assert by_flops.ceg_check == lit.AGREES and "at C = 1e+13" in by_flops.reason
+    assert by_flops.ceg_check == lit.AGREES and "at C = 1e13" in by_flops.reason
     far = answer(finding(params=None, flops=2.5e18, ceg=1.4), verdict())
     assert far.answer == lit.DIFFERENT_SCALE and "different scale" in far.reason
 
@@ -209,7 +210,7 @@ def test_an_extrapolated_interval_wider_than_ten_times_is_unbounded(point, unbou
     reason = unbounded_reason(point)
     assert bool(reason) is unbounded
     if reason:
-        assert "extrapolated to 1e+21 FLOPs" in reason
+        assert "extrapolated to 1e21 FLOPs" in reason
 
 
 ABSURD = {"compute": 1e21, "ceg": 1.11e25, "low": 0.5, "high": 3e40, "extrapolated": True}
@@ -258,15 +259,15 @@ def test_site_shows_literature_agreement_and_unbounded(registry_with_literature)
     # (compute-optimal 1.26e6 parameters against its 3.6e6): disagrees, though both classes
     # agree; the scaling fit's 1e15-1e17 FLOPs are 100x beyond ours: not compared at all
     assert re.search(r'badge-disagrees" title="class: both scale-dependent; CEG: the source&#39;s '
-                     r'6.28× lies outside ours \[19.2, 23.5\] at C = 1e\+13">disagrees</span>', row)
-    assert re.search(r'badge-different-scale" title="different scale \(ours 1e\+12–1e\+13 FLOPs, '
-                     r'theirs 1e\+15–1e\+17 FLOPs', row)
-    assert "Gundlach et al. 2025</a> 6.28×" in row and "Gundlach et al. 2025</a> 6.00–47×" in row
+                     r'6.28× lies outside ours \[19.2, 23.5\] at C = 1e13">disagrees</span>', row)
+    assert re.search(r'badge-different-scale" title="different scale \(ours 1e12–1e13 FLOPs, '
+                     r'theirs 1e15–1e17 FLOPs', row)
+    assert "Gundlach et al. 2025</a> 6.28×" in row and "Gundlach et al. 2025</a> 6.00–47.0×" in row
     assert 'href="https://arxiv.org/abs/2511.21622"' in row
     pending = re.search(r'<tr data-name="gelu-to-swiglu".*?</tr>', index, re.DOTALL).group(0)
     assert "badge-cannot-tell" in pending and "no verdict of ours yet" in pending
     page = (tmp_path / "site" / "innovation" / "lstm-to-transformer.html").read_text()
-    assert "scaling fits, 1e16–5e17 FLOPs" in page and "at 3.6e+06 parameters" in page
+    assert "scaling fits, 1e16–5e17 FLOPs" in page and "at 3.6M parameters" in page
     assert "Against the literature" in page and "class: both scale-dependent" in page
     assert "1.11e+25" not in page and '<span class="unbounded"' in page
     swiglu = (tmp_path / "site" / "innovation" / "gelu-to-swiglu.html").read_text()
@@ -279,14 +280,14 @@ def test_show_prints_literature_agreement_and_unbounded(registry_with_literature
                                       str(tmp_path / "registry.db")], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = result.output
-    assert ("C = 1e+21: unbounded  (extrapolated) because it is extrapolated to 1e+21 FLOPs, "
-            "beyond the measured budgets: its 95 % interval [0.5, 3e+40] spans 40.8 orders of "
+    assert ("C = 1e21: unbounded  (extrapolated) because it is extrapolated to 1e21 FLOPs, "
+            "beyond the measured budgets: its 95 % interval [0.50, 3e+40] spans 40.8 orders of "
             "magnitude (more than one)") in out and "1.11e+25" not in out
     assert "literature (what published work found; display only):" in out
-    assert "Gundlach et al. 2025: CEG 6.28×, scale-dependent (3.6e+06 parameters) — ours disagrees" in out
-    assert ("CEG 6.00–47×, scale-dependent (1e+15–1e+17 FLOPs) — measured at a different scale "
+    assert "Gundlach et al. 2025: CEG 6.28×, scale-dependent (3.6M parameters) — ours disagrees" in out
+    assert ("CEG 6.00–47.0×, scale-dependent (1e15–1e17 FLOPs) — measured at a different scale "
             "from ours") in out
-    assert "different scale (ours 1e+12–1e+13 FLOPs, theirs 1e+15–1e+17 FLOPs" in out
+    assert "different scale (ours 1e12–1e13 FLOPs, theirs 1e15–1e17 FLOPs" in out
     assert "class: both scale-dependent" in out and "note: CEG ∝ C^0.45" in out
     pending = CliRunner().invoke(cli, ["show", "gelu-to-swiglu", "--registry",
                                        str(tmp_path / "registry.db")], catch_exceptions=False)

@@ -1,4 +1,4 @@
-"""Packed training (cegbench.pack): a pack is the same runs as its members trained alone.
+"""Packed training (cegbench.train.pack): a pack is the same runs as its members trained alone.
 
 Measured tolerance: over GPT variants (adamw and sgd, pre and post norm, learned,
 sinusoidal and rotary positions, mha/gqa/mqa, fused and plain attention, tied and
@@ -15,9 +15,9 @@ import torch
 from test_train import make_spec
 
 from cegbench.innovations import Recipe
-from cegbench.pack import run_pack
-from cegbench.plan import pack_groups, pack_key
-from cegbench.train import CUDA_CHECK_EVERY, DeviceSettings, run
+from cegbench.plan.specs import pack_groups, pack_key
+from cegbench.train.pack import run_pack
+from cegbench.train.trainer import CUDA_CHECK_EVERY, DeviceSettings, run
 
 RTOL = 1e-5
 

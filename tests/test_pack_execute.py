@@ -24,7 +24,7 @@ from test_crash import (  # noqa: F401 (planned: a fixture)
 )
 from test_execute import killer_catalog, local_slurm_config
 
-from cegbench.cli import cli
+from cegbench.cli.main import cli
 from cegbench.execute import make_executor, pack_default, results
 from cegbench.execute.ray import RayExecutor
 from cegbench.execute.slurm import RunBatch, read_result, result_path, write_result
@@ -185,7 +185,7 @@ class InstantExecutor:
     def submit_pack(self, specs):
         from concurrent.futures import Future
 
-        from cegbench.train import RunResult
+        from cegbench.train.trainer import RunResult
 
         self.submitted.append([spec.run_id for spec in specs])
         futures = []

@@ -3,10 +3,11 @@ import dataclasses
 import pytest
 
 from cegbench.allocation import isoflop_ladder
-from cegbench.data import VOCAB_SIZE
+from cegbench.data.names import VOCAB_SIZE
 from cegbench.innovations import Recipe
 from cegbench.optim import cosine, inverse_sqrt, linear
-from cegbench.plan import RunSpec, TunedRate, plan_runs, widths_at
+from cegbench.plan.cells import plan_runs, widths_at
+from cegbench.plan.specs import RunSpec, TunedRate
 from cegbench.plugins.warmup import cosine_no_warmup
 from cegbench.tiers import TIERS
 from plan_fixtures import fixed_rates
@@ -101,7 +102,7 @@ def test_schedules():
 def test_optimisation_pairs_change_training_not_the_model(catalog, name, field):
     """The arms differ in the declared field alone, and build the same model at a width:
     same modules, same parameter count, same measured FLOPs per token."""
-    from cegbench.train import measured_flops
+    from cegbench.train.trainer import measured_flops
 
     innovation = catalog.innovations.get(name)
     assert list(innovation.baseline.differences(innovation.modern)) == [field]
@@ -120,7 +121,7 @@ def test_optimisation_pairs_change_training_not_the_model(catalog, name, field):
 
 
 def _ladder(tier, widths, seeds=(0, 1)):
-    from cegbench.plan import Cell
+    from cegbench.plan.cells import Cell
 
     tier = dataclasses.replace(tier, seeds=seeds)
     return tier, [Cell("x", "baseline", Recipe(), "h", tier.name, tier.version, 1e9, w, s)
@@ -132,7 +133,7 @@ def _losses(by_width):
 
 
 def test_a_ladder_with_its_lowest_loss_at_an_edge_gains_the_next_grid_width():
-    from cegbench.plan import extend_ladders
+    from cegbench.plan.cells import extend_ladders
 
     tier, cells = _ladder(dataclasses.replace(TIERS.get("cpu"), ladder_extension=2), (32, 48, 64))
     added = lambda losses: sorted({(c.width, c.seed) for c in extend_ladders(cells, tier, _losses(losses))}
@@ -150,7 +151,7 @@ def test_a_ladder_with_its_lowest_loss_at_an_edge_gains_the_next_grid_width():
 
 def test_the_cpu_tier_follows_an_optimum_to_the_end_of_its_grid():
     """cpu v3's re-tuned LSTM: the loss still falling at the first added rung."""
-    from cegbench.plan import extend_ladders
+    from cegbench.plan.cells import extend_ladders
 
     tier, cells = _ladder(TIERS.get("cpu"), (80, 96, 128))
     falling = {80: 1.96, 96: 1.91, 128: 1.87, 160: 1.84, 192: 1.83, 256: 1.82}
@@ -167,7 +168,7 @@ def test_the_cpu_tier_follows_an_optimum_to_the_end_of_its_grid():
 
 
 def test_ladders_do_not_extend_past_the_grid_or_the_tiers_limit_or_below_three_widths():
-    from cegbench.plan import extend_ladders
+    from cegbench.plan.cells import extend_ladders
 
     cpu = TIERS.get("cpu")
     tier, cells = _ladder(dataclasses.replace(cpu, ladder_extension=2), cpu.widths[-3:])
@@ -181,7 +182,8 @@ def test_ladders_do_not_extend_past_the_grid_or_the_tiers_limit_or_below_three_w
 def test_a_ladder_stops_before_a_rung_that_would_repeat_the_data_too_often(catalog):
     """Width 16 at 4e12 FLOPs would train 13 epochs of the cpu sample (allowed: 6): the
     ladder stays at its edge, unbracketed, instead of the whole plan failing."""
-    from cegbench.plan import TunedRate, extend_ladders, plan_runs, within_epochs
+    from cegbench.plan.cells import extend_ladders, plan_runs, within_epochs
+    from cegbench.plan.specs import TunedRate
 
     cpu = TIERS.get("cpu")
     innovation = catalog.innovations.get("gelu-to-swiglu")
@@ -206,17 +208,18 @@ def test_a_ladder_stops_before_a_rung_that_would_repeat_the_data_too_often(catal
 
 def test_a_sweep_adds_the_rungs_its_results_call_for(tmp_path, catalog, one_thread):
     from cegbench.execute.local import LocalExecutor
-    from cegbench.registry.db import mean_losses, open_registry, recorded_run_ids
+    from cegbench.registry.db import mean_losses, recorded_run_ids
     from cegbench.registry.learning_rates import tuned_rates
-    from cegbench.sweep import run_sweep
+    from cegbench.registry.opening import open_registry
+    from cegbench.sweep.run import run_sweep
 
     tier = dataclasses.replace(TIERS.get("smoke"), ladder_extension=1, budgets=(5e8, 1e9))
     innovation = catalog.innovations.get("gelu-to-swiglu")
     db = open_registry(tmp_path / "r.db")
     run_sweep(db, catalog, [innovation], tier, command="test", analyze=False,
               executor=lambda: LocalExecutor(catalog.components))
-    losses = mean_losses(db, tier.name, tier.version, {innovation.name: innovation.declaration_hash()})
-    rates = tuned_rates(db, tier.name, tier.version)
+    losses = mean_losses(db, tier, {innovation.name: innovation.declaration_hash()})
+    rates = tuned_rates(db, tier)
     planned = plan_runs([innovation], tier, catalog.components, rates)
     final = plan_runs([innovation], tier, catalog.components, rates, losses)
     # every rung the final results call for was run (a sweep leaves none for later) ...
@@ -234,7 +237,7 @@ def test_a_sweep_adds_the_rungs_its_results_call_for(tmp_path, catalog, one_thre
 def test_runs_that_build_the_same_model_share_a_training(catalog):
     """GQA with one key/value head is MQA, and the allocation only picks widths: runs of
     such arms train once (``training_id``); a change that alters the model does not."""
-    from cegbench.plan import training_id
+    from cegbench.plan.specs import training_id
 
     tier = TIERS.get("smoke")
     gqa, mqa = Recipe(attention="gqa"), Recipe(attention="mqa")

@@ -6,7 +6,8 @@ import textwrap
 import pytest
 
 from cegbench import hookspecs
-from cegbench.plugin_manager import DEFAULT_PLUGINS, PluginError, load_catalog
+from cegbench.catalog.plugin_manager import DEFAULT_PLUGINS, load_catalog
+from cegbench.catalog.sources import PluginError
 
 BUILTIN_INNOVATIONS = {"gelu-to-swiglu", "layernorm-to-rmsnorm", "adam-to-adamw", "lstm-to-transformer"}
 
@@ -237,7 +238,7 @@ def test_docs_worked_examples_load_and_keep_their_contract(tmp_path, section, co
     import re
     from pathlib import Path
 
-    from cegbench.data import VOCAB_SIZE
+    from cegbench.data.names import VOCAB_SIZE
     from cegbench.innovations import Recipe
 
     docs = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text()
@@ -250,7 +251,7 @@ def test_docs_worked_examples_load_and_keep_their_contract(tmp_path, section, co
         model = implementation.build(recipe, 16, VOCAB_SIZE, 32, catalog.components)
         assert implementation.n_params(recipe, 16, VOCAB_SIZE, 32) == sum(
             p.numel() for p in model.parameters())
-        from cegbench.train import measured_flops
+        from cegbench.train.trainer import measured_flops
 
         measured_flops(implementation, recipe, 16, VOCAB_SIZE, 32, catalog.components)  # within 10 %
     else:

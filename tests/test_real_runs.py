@@ -15,7 +15,7 @@ from cegbench.analysis.analyze import NO_E_LAW
 from cegbench.analysis.bootstrap import residual_pools, valley_allowances
 from cegbench.analysis.fit import ScalingLawFitter
 from cegbench.analysis.frontier import ARMS, compute_frontier, ladders_from_runs, validate_runs
-from cegbench.data import load_dataset
+from cegbench.data.datasets import load_dataset
 from cegbench.learning import not_learned_reason
 from cegbench.tiers import TIERS
 

@@ -1,10 +1,10 @@
 import json
+from types import SimpleNamespace
 
 from sqlite_utils import Database
 
 from cegbench.registry.db import (
     get_innovation,
-    open_registry,
     recorded_run_ids,
     runs,
     save_innovations,
@@ -13,6 +13,7 @@ from cegbench.registry.db import (
     verdicts,
 )
 from cegbench.registry.migrations import migrations
+from cegbench.registry.opening import open_registry
 
 
 def innovation(name="demo"):
@@ -73,7 +74,7 @@ def test_runs_need_a_registered_innovation(tmp_path):
 def test_save_verdict_replaces_previous(tmp_path):
     db = open_registry(tmp_path / "r.db")
     save_innovations(db, [innovation()])
-    key = dict(innovation="demo", tier="smoke", tier_version=1)
+    key = dict(innovation="demo", tier=SimpleNamespace(name="smoke", version=1))
     fit = {"arm": "baseline", "E": 1.0, "A": 2.0, "alpha": 0.1}
     save_verdict(db, **key, verdict={"label": "inconclusive", "warnings": ["w"]},
                  fits=[fit, {**fit, "arm": "modern"}])

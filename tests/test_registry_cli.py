@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from cegbench.cli import cli
-from cegbench.provenance import cpu_model
+from cegbench.cli.main import cli
 from cegbench.tiers import TIERS
+from cegbench.train.environment import cpu_model
 
 PLUGIN = str(Path(__file__).parent / "plugin_files" / "tiny_sweep.py")
 
@@ -100,6 +100,23 @@ def test_status_counts_planned_done_failed_and_flops(failed_then_retried):
     assert float(lines["tiny-sweep baseline"][8]) == pytest.approx(recorded, rel=0.01)
     assert 0 < float(lines["tiny-sweep modern"][8]) < 0.1
     assert float(lines["tiny-sweep baseline"][9]) > 0  # the learning rate tuned for the recipe
+
+
+def test_status_counts_what_the_sweeps_planner_plans(failed_then_retried, monkeypatch):
+    """`cegbench status` asks the sweep's planner (``sweep.run.plan_now``), never plans on
+    its own: what it counts is what a sweep would run."""
+    from cegbench.sweep import run as sweep_run
+
+    asked, plan_now = [], sweep_run.plan_now
+
+    def planner(*args, **kwargs):
+        asked.append(kwargs)
+        return plan_now(*args, **kwargs)[:3]  # a plan of three runs
+
+    monkeypatch.setattr(sweep_run, "plan_now", planner)
+    lines = status_lines(failed_then_retried["registry"])
+    assert asked == [{"available": asked[0]["available"], "check_repetition": False}]
+    assert lines["all"][1] == "3"
 
 
 def test_every_run_carries_its_provenance(failed_then_retried):

@@ -32,7 +32,7 @@ def test_the_answer_states_the_headline_and_whether_it_changes_with_scale():
     grows = say(verdict("scale-dependent", direction="grows with scale", drift=1.4, drift_low=1.2, drift_high=1.6,
                         headline={**HEADLINE, "ceg": 2.0, "low": 1.5, "high": 2.5, "extrapolated": True}))
     assert grows == ("At 1e12 FLOPs (extrapolated), pre-norm is worth 2.00× [1.50, 2.50] the compute of "
-                     "Post-norm; the gain grows with scale (CEG drift 1.4× [1.2, 1.6] per 10× compute).")
+                     "Post-norm; the gain grows with scale (CEG drift 1.40× [1.20, 1.60] per 10× compute).")
     unsure = say(verdict("inconclusive", headline={**HEADLINE, "low": 0.9, "high": 1.1}), title="QK-norm")
     assert unsure.startswith("At 1e12 FLOPs, QK-norm is worth 0.76× [0.90, 1.10] the compute of the baseline "
                              "(the interval includes 1×: no gain is detectable there); whether the gain "

@@ -9,12 +9,12 @@ import json
 from click.testing import CliRunner
 from sqlite_utils import Database
 
-from cegbench.cli import cli
+from cegbench.cli.main import cli
 from cegbench.innovations import ARMS
-from cegbench.plan import plan_runs
+from cegbench.plan.cells import plan_runs
+from cegbench.plan.tuning import plan_sweeps
 from cegbench.registry.learning_rates import tuned_rates
 from cegbench.tiers import TIERS
-from cegbench.tuning import plan_sweeps
 
 
 def test_whole_catalogue_runs_on_the_smoke_tier(tmp_path, catalog):
@@ -34,7 +34,7 @@ def test_whole_catalogue_runs_on_the_smoke_tier(tmp_path, catalog):
     assert db["learning_rates"].count == len(sweeps)
 
     planned = plan_runs(innovations, tier, catalog.components,
-                        tuned_rates(db, tier.name, tier.version))
+                        tuned_rates(db, tier))
     assert {r["run_id"] for r in db["runs"].rows} == {s.run_id for s in planned}
     failed = [(r["innovation"], r["arm"], r["error"]) for r in db["runs"].rows_where("status != 'ok'")]
     assert not failed

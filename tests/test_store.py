@@ -16,12 +16,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from cegbench import sources
-from cegbench.cli import cli
-from cegbench.data import DatasetError, from_store, load_dataset, split, store_path
-from cegbench.download import DownloadError, fetch
-from cegbench.plan import RepetitionError, guard_repetition, plan_cells
-from cegbench.store import StoreError, open_store, verify_store, write_store
+from cegbench.cli.main import cli
+from cegbench.data import sources
+from cegbench.data.datasets import from_store, load_dataset, split
+from cegbench.data.download import DownloadError, fetch
+from cegbench.data.names import DatasetError, store_path
+from cegbench.data.store import StoreError, open_store, verify_store, write_store
+from cegbench.plan.cells import RepetitionError, guard_repetition, plan_cells
 from cegbench.tiers import TIERS
 
 DOCS = [f"Document {i}: " + "the quick brown fox jumps over the lazy dog. " * (20 + i % 7)

@@ -1,11 +1,12 @@
-"""The sweep (``cegbench.sweep``) without the CLI: it reports through ``Progress`` only."""
+"""The sweep (``cegbench.sweep.run``) without the CLI: it reports through ``Progress`` only."""
 
 from pathlib import Path
 
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute.local import LocalExecutor
-from cegbench.plugin_manager import load_catalog
-from cegbench.registry.db import open_registry
-from cegbench.sweep import Progress, run_sweep
+from cegbench.registry.opening import open_registry
+from cegbench.sweep.progress import Progress
+from cegbench.sweep.run import run_sweep
 from cegbench.tiers import TIERS
 
 PLUGIN = str(Path(__file__).parent / "plugin_files" / "tiny_sweep.py")  # 8 short runs
@@ -127,12 +128,24 @@ def test_arms_that_build_the_same_model_train_it_once(tmp_path, one_thread):
 
 
 def test_a_later_innovation_reuses_the_registrys_trainings(tmp_path, one_thread):
+    """Found by the training id stored with each run (``runs.training_id``), also for runs
+    recorded before it was stored: the sweep fills theirs in first (``fill_training_ids``)."""
+    import json
+
+    from cegbench.plan.specs import training_id
+
     catalog = load_catalog([PLUGIN, TWIN])
     sweep = dict(executor=lambda: LocalExecutor(catalog.components), command="test", analyze=False)
     db = open_registry(tmp_path / "r.db")
     run_sweep(db, catalog, [catalog.innovations.get("tiny-sweep")], TIERS.get("smoke"), **sweep)
+    stored = {r["run_id"]: r["training_id"] for r in db["runs"].rows}
+    assert all(stored[r["run_id"]] == training_id(json.loads(r["spec"]), catalog.components)
+               for r in db["runs"].rows)
+    db.execute("update runs set training_id = null")  # as recorded before m017_training_ids
+    db.conn.commit()
     executed = run_sweep(db, catalog, [catalog.innovations.get("tiny-twin")], TIERS.get("smoke"),
                          **sweep)
+    assert {r["run_id"]: r["training_id"] for r in db["runs"].rows_where("innovation = 'tiny-sweep'")} == stored
     assert executed.ok == 4  # only the modern arm trains
     first, twin = measured(db, "tiny-sweep"), measured(db, "tiny-twin")
     copies = [row for cell, row in twin.items() if cell[0] == "baseline"]

@@ -3,10 +3,10 @@ import math
 
 import pytest
 
-from cegbench.data import load_dataset
+from cegbench.data.datasets import load_dataset
 from cegbench.innovations import Recipe
-from cegbench.plan import RunSpec
-from cegbench.train import run
+from cegbench.plan.specs import RunSpec
+from cegbench.train.trainer import run
 
 
 def make_spec(**changes) -> RunSpec:
@@ -66,12 +66,12 @@ def test_any_exception_is_a_failed_run_naming_the_cause(components):
 
 
 def test_flops_are_measured_once_per_recipe_shape_and_catalog(components, monkeypatch):
-    import cegbench.train
-    from cegbench.plugin_manager import load_catalog
+    import cegbench.train.trainer
+    from cegbench.catalog.plugin_manager import load_catalog
 
     measured = []
-    check_flops = cegbench.train.check_flops
-    monkeypatch.setattr(cegbench.train, "check_flops",
+    check_flops = cegbench.train.trainer.check_flops
+    monkeypatch.setattr(cegbench.train.trainer, "check_flops",
                         lambda *args: measured.append(args[1:3]) or check_flops(*args))
     recipe = Recipe(activation="relu")  # not measured by the tests above
     first = run(make_spec(recipe=recipe), components)

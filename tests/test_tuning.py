@@ -6,14 +6,15 @@ import math
 
 import pytest
 
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute.local import LocalExecutor
-from cegbench.plan import TunedRate, widths_at
-from cegbench.plugin_manager import load_catalog
-from cegbench.registry.db import open_registry
+from cegbench.plan.cells import widths_at
+from cegbench.plan.specs import TunedRate
+from cegbench.plan.tuning import TuningError, choose, plan_sweeps, recipe_key
 from cegbench.registry.learning_rates import learning_rates, tuned_rates
-from cegbench.sweep import tune_learning_rates
+from cegbench.registry.opening import open_registry
+from cegbench.sweep.run import tune_learning_rates
 from cegbench.tiers import TIERS
-from cegbench.tuning import TuningError, choose, plan_sweeps, recipe_key
 
 # the smoke tier with a cheaper smallest budget and two rates: the protocol is the same
 TINY = dataclasses.replace(TIERS.get("smoke"), name="tiny", budgets=(1e8, 2e8, 4e8, 8e8),
@@ -104,7 +105,7 @@ def test_tuning_phase_shares_recipes_stores_choices_and_resumes(tmp_path, catalo
     assert CountingExecutor.submitted == 3 * 2  # 3 distinct recipes × 2 rates
     assert db["tuning_runs"].count == 6 and db["runs"].count == 0
     rows = learning_rates(db, "tiny")
-    assert len(rows) == 3 and tuned_rates(db, "tiny", TINY.version) == rates
+    assert len(rows) == 3 and tuned_rates(db, TINY) == rates
     for row in rows:
         runs = [db["tuning_runs"].get(run_id) for run_id in json.loads(row["run_ids"])]
         best = min((r for r in runs if r["status"] == "ok"), key=lambda r: r["final_loss"])
@@ -130,7 +131,7 @@ def test_a_new_plugin_is_tuned_automatically_with_the_same_protocol(tmp_path, on
 
 
 def test_a_choice_at_an_edge_extends_the_grid_one_step_at_a_time(catalog):
-    from cegbench.tuning import extended
+    from cegbench.plan.tuning import extended
 
     tier = TIERS.get("cpu")  # multipliers 1/4 … 4, at most 3 added
     [sweep] = plan_sweeps([catalog.innovations.get("gelu-to-swiglu").baseline], tier, catalog.components)

@@ -6,20 +6,35 @@ One module per step: ``frontier`` (the compute-optimal loss per arm and budget),
 joint scaling-law fit), ``estimate`` (Δα, the CEG drift, their intervals and the label), ``drift``, ``label``,
 ``ceg``, ``sensitivity``, ``decision``, ``wall``, ``composition``, ``simulate``
 (planted-truth data for acceptance tests and tier design); ``analyze``
-chains them. This package only re-exports the public names.
+chains them. This package only re-exports the public names, each on first use.
 
 ``analyze_innovation`` is the one entry point; ``compose`` compares a bundle's CEG
 with its parts' (it needs their verdicts, which the caller reads from the registry).
 """
 
-from .analyze import Analysis, analyze_innovation
-from .ceg import CEGPoint, LossCEGPoint, ceg_at_loss, compute_equivalent_gain, compute_to_reach
-from .composition import Composition, compose, parts_first
-from .decision import Decision
-from .fit import ScalingFit
-from .frontier import AnalysisError, FrontierPoint
-from .label import label_from_drift, label_from_interval
-from .sensitivity import SensitivityResult
+import importlib
+
+# the public names and the module each is defined in: imported on first use (PEP 562), so
+# that importing one step (``cegbench.analysis.label``, ``.curves``) loads that step alone,
+# not scipy with ``analyze``; ``from cegbench.analysis import analyze_innovation`` works as ever
+_DEFINED_IN = {
+    "Analysis": "analyze", "analyze_innovation": "analyze",
+    "CEGPoint": "ceg", "LossCEGPoint": "ceg", "ceg_at_loss": "ceg",
+    "compute_equivalent_gain": "ceg", "compute_to_reach": "ceg",
+    "Composition": "composition", "compose": "composition", "parts_first": "composition",
+    "Decision": "decision",
+    "ScalingFit": "fit",
+    "AnalysisError": "frontier", "FrontierPoint": "frontier",
+    "label_from_drift": "label", "label_from_interval": "label",
+    "SensitivityResult": "sensitivity",
+}
+
+
+def __getattr__(name: str):
+    if name not in _DEFINED_IN:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_DEFINED_IN[name]}", __name__), name)
+
 
 __all__ = [
     "Analysis",

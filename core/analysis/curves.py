@@ -36,16 +36,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cegbench.tiers import CURVE_READS, DEFAULT_CURVE_READ, ENVELOPE, FINAL, ISOFLOP  # noqa: F401 (re-exported)
+
 from .frontier import ladder_optimum
 
-FINAL, ISOFLOP, ENVELOPE = "final", "isoflop", "envelope"
 READS = {
     FINAL: "final held-out losses at their budgets: IsoFLOP ladders",
     ISOFLOP: "checkpoint curves read at a grid of budgets: IsoFLOP ladders",
     ENVELOPE: "checkpoint curves: the lower envelope of all runs' curves",
 }
-CURVE_READS = (ISOFLOP, ENVELOPE)
-DEFAULT_CURVE_READ = ISOFLOP
 BUDGET_TOLERANCE = 0.02  # relative: FLOPs this close are one budget (final losses)
 GRID_PER_DECADE = 4  # budgets a decade at which curves are read (10^(k/4): 1.78× apart)
 MIN_SIZES = 3  # sizes of each arm that must reach a grid budget for it to enter the frontier

@@ -16,7 +16,8 @@ up?" — and it is what the label tests (``label.label_from_drift``):
 * ``scale-dependent``: the 99 % interval excludes 1 (r ≠ 0);
 * ``inconclusive``: neither.
 
-Reports show the drift per ``SHOW_SPAN`` (10×) of compute, ``10^r``.
+Reports show the drift per ``SHOW_SPAN`` (10×) of compute, ``10^r``
+(``present.numbers.fmt_drift``).
 """
 
 from __future__ import annotations
@@ -67,12 +68,3 @@ def drift(exponent: float, low: float, high: float) -> Drift:
     """The ``Drift`` of a point exponent and its interval."""
     return Drift(float(drift_factor(exponent)), float(drift_factor(low)), float(drift_factor(high)),
                  float(exponent), float(low), float(high))
-
-
-def format_drift(per_10x: float | None, low: float | None, high: float | None) -> str:
-    """'1.08× [0.95, 1.23] per 10× compute', or '—' when unknown."""
-    if per_10x is None or not np.isfinite(per_10x):
-        return "—"
-    if low is None or high is None or not (np.isfinite(low) and np.isfinite(high)):
-        return f"{per_10x:.3g}× per 10× compute"
-    return f"{per_10x:.3g}× [{low:.3g}, {high:.3g}] per 10× compute"

@@ -29,7 +29,7 @@ CONFIDENCE = 0.95  # the coverage the reported ("95 %") intervals are calibrated
 # The percentile level that gives it. With 2–3 seeds per cell the bootstrap's central 95 %
 # percentile interval covered the truth in only 90–93 % of planted draws, even with the
 # t-scaling below (Δα and CEG at the largest budget, the clean pairs of the acceptance
-# suite, 358–360 draws per tier). Calibrated on fresh draws (seed 1; docs/ARCHITECTURE.md):
+# suite, 358–360 draws per tier). Calibrated on fresh draws (seed 1; docs/history.md):
 # nominal 0.95 covered Δα/CEG 0.90/0.92 (cpu) and 0.94/0.91 (gpu); 0.98 covered
 # 0.95/0.95 and 0.97/0.95 — the smallest level of 0.95, 0.96, …, 0.985 that reaches 95 % on
 # both tiers within sampling error.

@@ -12,10 +12,8 @@ the question the field asks of small-scale ablations, asked of published runs.
 
 The small-scale verdict is ``analyze_innovation`` on the same runs with the fit window
 narrowed to the lowest decade, the same options otherwise; the whole-range verdict is the
-tier's own. Outcomes (``OUTCOMES``): the small-scale label is *confirmed* (the whole range
-gives the same decided label), *contradicted* (another decided label), *not borne out*
-(the whole range is inconclusive) or there was *no call* (the small scale was
-inconclusive, or could not be analysed).
+tier's own. What became of the small-scale label is read off the two stored summaries by
+``present.validity_table.outcome``.
 """
 
 from __future__ import annotations
@@ -32,8 +30,6 @@ from .label import INCONCLUSIVE
 
 MIN_SPAN_DECADES = 1.5
 DECADE = 10.0
-CONFIRMED, CONTRADICTED, NOT_BORNE_OUT, NO_CALL = "confirmed", "contradicted", "not borne out", "no call"
-OUTCOMES = (CONFIRMED, CONTRADICTED, NOT_BORNE_OUT, NO_CALL)
 
 
 @dataclass(frozen=True)
@@ -100,22 +96,3 @@ def predictive_validity(runs: pd.DataFrame, whole: Analysis, *, margin: float, *
     except AnalysisError as error:
         small_summary = summary(None, low, top, error=str(error))
     return Validity(span, small_summary, summary(whole, (budgets[0], budgets[-1]), top))
-
-
-def outcome(small: dict, whole: dict) -> str:
-    """What became of the small-scale label over the whole range (``OUTCOMES``)."""
-    if small["label"] == INCONCLUSIVE:
-        return NO_CALL
-    if whole["label"] == INCONCLUSIVE:
-        return NOT_BORNE_OUT
-    same = (small["label"], small["direction"]) == (whole["label"], whole["direction"])
-    return CONFIRMED if same else CONTRADICTED
-
-
-def ceg_covered(small: dict, whole: dict) -> bool | None:
-    """Does the small scale's (extrapolated) CEG interval at the whole range's headline
-    compute hold the whole range's measured CEG there? None where either is missing."""
-    s, w = small.get("ceg_top"), whole.get("ceg_top")
-    if not s or not w or s.get("low") is None or s.get("high") is None or w.get("ceg") is None:
-        return None
-    return s["low"] <= w["ceg"] <= s["high"]

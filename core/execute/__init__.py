@@ -10,8 +10,8 @@ exception. ``results(specs, executor)`` drives any of them, keeping at most
 ``capacity`` runs in flight and yielding results as they complete, so the
 driver records each one as soon as it exists.
 
-Packing (``cegbench.pack``): an executor whose ``pack`` is true gets the specs
-grouped into packs of one shape (``cegbench.plan.pack_groups``) and trains each
+Packing (``cegbench.train.pack``): an executor whose ``pack`` is true gets the specs
+grouped into packs of one shape (``cegbench.plan.specs.pack_groups``) and trains each
 pack as one task, ``submit_pack(specs) -> [Future]``, one future per run; its
 ``capacity`` then counts tasks (packs or lone runs). Every run still has its own
 result, so the driver's resume, ``--retry-failed`` and "first ok run wins" work
@@ -32,16 +32,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:
-    from cegbench.plan import TrainSpec
-    from cegbench.train import RunResult
+from cegbench.execute.config import EXECUTORS, executor_settings
+from cegbench.plan.specs import pack_groups
 
-# name -> (module, executor class, the module its extra installs; None: always installed)
-EXECUTORS = {
-    "local": ("cegbench.execute.local", "LocalExecutor", None),
-    "ray": ("cegbench.execute.ray", "RayExecutor", "ray"),
-    "slurm": ("cegbench.execute.slurm", "SlurmExecutor", "submitit"),
-}
+if TYPE_CHECKING:
+    from cegbench.plan.specs import TrainSpec
+    from cegbench.train.trainer import RunResult
 
 # Packing on by default where it pays, per device type. CPU: vmap packing measured
 # 0.71–0.83x the speed of running the runs one after another (bench_trainer.py
@@ -52,10 +48,9 @@ PACK_BY_DEFAULT = {"cpu": False, "cuda": True}
 
 
 def pack_default(device: str) -> bool:
-    """Whether runs on this device train packed unless ``--pack/--no-pack`` says otherwise."""
-    import torch
-
-    return PACK_BY_DEFAULT.get(torch.device(device).type, False)
+    """Whether runs on this device train packed unless ``--pack/--no-pack`` says otherwise
+    (``device`` as torch names it: "cpu", "cuda", "cuda:1")."""
+    return PACK_BY_DEFAULT.get(device.partition(":")[0], False)
 
 
 class Executor(Protocol):
@@ -79,8 +74,6 @@ def results(specs: Iterable[TrainSpec], executor: Executor,
     just before each task is submitted, returns the ones still to run (the sweep drops
     those another process sharing the registry recorded meanwhile).
     """
-    from cegbench.plan import pack_groups
-
     packing = getattr(executor, "pack", False) and hasattr(executor, "submit_pack")
     units = iter(pack_groups(list(specs)) if packing else ([spec] for spec in specs))
     in_flight: set[Future] = set()
@@ -160,11 +153,9 @@ def max_jobs() -> int:
 
 def executor_choice(*, name: str | None = None, jobs: int | None = None,
                     ray_address: str | None = None, config: str | None = None):
-    """(name, jobs, engine settings) that the settings file (``cegbench.config``) asks for,
+    """(name, jobs, engine settings) that the settings file (``cegbench.execute.config``) asks for,
     with command-line values (those not None) taking precedence. Local ``jobs`` defaults
     to the CPUs this process may use."""
-    from cegbench.config import executor_settings
-
     settings = executor_settings(config)
     name = name or settings.get("name", "local")
     if jobs is not None and name != "local":

@@ -18,11 +18,12 @@ from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute import available_cpus
 from cegbench.execute.worker import failed_result
-from cegbench.pack import run_pack
-from cegbench.plan import TrainSpec
-from cegbench.train import RunResult, run
+from cegbench.plan.specs import TrainSpec
+from cegbench.train.pack import run_pack
+from cegbench.train.trainer import RunResult, run
 
 _worker_components = None
 _worker_device = "cpu"
@@ -30,8 +31,6 @@ _worker_device = "cpu"
 
 def _start_worker(plugin_paths: tuple[str, ...], threads: int, device: str) -> None:
     global _worker_components, _worker_device
-    from cegbench.plugin_manager import load_catalog
-
     torch.set_num_threads(threads)
     _worker_components = load_catalog(plugin_paths).components
     _worker_device = device

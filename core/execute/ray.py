@@ -22,28 +22,20 @@ import tempfile
 from concurrent.futures import Future
 
 import ray
+import torch
 
-from cegbench.execute.worker import (
-    data_cache_name,
-    failed_result,
-    ship_plugins,
-    worker_components,
-)
-from cegbench.pack import run_pack
-from cegbench.plan import TrainSpec
-from cegbench.train import RunResult, run
+from cegbench.execute.worker import data_cache_name, failed_result, ship_plugins, worker_components
+from cegbench.plan.specs import TrainSpec
+from cegbench.train.pack import run_pack
+from cegbench.train.trainer import RunResult, run
 
 
 def _run_task(spec: TrainSpec, shipped, device: str, threads: int) -> RunResult:
-    import torch
-
     torch.set_num_threads(threads)
     return run(spec, worker_components(shipped), device)
 
 
 def _run_pack_task(specs: list[TrainSpec], shipped, device: str, threads: int) -> list[RunResult]:
-    import torch
-
     torch.set_num_threads(threads)
     return run_pack(specs, worker_components(shipped), device)
 

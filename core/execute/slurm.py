@@ -14,7 +14,7 @@ results with the job's state and error. A driver that dies loses nothing
 either: rerun the same command and every finished result file is taken as is.
 
 With packing, a pack's runs always go to one job and train together
-(``cegbench.pack.run_pack``); a job holds whole packs up to ``runs_per_job`` runs
+(``cegbench.train.pack.run_pack``); a job holds whole packs up to ``runs_per_job`` runs
 (a larger pack gets a job of its own). A requeued job trains as one pack the
 members without a result file.
 
@@ -32,16 +32,12 @@ from concurrent.futures import Future
 from pathlib import Path
 
 import submitit
+import torch
 
-from cegbench.execute.worker import (
-    data_cache_name,
-    failed_result,
-    ship_plugins,
-    worker_components,
-)
-from cegbench.pack import run_pack
-from cegbench.plan import TrainSpec
-from cegbench.train import run
+from cegbench.execute.worker import data_cache_name, failed_result, ship_plugins, worker_components
+from cegbench.plan.specs import TrainSpec
+from cegbench.train.pack import run_pack
+from cegbench.train.trainer import run
 
 
 class RunBatch(submitit.helpers.Checkpointable):
@@ -54,8 +50,6 @@ class RunBatch(submitit.helpers.Checkpointable):
     def __call__(self, specs: list, shipped, device: str, results_dir: str,
                  threads: int, data_cache: str) -> int:
         """``specs``: each a ``TrainSpec`` (a lone run) or a list of them (a pack)."""
-        import torch
-
         torch.set_num_threads(threads)
         os.environ.setdefault("CEGBENCH_DATA_CACHE", data_cache)
         components = worker_components(shipped)

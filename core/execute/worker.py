@@ -17,10 +17,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from cegbench import data
-from cegbench.plan import TrainSpec
-from cegbench.provenance import environment, utc_now
-from cegbench.train import RunResult
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.data import names as data
+from cegbench.plan.specs import TrainSpec
+from cegbench.provenance import utc_now
+from cegbench.train.environment import environment
+from cegbench.train.trainer import RunResult
 
 ShippedPlugins = tuple[tuple[str, str], ...]  # (absolute path, source text) per --plugins file
 
@@ -35,8 +37,6 @@ def ship_plugins(plugin_paths) -> ShippedPlugins:
 def worker_components(shipped: ShippedPlugins):
     """The components of the driver's plugins, loaded once per worker process."""
     if shipped not in _catalogs:
-        from cegbench.plugin_manager import load_catalog
-
         _catalogs[shipped] = load_catalog(local_copies(shipped)).components
     return _catalogs[shipped]
 

@@ -53,7 +53,7 @@ class ModelFamily:
     def as_trained(self, recipe: Recipe, width: int) -> Recipe:
         """``recipe`` as the model of ``width`` has it: recipes that build the same model
         at this width give the same recipe here, so their runs train once
-        (``cegbench.plan.training_id``). By default the recipe itself; a family whose
+        (``cegbench.plan.specs.training_id``). By default the recipe itself; a family whose
         models ignore a field at some widths names the one model they build."""
         return recipe
 

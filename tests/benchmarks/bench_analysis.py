@@ -4,7 +4,7 @@ Each innovation: 2 arms × 4 budgets × 3 sizes × 3 seeds = 72 runs drawn from 
 scaling laws (random exponents, Δα = 0 for a third of them, noise from 0.005 to 0.04,
 modern arms up to 2× slower per FLOP, a few failed runs), recorded in a real temporary
 registry; the last innovation is a bundle of two others. The timed call is
-``cegbench.sweep.analyze_innovations`` — what ``cegbench analyze --tier cpu`` runs:
+``cegbench.sweep.run.analyze_innovations`` — what ``cegbench analyze --tier cpu`` runs:
 read the runs, analyse (frontier, fit, 200 bootstrap replicates, sensitivity refits,
 the decision estimate when inconclusive, CEG at target losses, wall-clock CEG) and
 store every verdict. The reference in the same run is the main estimate alone
@@ -33,8 +33,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for analysis_fixtures
 from analysis_fixtures import add_planted_innovation, planted_innovation
 from cegbench.analysis import analyze_innovation
-from cegbench.registry.db import open_registry, runs, verdicts
-from cegbench.sweep import analyze_innovations
+from cegbench.registry.db import runs, verdicts
+from cegbench.registry.opening import open_registry
+from cegbench.sweep.verdicts import analyze_innovations
 from cegbench.tiers import TIERS
 
 

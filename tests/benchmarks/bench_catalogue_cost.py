@@ -33,11 +33,11 @@ import time
 
 import numpy as np
 
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.execute import results
 from cegbench.execute.local import LocalExecutor
-from cegbench.plan import RunSpec, TrainSpec
-from cegbench.plugin_manager import load_catalog
-from cegbench.sweep import by_training
+from cegbench.plan.specs import RunSpec, TrainSpec
+from cegbench.sweep.run import by_training
 
 
 def trainings(db, tier, components):

@@ -13,8 +13,8 @@ import time
 
 import torch
 
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.innovations import Recipe
-from cegbench.plugin_manager import load_catalog
 
 CONTEXT, BATCH, VOCAB = 32, 16, 256
 CASES = {

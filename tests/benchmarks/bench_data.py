@@ -20,8 +20,8 @@ import time
 import numpy as np
 import torch
 
-from cegbench.data import gather_windows, load_dataset, split
-from cegbench.store import write_store
+from cegbench.data.datasets import gather_windows, load_dataset, split
+from cegbench.data.store import write_store
 
 SHAPES = [(32, 64), (64, 256)]  # (batch, context): the cpu and gpu tiers
 

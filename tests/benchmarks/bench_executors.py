@@ -25,9 +25,9 @@ from pathlib import Path
 
 import torch
 
-from cegbench.data import load_dataset
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.data.datasets import load_dataset
 from cegbench.execute import make_executor, results
-from cegbench.plugin_manager import load_catalog
 from cegbench.tiers import TIERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for plan_fixtures

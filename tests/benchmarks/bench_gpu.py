@@ -5,9 +5,9 @@ innovation's gpu tier.
 MFU here is model FLOPs (the trainer's measured FLOPs per token × tokens/s) over
 the bf16 matmul peak measured on this device (a large square matmul), not the
 vendor's datasheet figure. Packs of 1, 3, 9, … members are trained with
-``cegbench.pack.run_pack`` (on CUDA: bf16 autocast, TF32, device-resident tokens,
+``cegbench.train.pack.run_pack`` (on CUDA: bf16 autocast, TF32, device-resident tokens,
 divergence read back every ``CUDA_CHECK_EVERY`` steps); "unpacked" trains the
-same runs one after another with ``cegbench.train.run``.
+same runs one after another with ``cegbench.train.trainer.run``.
 
     python tests/benchmarks/bench_gpu.py                 # on a CUDA device
     python tests/benchmarks/bench_gpu.py --tiny          # seconds on CPU (run by CI)
@@ -18,13 +18,14 @@ import time
 
 import torch
 
-from cegbench.data import load_dataset
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.data.datasets import load_dataset
 from cegbench.innovations import Recipe
-from cegbench.pack import run_pack
-from cegbench.plan import RunSpec, plan_cells
-from cegbench.plugin_manager import load_catalog
+from cegbench.plan.cells import plan_cells
+from cegbench.plan.specs import RunSpec
 from cegbench.tiers import TIERS
-from cegbench.train import run
+from cegbench.train.pack import run_pack
+from cegbench.train.trainer import run
 
 
 def matmul_peak(device: str, n: int, repeats: int = 10) -> float:

@@ -25,12 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from cegbench.plugin_manager import load_catalog
+from cegbench.catalog.plugin_manager import load_catalog
 from cegbench.registry.db import (
     fits,
     innovation_row,
     innovations,
-    open_registry,
     runs,
     save_innovations,
     save_run,
@@ -38,9 +37,10 @@ from cegbench.registry.db import (
 )
 from cegbench.registry.exchange import export_runs, import_runs
 from cegbench.registry.ingest import measurement_row
+from cegbench.registry.opening import open_registry
 from cegbench.registry.status import recorded_cells
 from cegbench.tiers import TIERS
-from cegbench.train import RunResult
+from cegbench.train.trainer import RunResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for plan_fixtures
 from plan_fixtures import plan_untuned  # noqa: E402

@@ -5,8 +5,8 @@ For each case (family, width) at the cpu tier's batch (32 × 64 tokens), trains
 repeated ``--repeats`` times so that the ratios share the machine's noise:
 
 - plain: a hand-written loop per run (same model, batches and AdamW, nothing else);
-- unpacked: ``cegbench.train.run`` per run (schedule, clipping, divergence checks);
-- packed: ``cegbench.pack.run_pack`` of all of them (one vmapped model).
+- unpacked: ``cegbench.train.trainer.run`` per run (schedule, clipping, divergence checks);
+- packed: ``cegbench.train.pack.run_pack`` of all of them (one vmapped model).
 
 It prints tokens/s and achieved GFLOP/s of the training steps (evaluations and
 set-up excluded: ``train_time_s``; plain has neither), best of the repeats, and
@@ -21,12 +21,12 @@ import time
 
 import torch
 
-from cegbench.data import load_dataset
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.data.datasets import load_dataset
 from cegbench.innovations import Recipe
-from cegbench.pack import run_pack
-from cegbench.plan import RunSpec
-from cegbench.plugin_manager import load_catalog
-from cegbench.train import run
+from cegbench.plan.specs import RunSpec
+from cegbench.train.pack import run_pack
+from cegbench.train.trainer import run
 
 CASES = [("gpt", 16), ("gpt", 32), ("gpt", 64), ("gpt", 128), ("gpt", 256), ("lstm", 64)]
 CONTEXT, BATCH = 64, 32

@@ -20,9 +20,9 @@ import sys
 WORKER = r"""
 import json, sys, torch
 torch.set_num_threads(1)
-from cegbench.plan import RunSpec
-from cegbench.plugin_manager import load_catalog
-from cegbench.train import run
+from cegbench.plan.specs import RunSpec
+from cegbench.catalog.plugin_manager import load_catalog
+from cegbench.train.trainer import run
 components = load_catalog().components
 for line in sys.stdin:
     result = run(RunSpec.from_dict(json.loads(line)), components)

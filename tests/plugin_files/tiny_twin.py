@@ -1,5 +1,5 @@
 """A test plugin to load beside ``tiny_sweep.py``: an innovation whose baseline is
-``tiny-sweep``'s baseline recipe, so the two share those trainings (``cegbench.sweep``)."""
+``tiny-sweep``'s baseline recipe, so the two share those trainings (``cegbench.sweep.run``)."""
 
 from cegbench import Innovation, Recipe, hookimpl
 
