@@ -293,6 +293,7 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
 
     progress = progress or Progress()
     judge_learning(db, tier)
+    tier_model = fit_tier_noise(db, tier)
     declared = {}
     for name in names:
         declared[name] = get_innovation(db, name)
@@ -309,8 +310,8 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
         key = {"innovation": name, "tier": tier.name, "tier_version": tier.version}
         common = {"declaration_hash": innovation["declaration_hash"], "cegbench_version": __version__}
         try:
-            result = analysis.analyze_innovation(recorded, margin=tier.margin,
-                                                 headline_compute=tier.headline_compute, **(options or {}))
+            result = analysis.analyze_innovation(recorded, margin=tier.margin, headline_compute=tier.headline_compute,
+                                                 tier_model=tier_model, **(options or {}))
         except analysis.AnalysisError as error:
             save_verdict(db, **key, fits=[], verdict=dict(
                 label="inconclusive", margin=tier.margin, n_runs=len(recorded) - n_failed,
@@ -326,6 +327,23 @@ def analyze_innovations(db, names, tier, *, quiet_when_empty: bool = False,
         fits = [{**dataclasses.asdict(fit), "shared_E": int(result.shared_E)} for fit in result.fits]
         save_verdict(db, **key, verdict={**verdict, **common}, fits=fits)
         progress.analysed(name, tier, result)
+
+
+def fit_tier_noise(db, tier):
+    """The tier-wide noise model (``analysis.calibrate.fit_tier_model``) of a tier that reads
+    its intervals off one (``Tier.tier_noise``), fitted on all its recorded runs; None for
+    other tiers, and while the tier has too few seed pairs to fit one (its innovations are
+    then analysed with per-ladder residual pools, and say so in their method)."""
+    if not getattr(tier, "tier_noise", False):
+        return None
+    from cegbench.analysis.calibrate import CalibrationError, fit_tier_model
+    from cegbench.analysis.noise import NoiseModelError
+    from cegbench.registry.db import tier_noise_runs
+
+    try:
+        return fit_tier_model(tier_noise_runs(db, tier.name, tier.version))
+    except (NoiseModelError, CalibrationError, ValueError):
+        return None
 
 
 def judge_learning(db, tier) -> None:
