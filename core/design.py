@@ -125,8 +125,8 @@ def catalogue_cost(design: TierDesign, runs: pd.DataFrame, *, extension_rungs: f
     """Wall hours of the whole catalogue on ``design``: every distinct training (recipe as
     trained, budget, width, seed) at the seconds per step the published ``runs`` recorded
     for its recipe and FLOPs per step (``seconds_per_step``), plus ``extension_rungs``
-    per ladder-arm on average (the simulator's count; each costs a rung of its ladder's
-    budget at that ladder's mean rung time), plus tuning runs at the smallest budget, ×
+    per ladder trained on average (the simulator's count; each costs a rung of its
+    ladder's budget at that ladder's mean rung time), plus tuning runs at the smallest budget, ×
     ``quiet``, run ``CORES`` at a time at ``CORE_USE``."""
     speed = seconds_per_step(runs, design.tokens_per_step)
     sizes = {(r.recipe, int(r.width)): r for r in design.sizes.itertuples()}
@@ -137,7 +137,7 @@ def catalogue_cost(design: TierDesign, runs: pd.DataFrame, *, extension_rungs: f
         per_step = math.exp(intercept + slope * math.log(row.flops_per_token * design.tokens_per_step))
         return per_step * design.steps(recipe, width, budget)
 
-    trainings, by_budget, rung_seconds = {}, {}, []
+    trainings, by_budget, rung_seconds = {}, {}, {}
     for plan in design.plans.itertuples():
         for width in plan.widths:
             for seed in range(design.seeds_at(plan.budget)):
@@ -145,10 +145,11 @@ def catalogue_cost(design: TierDesign, runs: pd.DataFrame, *, extension_rungs: f
                 if key not in trainings:
                     trainings[key] = seconds(plan.recipe, width, plan.budget)
                     by_budget[plan.budget] = by_budget.get(plan.budget, 0.0) + trainings[key]
-            # a rung of this ladder, all its seeds: what an extension adds
-            rung_seconds.append(np.mean([seconds(plan.recipe, w, plan.budget) for w in plan.widths])
+        # a rung of this ladder, all its seeds: what an extension adds (once per ladder trained)
+        ladder = (sizes[(plan.recipe, plan.widths[len(plan.widths) // 2])].trained, plan.budget)
+        rung_seconds[ladder] = (np.mean([seconds(plan.recipe, w, plan.budget) for w in plan.widths])
                                 * design.seeds_at(plan.budget))
-    extension = extension_rungs * sum(rung_seconds)
+    extension = extension_rungs * sum(rung_seconds.values())
     smallest = min(design.budgets)
     tuning = 0.0
     tuned = {sizes[(p.recipe, p.widths[len(p.widths) // 2])].trained: (p.recipe, p.widths[len(p.widths) // 2])

@@ -168,6 +168,33 @@ def seed_pairs(cells) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(lengths), np.concatenate(differences), np.concatenate(weights)
 
 
+def log_likelihood(model: NoiseModel, cells) -> float:
+    """The composite log-likelihood of ``cells`` ((length, seed losses), length in the
+    model's unit) under ``model``: every within-cell seed pair, weighted 2/k."""
+    lengths, d, w = seed_pairs(cells)
+    ln_scale = np.log(model.scale(lengths))
+    nus = model.nu(lengths)
+    total = 0.0
+    for nu in np.unique(nus):
+        mask = nus == nu
+        total += np.sum(w[mask] * (difference_logpdf(d[mask] / np.exp(ln_scale[mask]), nu) - ln_scale[mask]))
+    return float(total)
+
+
+def goodness_of_fit(model: NoiseModel, cells, n_draws: int = 500, seed: int = 0) -> tuple[float, float]:
+    """(log-likelihood of ``cells``, its p-value): the share of ``n_draws`` sets of cells
+    drawn from ``model`` itself (same lengths, same seeds per cell) whose log-likelihood is
+    at most the cells' — small when the cells are noisier, or quieter, than the model
+    says (two-sided: twice the smaller tail)."""
+    cells = [(float(length), np.asarray(losses, dtype=float)) for length, losses in cells]
+    observed = log_likelihood(model, cells)
+    rng = np.random.default_rng(seed)
+    simulated = np.array([log_likelihood(model, [(n, model.draw(np.full(len(x), n), rng)) for n, x in cells])
+                          for _ in range(n_draws)])
+    tail = min(np.mean(simulated <= observed), np.mean(simulated >= observed))
+    return observed, float(min(1.0, 2 * tail))
+
+
 def _negative_log_likelihood(theta, x, d, w, short):
     log_scale, slope_short, slope_long, log_nu_short, log_nu_long = theta
     nu_short, nu_long = np.exp(log_nu_short), np.exp(log_nu_long)

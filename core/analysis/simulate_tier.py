@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cegbench.standing import DECIDED, standing
 
@@ -144,10 +143,9 @@ def draw_innovation(design: TierDesign, calibration: Calibration, arms: Innovati
         for seed in range(design.seeds_at(budget)):
             z_shared = shared.setdefault((budget, width, seed), rng.standard_normal())
             z = math.sqrt(rho) * z_shared + math.sqrt(1 - rho) * rng.standard_normal()
-            # the t quantile of the normal's tail probability: a t marginal, correlated arms
-            t = math.copysign(float(stats.t.isf(stats.norm.sf(abs(z)), float(noise.nu(length)))), z)
+            # a Gaussian copula: each arm's noise keeps its t marginal, the arms correlate
             rows.append((ARMS[arm_index], budget, width, n_params, seed, steps, steps * design.tokens_per_step,
-                         truth + float(noise.scale(length)) * t))
+                         truth + float(noise.from_normal(length, z))))
         return rows
 
     rows, extended = [], 0
