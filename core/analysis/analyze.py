@@ -723,7 +723,6 @@ def _method(margin, basis, law, main: Estimate, ladders, variants, *, f_scale, n
         "headline_compute": headline_compute,
         "extrapolate_to": [float(c) for c in extrapolate_to],
         "bootstrap": bootstrap,
-        "tier_model": main.tier_model.as_dict() if main.tier_model is not None else None,
         "t_dof": main.dof if np.isfinite(main.dof) else None,
         "sensitivity": [v.variant for v in variants],
         "decision": {"seed_factors": list(SEED_FACTORS), "budget_factors": list(BUDGET_FACTORS),
@@ -733,4 +732,4 @@ def _method(margin, basis, law, main: Estimate, ladders, variants, *, f_scale, n
         "loss_drift": ("slope of log CEG on log C over the CEGs at each frontier point's loss "
                        "that the other arm's measured frontier spans (bracketed points only)"),
         "wall_ceg": "CEG × median over budgets of (median baseline / median modern train_time_s)",
-    }
+    } | ({"tier_model": main.tier_model.as_dict()} if main.tier_model is not None else {})
