@@ -17,7 +17,7 @@ import pytest
 from cegbench.analysis import analyze_innovation
 from cegbench.analysis.calibrate import calibrate, noise_cells, recipe_key, training_cells, valley_ladders
 from cegbench.analysis.noise import fit_noise_model
-from cegbench.analysis.simulate_tier import simulate_tier, summarise
+from cegbench.analysis.simulate_tier import called_dependent, coverage, plant, simulate_tier, summarise
 from cegbench.analysis.valley import fit_valleys
 from cegbench.design import catalogue_cost, tier_design
 from cegbench.plugin_manager import load_catalog
@@ -134,3 +134,43 @@ def test_real_v3_looks_like_a_draw_of_simulated_v3():
     assert low <= real_width <= high
     se = math.sqrt(real_decided * (1 - real_decided) / len(names))
     assert abs(simulated.decided_share - real_decided) <= 2 * se
+
+
+def planted_v4(rho: float):
+    """v4's design and the v3 calibration with three planted pairs on the default recipe: a
+    null pair, an invariant one (CEG 1.3 at every budget) and a dependent one (CEG 1.3,
+    growing 1.5× per 10× of compute)."""
+    calibration, planted = v3_calibration(), design(CPU_V4)
+    default = max(calibration.recipes, key=lambda r: (planted.plans["recipe"] == r).sum())
+    for name, options in (("null", {"ceg": 1.0}), ("invariant", {"ceg": 1.3}),
+                          ("dependent", {"ceg": 1.3, "growth": 1.5})):
+        calibration, planted = plant(calibration, planted, name, default, correlation=rho, **options)
+    return calibration, planted
+
+
+def test_robust_intervals_on_v4_cover_a_planted_drift_and_find_a_planted_dependence():
+    calibration, planted = planted_v4(rho=0.0)
+    outcomes = simulate_tier(planted, calibration, n_draws=1, seed=5, innovations=("null", "dependent"),
+                             tier_model=calibration.model)
+    assert coverage(outcomes) == (2, 2)
+    labels = {o.innovation: o.label for o in outcomes}
+    assert labels["dependent"] == "scale-dependent" and labels["null"] != "scale-dependent"
+
+
+@pytest.mark.slow
+def test_robust_intervals_cover_on_the_calibrated_simulator():
+    """The issue's bar on draws from the calibrated simulator (v4's design, the tier model
+    the simulator draws from): the label's drift interval covers the planted drift in
+    ≥ 93 % of labelled draws, and invariant or null pairs are called scale-dependent in
+    ≤ 5 %. (2026-12-07: 177 of 180 covered, 0 of 120 called dependent, with docs/tiers.md's
+    seeds; this test's own seeds draw 20 per pair.)"""
+    calibration, planted = planted_v4(rho=0.0)
+    outcomes = simulate_tier(planted, calibration, n_draws=20, seed=11, innovations=("null", "invariant", "dependent"),
+                             tier_model=calibration.model)
+    covered, counted = coverage(outcomes)
+    wrong, total = called_dependent([o for o in outcomes if o.innovation != "dependent"])
+    found, _ = called_dependent([o for o in outcomes if o.innovation == "dependent"])
+    print(f"covered {covered} of {counted}; invariant/null called dependent {wrong} of {total}; dependent found {found}")
+    assert covered >= 0.93 * counted and counted >= 50
+    assert wrong <= 0.05 * total
+    assert found >= 16

@@ -180,3 +180,13 @@ def test_an_analysis_with_a_tier_model_says_so_and_keeps_the_planted_drift_in_it
     assert "tier's noise model" in analysis.method["bootstrap"]
     assert analysis.method["t_dof"] is None  # no t multiplier
     assert analysis.drift_low <= 1.4 <= analysis.drift_high
+
+
+def test_only_a_tier_that_asks_for_it_reads_its_intervals_off_a_tier_model(tmp_path):
+    from cegbench.registry.db import open_registry
+    from cegbench.sweep import fit_tier_noise
+    from cegbench.tiers import CPU_V4, TIERS
+
+    db = open_registry(tmp_path / "empty.db")
+    assert fit_tier_noise(db, TIERS.get("cpu")) is None  # v3: per-ladder residual pools
+    assert fit_tier_noise(db, CPU_V4) is None  # v4, but no seed pairs yet: pools until there are

@@ -99,7 +99,7 @@ def training_cells(runs: pd.DataFrame) -> pd.DataFrame:
 def noise_cells(cells: pd.DataFrame, length: str = "steps"):
     """(length, seed losses) of each training cell, those built alike once: what the
     noise model is fitted on."""
-    distinct = cells[~cells["built_alike"]]
+    distinct = cells[~cells["built_alike"].astype(bool)]
     return list(zip(distinct[length], distinct["losses"]))
 
 
