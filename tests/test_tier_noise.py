@@ -190,3 +190,22 @@ def test_only_a_tier_that_asks_for_it_reads_its_intervals_off_a_tier_model(tmp_p
     db = open_registry(tmp_path / "empty.db")
     assert fit_tier_noise(db, TIERS.get("cpu")) is None  # v3: per-ladder residual pools
     assert fit_tier_noise(db, CPU_V4) is None  # v4, but no seed pairs yet: pools until there are
+
+
+@pytest.mark.parametrize("nu, shrinks", [(1.0, (0.02, 0.18)), (30.0, (0.25, 0.45))])
+def test_more_seeds_shrink_a_cell_as_its_tails_say_not_as_one_over_k(nu, shrinks):
+    """What "more seeds" buys, as ``decision`` reads it off the tier model: 4× the seeds of a
+    2-seed cell shrink its variance to a little over 1/4 under light tails (a median of 8
+    against a mean of 2: (π/2)/8 against 1/2), but far more under Cauchy tails (the mean
+    of 2 Cauchy draws is as wide as one; the median of 8 is not). Never simply 1/k."""
+    model = TierModel(dataclasses.replace(PLANTED, nu_short=nu, nu_long=nu), 2.0)
+    rows = [(arm, budget, 32, 3e4, seed, 500.0, 500.0 * 4096, 2.0 + 0.01 * seed)
+            for arm in ARMS for budget in (1e11, 1e12, 1e13) for seed in range(2)]
+    runs = pd.DataFrame(rows, columns=["arm", "budget", "width", "n_params", "seed", "steps", "tokens", "final_loss"])
+    ladders = ladders_from_runs(validate_runs(runs))  # one size per budget: the frontier is the cell
+    allowances = [np.inf] * len(ladders)
+    two = replicate_frontiers(ladders, model, np.random.default_rng(0), 20_000, allowances, correlation=0.0)
+    eight = replicate_frontiers(ladders, model, np.random.default_rng(1), 20_000, allowances, seed_factor=4,
+                                correlation=0.0)
+    ratio = np.median(robust_variance(eight, axis=1) / robust_variance(two, axis=1))
+    assert shrinks[0] < ratio < shrinks[1]

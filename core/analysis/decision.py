@@ -96,7 +96,8 @@ def _model_deviations(ladders, main: Estimate, seed_factor: int, rng) -> np.ndar
     the seeds, around the noise-free frontier of the same draws (n_points, n)."""
     n = MODEL_DRAWS
     replicates = replicate_frontiers(ladders, main.tier_model, rng, n, main.allowances, seed_factor=seed_factor)
-    logs = np.log(replicates)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.log(replicates)
     return logs - np.nanmedian(logs, axis=1, keepdims=True)
 
 
@@ -147,7 +148,8 @@ def decision_estimate(
                 extra_variance.append(np.median(log_variance[mine]))
         variance = np.concatenate([log_variance, extra_variance])
         if robust:  # a new budget's noise: its arm's largest budget's bootstrap deviations
-            logs = np.log(main.replicates)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                logs = np.log(main.replicates)
             deviations = logs - np.nanmedian(logs, axis=1, keepdims=True)
             top = [max((i for i, a in enumerate(arms) if a == arm), key=lambda i: budgets[i]) for arm in extra_arms]
             noise = _replicate_noise(np.vstack([deviations, deviations[top]]))
