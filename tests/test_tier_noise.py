@@ -76,7 +76,9 @@ def test_the_median_of_heavy_tailed_seeds_settles_where_their_mean_does_not():
     model = dataclasses.replace(PLANTED, nu_short=1.0)  # Cauchy below the break
     rng = np.random.default_rng(3)
     draws = model.draw(np.full((20_000, 6), 700.0), rng)
-    iqr = lambda x: np.subtract(*np.percentile(x, [75, 25]))
+    def iqr(x):
+        return np.subtract(*np.percentile(x, [75, 25]))
+
     assert iqr(np.median(draws, axis=1)) < 0.5 * iqr(draws.mean(axis=1))
     assert model.cell_sd(700.0, 6) < model.cell_sd(700.0, 2) < model.cell_sd(700.0, 1)
 
