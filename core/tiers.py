@@ -9,6 +9,7 @@ different versions never mix in one fit.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ class Tier:
     budgets: tuple[float, ...]  # training compute per run, FLOPs
     widths: tuple[int, ...]  # model-size grid (multiples of 16)
     seeds: tuple[int, ...]
+    # seeds at each budget, in the order of ``budgets``: the first k of ``seeds`` (empty:
+    # every seed at every budget). Seeds are cheapest where runs are shortest
+    seeds_per_budget: tuple[int, ...] = ()
     sizes_per_budget: int = 3  # IsoFLOP ladder length around the expected optimum
     # widths a sweep may add beyond each end of a ladder whose results put the lowest
     # loss at that end (cegbench.plan.cells.extend_ladders); 0: ladders stay as planned
@@ -44,6 +48,10 @@ class Tier:
     # "scale-invariant" needs the CEG to drift by at most this factor over 100× of compute
     # (both ways: within [1/margin, margin]); analysis only, not part of any run's spec
     margin: float = 1.25
+    # intervals from one noise model fitted on all the tier's runs (``analysis.robust``:
+    # cell medians, a shape-aware optimum, heavy tails) instead of each ladder's pooled
+    # seed residuals; analysis only, like ``margin``
+    tier_noise: bool = False
     max_loss: float = 8.0  # a training loss above this (ln 256 ≈ 5.5 at init) is divergence
     # the most epochs of its dataset's training split any run may train on: the planner
     # refuses a tier whose largest run would repeat the data more often (not hashed into
@@ -52,6 +60,18 @@ class Tier:
     # what this version changed from the one before, for people (the site's About page);
     # display only, like ``description``
     changes: str = ""
+
+    def __post_init__(self):
+        if self.seeds_per_budget and (len(self.seeds_per_budget) != len(self.budgets)
+                                      or not all(1 <= k <= len(self.seeds) for k in self.seeds_per_budget)):
+            raise ValueError(f"tier {self.name} v{self.version}: seeds_per_budget {self.seeds_per_budget} needs one "
+                             f"count per budget ({len(self.budgets)}), each from 1 to {len(self.seeds)}")
+
+    def seeds_at(self, budget: float) -> tuple[int, ...]:
+        """The seeds every cell at ``budget`` trains (``seeds_per_budget``)."""
+        if not self.seeds_per_budget:
+            return tuple(self.seeds)
+        return tuple(self.seeds[: self.seeds_per_budget[list(self.budgets).index(budget)]])
 
     @property
     def headline_compute(self) -> float:
@@ -165,3 +185,27 @@ for _tier in (
 ):
     TIERS.register(_tier.name, _tier, origin="cegbench.tiers")
 TIERS.freeze()
+
+# cpu v4, designed by the simulator calibrated on cpu v3's runs (docs/tiers.md). Not yet the
+# registered "cpu" tier: v3 stays the published one until v4's sweep runs (the lead's call;
+# register this in its place then). v3's data, context, batch, grid, tuning and margin; 3
+# budgets 4× apart over v3's 16× span; 6 seeds at the smallest budget, whose runs are short,
+# heavy-tailed and cheap (6 seeds there cost less than 3 at the largest), 3 elsewhere; the
+# intervals from the tier-wide noise model.
+CPU_V4 = dataclasses.replace(
+    TIERS.get("cpu"),
+    version=4,
+    description=(
+        "A laptop: the embedded English Wikipedia sample, 2.5e11, 1e12 and 4e12 FLOPs (16×), "
+        "6 seeds at 2.5e11 and 3 above, batch 8 × 64 tokens, intervals from the tier-wide noise "
+        "model. docs/tiers.md has the design by the calibrated simulator."
+    ),
+    budgets=(2.5e11, 1e12, 4e12),
+    seeds=(0, 1, 2, 3, 4, 5),
+    seeds_per_budget=(6, 3, 3),
+    tier_noise=True,
+    changes="v4 measures at 3 budgets 4× apart (2.5e11, 1e12, 4e12) with 6 seeds at the smallest and 3 "
+            "above, and reads its intervals off one noise model fitted on all its runs (cell medians, "
+            "heavy tails, asymmetric valleys); v3 measured at 4 budgets with 2 seeds and per-ladder "
+            "residual pools.",
+)

@@ -259,6 +259,20 @@ def tier_runs(db: Database, tier_name: str, tier_version: int) -> list[dict]:
     return [{**dict.fromkeys(columns), **row} for row in rows]
 
 
+def tier_noise_runs(db: Database, tier_name: str, tier_version: int) -> pd.DataFrame:
+    """Every run of one tier version, all innovations, with the columns a tier-wide noise
+    model is fitted on (``analysis.calibrate.fit_tier_model``): what each run trained
+    (recipe, budget, width, seed, steps, tokens), its loss, whether it failed or did not
+    learn, and which training it was (``trained_as``)."""
+    columns = ("run_id", "innovation", "arm", "recipe", "budget", "width", "n_params", "seed", "final_loss",
+               "steps", "tokens", "status", "not_learned", "trained_as")
+    present = [c for c in columns if c in db["runs"].columns_dict]
+    rows = db["runs"].rows_where("tier = ? and tier_version = ?", [tier_name, tier_version],
+                                 select=", ".join(f"[{c}]" for c in present),
+                                 order_by="innovation, arm, budget, width, seed")
+    return pd.DataFrame(list(rows), columns=present)
+
+
 def last_run_finished(db: Database) -> str | None:
     """When the latest recorded run finished (its ``finished_at``), or None."""
     return db.execute("select max(finished_at) from runs").fetchone()[0]

@@ -253,3 +253,26 @@ def test_runs_that_build_the_same_model_share_a_training(catalog):
     assert key(gqa, 32) != key(Recipe(), 32)
     assert key(gqa, 32) != key(gqa, 32, learning_rate=0.004)
     assert key(gqa, 32) == key(gqa, 32, innovation="y", arm="baseline", declaration_hash="g")
+
+
+def test_a_tier_may_place_more_seeds_where_runs_are_cheapest(catalog):
+    from cegbench.plan import extend_ladders, plan_cells
+    from cegbench.tiers import CPU_V4
+
+    innovation = catalog.innovations.get("gelu-to-swiglu")
+    cells = plan_cells([innovation], CPU_V4, catalog.components)
+    seeds = {budget: {c.seed for c in cells if c.budget == budget} for budget in CPU_V4.budgets}
+    assert seeds == {2.5e11: set(range(6)), 1e12: {0, 1, 2}, 4e12: {0, 1, 2}}
+    # a rung added at a budget trains that budget's seeds
+    ladder = [c for c in cells if c.arm == "baseline" and c.budget == 2.5e11]
+    widths = sorted({c.width for c in ladder})
+    losses = {("gelu-to-swiglu", "baseline", 2.5e11, w): loss for w, loss in zip(widths, (3.0, 2.9, 2.8))}
+    added = [c for c in extend_ladders(ladder, CPU_V4, losses) if c not in ladder]
+    assert {c.seed for c in added} == set(range(6)) and {c.width for c in added} == {64}
+
+
+def test_seeds_per_budget_must_give_each_budget_some_of_the_tiers_seeds():
+    with pytest.raises(ValueError, match="seeds_per_budget"):
+        dataclasses.replace(TIERS.get("cpu"), seeds_per_budget=(2, 2))  # 4 budgets
+    with pytest.raises(ValueError, match="from 1 to 2"):
+        dataclasses.replace(TIERS.get("cpu"), seeds_per_budget=(3, 2, 2, 2))

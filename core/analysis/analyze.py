@@ -60,7 +60,6 @@ from .estimate import (
     PERCENTILE_LEVEL,
     Estimate,
     estimate,
-    log_variances,
     monte_carlo_interval,
     percentile_interval,
     stacked,
@@ -85,6 +84,7 @@ from .options import (
     target_loss_warning,
     within_window,
 )
+from .robust import robust_frontier
 from .sensitivity import SensitivityResult, changed_variants, sensitivity, weakened_variants
 from .wall import wall_time_ratio
 
@@ -337,7 +337,7 @@ def _near_floor(frontier: list[FrontierPoint], main: Estimate) -> list[str]:
     point, replicates, boot = main.point, main.replicates, main.boot
     reasons = []
     losses = np.array([p.loss for p in frontier])
-    sd = np.sqrt(log_variances(replicates)) * losses if replicates.shape[1] > 1 else np.zeros(len(losses))
+    sd = np.sqrt(main.log_variances()) * losses if replicates.shape[1] > 1 else np.zeros(len(losses))
     for arm in ARMS:
         mine = [i for i, p in enumerate(frontier) if p.arm == arm]
         lowest = min(mine, key=lambda i: losses[i])
@@ -361,11 +361,21 @@ def lack_of_fit(main: Estimate) -> tuple[float, int, float]:
     points' bootstrap variances: how far the law misses the points, in units of their
     noise (NaN without a bootstrap or without degrees of freedom); the p-value of χ²/dof
     under F(dof, ν), ν the bootstrap's noise degrees of freedom (χ² where ν is infinite)."""
-    variance = log_variances(main.replicates) if main.replicates.shape[1] > 1 else np.zeros(0)
+    variance = main.log_variances() if main.replicates.shape[1] > 1 else np.zeros(0)
     dof = len(main.point.residuals) - int(main.fitter.free.sum())
     if not len(variance) or dof < 1 or not np.all(variance > 0):
         return np.nan, dof, np.nan
     chi2 = float(np.sum(main.point.residuals ** 2 / variance))
+    if main.tier_model is not None:
+        # heavy tails: no F or χ² law applies; the p-value is the share of bootstrap noise
+        # alone (each replicate's deviation from the measured frontier, through the
+        # linearised fit's residual maker) whose χ² is at least the law's
+        observed = main.fitter.log_predicted(main.point.params) - main.point.residuals
+        with np.errstate(invalid="ignore", divide="ignore"):
+            noise = np.log(main.replicates) - observed[:, None]
+        null = np.sum((main.fitter.residual_maker(main.point) @ noise) ** 2 / variance[:, None], axis=0)
+        null = null[np.isfinite(null)]
+        return chi2, dof, float((1 + np.sum(null >= chi2)) / (1 + len(null)))
     if np.isfinite(main.dof):
         return chi2, dof, float(stats.f.sf(chi2 / dof, dof, main.dof))
     return chi2, dof, float(stats.chi2.sf(chi2, dof))
@@ -385,7 +395,7 @@ def _not_a_result(main: Estimate, losses: np.ndarray) -> list[str]:
             reasons.append(f"fit at a bound in {at_bound} of {len(boot)} bootstrap replicates")
     chi2, dof, p_value = lack_of_fit(main)
     if p_value < LACK_OF_FIT_P:
-        noise = float(np.sqrt(np.median(log_variances(main.replicates))))
+        noise = float(np.sqrt(np.median(main.log_variances())))
         reasons.append(f"the law misfits the frontier: χ² = {chi2:.3g} on {dof} degrees of freedom "
                        f"(p = {p_value:.2g}); log residuals up to {np.max(np.abs(point.residuals)):.3g} "
                        f"against a noise of {noise:.3g}")
@@ -425,12 +435,14 @@ class _Measured:
     n_failed: int
     n_not_learned: int
     warnings: list[str]
+    tier_model: object = None  # calibrate.TierModel: the robust frontier and bootstrap
 
 
-def _measure(runs: pd.DataFrame, fit_window=None) -> _Measured:
+def _measure(runs: pd.DataFrame, fit_window=None, tier_model=None) -> _Measured:
     """Failed runs, runs that did not learn and runs outside ``fit_window`` left out, the
     rest validated and grouped into ladders, and each ladder's frontier point (its
-    parabola's vertex within the measured noise of its best run: ``frontier.valid_valley``)."""
+    parabola's vertex within the measured noise of its best run: ``frontier.valid_valley``;
+    with a ``tier_model``, the shape-aware optimum of its cell medians: ``robust``)."""
     runs, n_failed = drop_failed(runs)
     warnings = [f"{n_failed} failed run(s) left out of the analysis"] if n_failed else []
     runs, outside = within_window(runs, fit_window)
@@ -442,13 +454,17 @@ def _measure(runs: pd.DataFrame, fit_window=None) -> _Measured:
                         + (f" and {len(stuck) - 5} more" if len(stuck) > 5 else ""))
     runs = validate_runs(runs)
     ladders = ladders_from_runs(runs)
-    allowances = valley_allowances(ladders, residual_pools(ladders))
-    frontier, frontier_warnings = compute_frontier(ladders, allowances)
+    if tier_model is not None:
+        frontier, allowances, frontier_warnings = robust_frontier(ladders, tier_model)
+    else:
+        allowances = valley_allowances(ladders, residual_pools(ladders))
+        frontier, frontier_warnings = compute_frontier(ladders, allowances)
     losses = np.array([p.loss for p in frontier])
     if not np.all(np.isfinite(losses) & (losses > 0)):
         bad = [f"{p.arm} @ {p.budget:.3g} FLOPs" for p in frontier if not p.loss > 0]
         raise AnalysisError(f"compute-optimal loss is not positive at {', '.join(bad)}")
-    return _Measured(runs, ladders, frontier, allowances, n_failed, len(stuck), warnings + frontier_warnings)
+    return _Measured(runs, ladders, frontier, allowances, n_failed, len(stuck), warnings + frontier_warnings,
+                     tier_model)
 
 
 def _fit_law(measured: _Measured, *, fixed_E: float | None, **options) -> tuple[Estimate, str, Estimate]:
@@ -462,7 +478,8 @@ def _fit_law(measured: _Measured, *, fixed_E: float | None, **options) -> tuple[
     returns the first fit, whose E the floor checks read (``_near_floor``)."""
     frontier = measured.frontier
     check_fixed_E(fixed_E, frontier)
-    main = estimate(measured.ladders, frontier, fixed_E=fixed_E, allowances=measured.allowances, **options)
+    main = estimate(measured.ladders, frontier, fixed_E=fixed_E, allowances=measured.allowances,
+                    tier_model=measured.tier_model, **options)
     if fixed_E is not None:
         return main, f"E = {fixed_E:g} (given)", main
     if not options["shared_E"]:
@@ -474,7 +491,8 @@ def _fit_law(measured: _Measured, *, fixed_E: float | None, **options) -> tuple[
 
     straight = e_at_zero(main.point, losses) or sum(map(e_at_zero, main.boot)) > BOOT_AT_BOUND_SHARE * max(len(main.boot), 1)
     if straight and not _near_floor(frontier, main):
-        no_e = estimate(measured.ladders, frontier, fixed_E=0.0, allowances=measured.allowances, **options)
+        no_e = estimate(measured.ladders, frontier, fixed_E=0.0, allowances=measured.allowances,
+                        tier_model=measured.tier_model, **options)
         return no_e, NO_E_LAW, main
     return main, SHARED_E_LAW, main
 
@@ -494,6 +512,7 @@ def analyze_innovation(
     paired_seeds: bool = PAIRED_SEEDS,
     target_loss: float | None = None,
     fit_window: tuple[float, float] | None = None,
+    tier_model=None,
 ) -> Analysis:
     """Frontier, scaling fits, Δα interval, label, CEG(C) and the checks around them
     for one innovation in one tier.
@@ -527,6 +546,13 @@ def analyze_innovation(
     frontier loss) instead of fitting it; ``target_loss`` reads the CEG at that loss off
     the measured frontiers (instead of at the baseline's frontier losses);
     ``fit_window`` = (min, max) FLOPs keeps only the runs whose budget lies within it.
+
+    ``tier_model`` (a ``calibrate.TierModel`` fitted on the whole tier's runs): intervals
+    that respect heavy tails (``robust``): cells are seed medians, each ladder's optimum
+    knows the valley's asymmetry, and every bootstrap replicate redraws each cell from
+    the tier's noise model at the cell's training length (the runs need a ``steps`` or
+    ``tokens`` column) instead of from its ladder's pooled residuals, with no t
+    multiplier; "what would decide it" draws its extra seeds from the same model.
     """
     if not margin >= 1:
         raise ValueError(f"margin must be a CEG drift factor ≥ 1 (over 100× compute), got {margin}")
@@ -535,7 +561,7 @@ def analyze_innovation(
     if any(not c > 0 for c in extrapolate_to):
         raise ValueError(f"extrapolate_to must hold positive computes, got {list(extrapolate_to)}")
     check_options(fixed_E=fixed_E, target_loss=target_loss, fit_window=fit_window, shared_E=shared_E)
-    measured = _measure(runs, fit_window)
+    measured = _measure(runs, fit_window, tier_model)
     frontier, ladders, warnings = measured.frontier, measured.ladders, list(measured.warnings)
     losses = np.array([p.loss for p in frontier])
     main, law, first = _fit_law(measured, fixed_E=fixed_E, margin=margin, n_boot=n_boot, seed=seed, shared_E=shared_E,
@@ -655,7 +681,10 @@ def _equal_loss_points(frontier: list[FrontierPoint]) -> tuple[dict, ...]:
 def _method(margin, basis, law, main: Estimate, ladders, variants, *, f_scale, n_boot, seed, shared_E,
             paired_seeds, extrapolate_to, headline_compute) -> dict:
     """How the verdict was reached, for the record (the page folds it away)."""
-    if not has_replicated_cells(ladders):
+    if main.tier_model is not None:
+        bootstrap = ("cells are seed medians, the optimum shape-aware, each replicate redrawn from the tier's "
+                     f"noise model ({main.tier_model.describe()})")
+    elif not has_replicated_cells(ladders):
         bootstrap = "single-seed cells resampled from the IsoFLOP parabolas' residuals"
     else:
         bootstrap = "seed residuals pooled per ladder" + (", drawn jointly for both arms of a budget"
@@ -703,4 +732,4 @@ def _method(margin, basis, law, main: Estimate, ladders, variants, *, f_scale, n
         "loss_drift": ("slope of log CEG on log C over the CEGs at each frontier point's loss "
                        "that the other arm's measured frontier spans (bracketed points only)"),
         "wall_ceg": "CEG × median over budgets of (median baseline / median modern train_time_s)",
-    }
+    } | ({"tier_model": main.tier_model.as_dict()} if main.tier_model is not None else {})

@@ -3,8 +3,11 @@
 Simulated from the fit itself. The truth is the fitted pair of laws; the noise of each
 frontier point is its bootstrap variance in log loss. A scenario changes the data:
 
-* **more seeds**: k× the seeds per cell divides every point's variance by k
-  (a cell mean of k·n seeds), for k in ``SEED_FACTORS``;
+* **more seeds**: k× the seeds per cell, for k in ``SEED_FACTORS``: with seed residuals
+  pooled per ladder, every point's variance divided by k (a cell mean of k·n seeds);
+  with a tier-wide noise model (``robust``), frontiers redrawn from it with k·n seeds
+  per cell — the median of heavy-tailed draws does not shrink as 1/k — and each
+  simulated frontier's noise drawn from those replicates, not from a normal;
 * **wider budget range**: the ladder of budgets continues by ×4 steps up to f× the
   largest budget, for f in ``BUDGET_FACTORS``, each new point with its arm's median
   noise.
@@ -24,10 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .estimate import Estimate, delta_alpha_se, log_variances
+from .estimate import Estimate, delta_alpha_se
 from .fit import ScalingLawFitter
 from .frontier import ARMS, FrontierPoint, Ladder
 from .label import INCONCLUSIVE, label_from_drift
+from .robust import replicate_frontiers, robust_variance
 
 SEED_FACTORS = (2, 4, 8)
 BUDGET_FACTORS = (4.0, 16.0)
@@ -36,6 +40,7 @@ DECIDED_SHARE = 0.8
 N_SIMS = 30
 Z_95 = 1.959963984540054
 Z_99 = 2.5758293035489004  # the dependent test's 99 % interval (label.label_from_drift)
+MODEL_DRAWS = 400  # frontiers redrawn from a tier's noise model per seed scenario
 
 
 @dataclass(frozen=True)
@@ -48,15 +53,16 @@ class Decision:
     tried: tuple[dict, ...]  # {"scenario", "decided"}: share of simulations decided
 
 
-def _decided_share(arms, budgets, log_variance, main: Estimate, *, margin, widen, n_sims, rng) -> float:
-    """Share of ``n_sims`` simulated frontiers at (arms, budgets) whose Δα interval decides."""
+def _decided_share(arms, budgets, log_variance, noise, main: Estimate, *, margin, widen, n_sims, rng) -> float:
+    """Share of ``n_sims`` simulated frontiers at (arms, budgets) whose Δα interval decides;
+    ``noise(rng)`` draws one frontier's log noise (its spread is ``log_variance``)."""
     fitter = ScalingLawFitter(ARMS, arms, budgets, shared_E=main.fitter.shared_E, fixed_E=main.fitter.fixed_E,
                               f_scale=main.fitter.f_scale)
     truth = np.array([main.point.laws[arm].loss(budget) for arm, budget in zip(arms, budgets)])
     start = fitter.params_from_laws(main.point.laws)
     decided = 0
     for _ in range(n_sims):
-        losses = truth * np.exp(np.sqrt(log_variance) * rng.standard_normal(len(truth)))
+        losses = truth * np.exp(noise(rng))
         fit = fitter.fit(losses, start=start)
         if not fit.converged:
             continue
@@ -68,6 +74,31 @@ def _decided_share(arms, budgets, log_variance, main: Estimate, *, margin, widen
                                  dependent=((delta - wide) / alpha_b, (delta + wide) / alpha_b))[0]
         decided += label != INCONCLUSIVE
     return decided / n_sims
+
+
+def _normal_noise(log_variance):
+    """One frontier's log noise: independent normals with ``log_variance``."""
+    sd = np.sqrt(log_variance)
+    return lambda rng: sd * rng.standard_normal(len(sd))
+
+
+def _replicate_noise(deviations: np.ndarray):
+    """One frontier's log noise: each point's deviation drawn from its own bootstrap
+    deviations (n_points, n), independently per point."""
+    def draw(rng):
+        picks = rng.integers(0, deviations.shape[1], size=deviations.shape[0])
+        return deviations[np.arange(deviations.shape[0]), picks]
+    return draw
+
+
+def _model_deviations(ladders, main: Estimate, seed_factor: int, rng) -> np.ndarray:
+    """Log deviations of frontiers redrawn from the tier's noise model with ``seed_factor``×
+    the seeds, around the noise-free frontier of the same draws (n_points, n)."""
+    n = MODEL_DRAWS
+    replicates = replicate_frontiers(ladders, main.tier_model, rng, n, main.allowances, seed_factor=seed_factor)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.log(replicates)
+    return logs - np.nanmedian(logs, axis=1, keepdims=True)
 
 
 def decision_estimate(
@@ -86,7 +117,8 @@ def decision_estimate(
     rng = np.random.default_rng(seed)
     arms = [p.arm for p in frontier]
     budgets = np.array([p.budget for p in frontier])
-    log_variance = log_variances(main.replicates)
+    log_variance = main.log_variances()
+    robust = main.tier_model is not None
     measured_se = delta_alpha_se(main.fitter, main.point, log_variance)
     widen = max((main.high - main.low) / (2 * Z_95 * measured_se), 1.0) if measured_se > 0 else 1.0
     seeds_now = int(np.median([len(x) for ladder in ladders for x in ladder.seed_losses]))
@@ -94,7 +126,13 @@ def decision_estimate(
 
     tried, more_seeds, budget_factor = [], None, None
     for k in SEED_FACTORS:
-        share = _decided_share(arms, budgets, log_variance / k, main, **common)
+        if robust:  # the tails decide how fast more seeds help: draw them from the model
+            deviations = _model_deviations(ladders, main, k, rng)
+            variance_k, noise = robust_variance(deviations, axis=1), _replicate_noise(deviations)
+        else:
+            variance_k = log_variance / k
+            noise = _normal_noise(variance_k)
+        share = _decided_share(arms, budgets, variance_k, noise, main, **common)
         tried.append({"scenario": f"{k * seeds_now} seeds per cell", "decided": share})
         if share >= DECIDED_SHARE:
             more_seeds = k * seeds_now
@@ -108,8 +146,17 @@ def decision_estimate(
                 extra_arms.append(arm)
                 extra_budgets.append(budgets[mine].max() * BUDGET_STEP**i)
                 extra_variance.append(np.median(log_variance[mine]))
-        share = _decided_share(arms + extra_arms, np.concatenate([budgets, extra_budgets]),
-                               np.concatenate([log_variance, extra_variance]), main, **common)
+        variance = np.concatenate([log_variance, extra_variance])
+        if robust:  # a new budget's noise: its arm's largest budget's bootstrap deviations
+            with np.errstate(invalid="ignore", divide="ignore"):
+                logs = np.log(main.replicates)
+            deviations = logs - np.nanmedian(logs, axis=1, keepdims=True)
+            top = [max((i for i, a in enumerate(arms) if a == arm), key=lambda i: budgets[i]) for arm in extra_arms]
+            noise = _replicate_noise(np.vstack([deviations, deviations[top]]))
+        else:
+            noise = _normal_noise(variance)
+        share = _decided_share(arms + extra_arms, np.concatenate([budgets, extra_budgets]), variance, noise,
+                               main, **common)
         tried.append({"scenario": f"budgets up to {factor:g}× the largest", "decided": share})
         if share >= DECIDED_SHARE:
             budget_factor = factor

@@ -24,6 +24,7 @@ from .drift import drift_exponent
 from .fit import JointFit, ScalingLawFitter
 from .frontier import ARMS, AnalysisError, FrontierPoint, Ladder
 from .label import label_from_drift
+from .robust import replicate_frontiers, robust_variance
 
 CONFIDENCE = 0.95  # the coverage the reported ("95 %") intervals are calibrated to
 # The percentile level that gives it. With 2–3 seeds per cell the bootstrap's central 95 %
@@ -80,10 +81,19 @@ class Estimate:
     drift_low99: float = np.nan  # the DEPENDENT_CONFIDENCE interval
     drift_high99: float = np.nan
     drift_replicates: np.ndarray = field(default_factory=lambda: np.empty(0))  # r of each bootstrap fit
+    # the tier-wide model the replicates were drawn from (``robust``), None: seed residuals
+    # pooled per ladder; and each ladder's valley allowance
+    tier_model: object = None
+    allowances: list | None = None
 
     @property
     def n_failed(self) -> int:
         return self.n_boot - len(self.boot)
+
+    def log_variances(self) -> np.ndarray:
+        """Each frontier point's bootstrap variance in log loss: robust ((IQR/1.349)²)
+        where the replicates come from a heavy-tailed tier model, plain otherwise."""
+        return log_variances(self.replicates, robust=self.tier_model is not None)
 
 
 MONTE_CARLO_Z = 1.96  # binomial standard errors of a tail count: the Monte-Carlo band of a bound
@@ -174,13 +184,15 @@ def bootstrap_fits(fitter: ScalingLawFitter, point: JointFit, replicates: np.nda
     return fits
 
 
-def log_variances(replicates: np.ndarray) -> np.ndarray:
-    """Bootstrap variance of each frontier point's log loss, from replicates (n_points, n_boot)."""
+def log_variances(replicates: np.ndarray, robust: bool = False) -> np.ndarray:
+    """Bootstrap variance of each frontier point's log loss, from replicates (n_points, n_boot);
+    ``robust``: (IQR/1.349)², finite under tails that have no variance."""
     with np.errstate(invalid="ignore", divide="ignore"):
         logs = np.log(replicates)
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore", RuntimeWarning)  # no replicates: NaN
-        return np.nanvar(np.where(np.isfinite(logs), logs, np.nan), axis=1)
+        logs = np.where(np.isfinite(logs), logs, np.nan)
+        return robust_variance(logs, axis=1) if robust else np.nanvar(logs, axis=1)
 
 
 def delta_alpha_se(fitter: ScalingLawFitter, fit: JointFit, log_variance: np.ndarray) -> float:
@@ -202,12 +214,15 @@ def estimate(
     paired: bool = PAIRED_SEEDS,
     n_replicates: int = 0,
     allowances=None,
+    tier_model=None,
 ) -> Estimate:
     """Fit ``frontier`` (one point per ladder, same order), bootstrap it ``n_boot`` times
     with ``numpy.random.default_rng(seed)``, and label the interval of the CEG drift
     exponent Δα/α_b against ``margin`` (a drift factor over 100× of compute).
     ``n_replicates``: draw that many bootstrap frontiers if more than ``n_boot`` (the
-    first ``n_boot`` are fitted; the rest are for statistics that need no fit)."""
+    first ``n_boot`` are fitted; the rest are for statistics that need no fit).
+    ``tier_model``: draw the replicates from the tier's noise model (``robust``) instead
+    of each ladder's pooled seed residuals; no t multiplier then (``dof`` infinite)."""
     losses = np.array([p.loss for p in frontier])
     fitter = ScalingLawFitter(
         ARMS, [p.arm for p in frontier], [p.budget for p in frontier],
@@ -220,8 +235,12 @@ def estimate(
             f"{len(fitter.starts(losses))} starting points"
         )
     rng = np.random.default_rng(seed)
-    replicates, dof, warnings = bootstrap_frontiers(ladders, losses, fitter, point, rng,
-                                                    max(n_boot, n_replicates), paired, allowances)
+    if tier_model is not None:
+        replicates, dof, warnings = (replicate_frontiers(ladders, tier_model, rng, max(n_boot, n_replicates),
+                                                         allowances), np.inf, [])
+    else:
+        replicates, dof, warnings = bootstrap_frontiers(ladders, losses, fitter, point, rng,
+                                                        max(n_boot, n_replicates), paired, allowances)
     n_boot = min(n_boot, replicates.shape[1])  # none without noise to resample
     boot = bootstrap_fits(fitter, point, replicates[:, :n_boot], max_failed=int(BOOT_FAIL_SHARE * n_boot))
     delta_alpha = point.laws["modern"].alpha - point.laws["baseline"].alpha
@@ -233,4 +252,4 @@ def estimate(
     r_low99, r_high99 = map(float, percentile_interval(boot_r, confidence=DEPENDENT_CONFIDENCE))
     label, direction = label_from_drift(r_low, r_high, margin, dependent=(r_low99, r_high99))
     return Estimate(fitter, point, boot, replicates, n_boot, dof, warnings, float(delta_alpha), low, high,
-                    label, direction, r, r_low, r_high, r_low99, r_high99, boot_r)
+                    label, direction, r, r_low, r_high, r_low99, r_high99, boot_r, tier_model, allowances)

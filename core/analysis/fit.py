@@ -343,6 +343,12 @@ class ScalingLawFitter:
         """
         return np.linalg.pinv(self._full_jacobian(fit.params, fit.residuals)[:, self.free])
 
+    def residual_maker(self, fit: JointFit) -> np.ndarray:
+        """I − J·pinv(J) at the fit, shape (n_points, n_points): the linearised fit's
+        residuals of a perturbation e of the log frontier are M·e."""
+        jacobian = self._full_jacobian(fit.params, fit.residuals)[:, self.free]
+        return np.eye(len(fit.residuals)) - jacobian @ np.linalg.pinv(jacobian)
+
     def alpha_difference_sensitivity(self, fit: JointFit) -> np.ndarray:
         """∂(α_modern − α_baseline)/∂ log L*_i at the fit, one entry per frontier point."""
         influence = self._influence(fit)

@@ -42,7 +42,9 @@ REQUIRED_COLUMNS = ("arm", "budget", "n_params", "seed", "final_loss")
 # a vertex further than this many standard deviations of the best cell's mean below it is
 # no valid valley (``ladder_optimum``)
 VALLEY_NOISE_SDS = 2.0
-OPTIONAL_COLUMNS = ("train_time_s",)  # kept when present, for the wall-clock CEG
+# kept when present: for the wall-clock CEG, and each run's training length for a tier's
+# noise model (``robust``)
+OPTIONAL_COLUMNS = ("train_time_s", "steps", "tokens", "width")
 MIN_BUDGETS = 3
 MIN_SIZES_FOR_PARABOLA = 3
 
@@ -76,6 +78,9 @@ class Ladder:
     budget: float
     n_params: np.ndarray  # sorted sizes, shape (n_sizes,)
     seed_losses: tuple[np.ndarray, ...]  # one array of seed losses per size
+    steps: np.ndarray | None = None  # optimiser steps of each size's runs (where the runs say)
+    tokens: np.ndarray | None = None  # training tokens of each size's runs
+    widths: np.ndarray | None = None  # each size's width (where the runs say): pairs the arms' cells
 
     def mean_losses(self) -> np.ndarray:
         """Loss of each size averaged over its seeds, shape (n_sizes,)."""
@@ -125,7 +130,7 @@ def validate_runs(runs: pd.DataFrame) -> pd.DataFrame:
     for arm in ARMS:
         if not (runs["arm"] == arm).any():
             raise AnalysisError(f"no runs for arm '{arm}'")
-    for column in ("budget", "n_params", "final_loss"):
+    for column in ("budget", "n_params", "final_loss", *(c for c in ("steps", "tokens", "width") if c in runs.columns)):
         runs[column] = pd.to_numeric(runs[column], errors="coerce").astype(float)
     bad = runs[~np.isfinite(runs["final_loss"]) | (runs["final_loss"] <= 0)]
     if len(bad):
@@ -154,12 +159,18 @@ def ladders_from_runs(runs: pd.DataFrame) -> list[Ladder]:
     ladders = []
     for (arm, budget), group in runs.groupby(["arm", "budget"], sort=True):
         by_size = group.sort_values(["n_params", "seed"]).groupby("n_params", sort=True)
+        lengths = {column: np.array([g[column].median() for _, g in by_size], dtype=float)
+                   for column in ("steps", "tokens", "width")
+                   if column in group.columns and group[column].notna().all()}
         ladders.append(
             Ladder(
                 arm=str(arm),
                 budget=float(budget),
                 n_params=np.array([n for n, _ in by_size], dtype=float),
                 seed_losses=tuple(g["final_loss"].to_numpy(float) for _, g in by_size),
+                steps=lengths.get("steps"),
+                tokens=lengths.get("tokens"),
+                widths=lengths.get("width"),
             )
         )
     return ladders

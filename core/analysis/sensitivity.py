@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .drift import drift_exponent
-from .estimate import Estimate, delta_alpha_se, log_variances
+from .estimate import Estimate, delta_alpha_se
 from .fit import ScalingLawFitter
 from .frontier import ARMS, MIN_BUDGETS, FrontierPoint
 from .label import INCONCLUSIVE, is_flip, label_from_drift
@@ -89,7 +89,7 @@ def sensitivity(frontier: list[FrontierPoint], main: Estimate, *, margin: float)
     """Every variant's verdict; ``main`` is the full analysis's estimate on ``frontier``."""
     budgets = np.array([p.budget for p in frontier])
     everything = np.ones(len(frontier), dtype=bool)
-    variance = log_variances(main.replicates)
+    variance = main.log_variances()
     main_se = delta_alpha_se(main.fitter, main.point, variance)
     shared_E, fixed_E = main.fitter.shared_E, main.fitter.fixed_E
     common = {"main": main, "variance": variance, "main_se": main_se, "margin": margin}

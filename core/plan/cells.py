@@ -56,7 +56,7 @@ def plan_cells(innovations: list[Innovation], tier: Tier, components: Components
         for innovation in innovations
         for arm in ARMS
         for width in widths_at(budget, tier, innovation.recipe(arm), components)
-        for seed in tier.seeds
+        for seed in tier.seeds_at(budget)
     ]
     if check_repetition and cells:
         guard_repetition(cells, tier, components)
@@ -97,7 +97,7 @@ def extend_ladders(cells: list[Cell], tier: Tier, mean_loss: Mapping[tuple, floa
             if not candidates:
                 break
             width = candidates[-1] if side < 0 else candidates[0]
-            rung = [dataclasses.replace(group[0], width=width, seed=seed) for seed in tier.seeds]
+            rung = [dataclasses.replace(group[0], width=width, seed=seed) for seed in tier.seeds_at(budget)]
             if not allowed(rung[0]):
                 break
             widths = sorted(widths + [width])

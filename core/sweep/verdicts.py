@@ -11,8 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 from cegbench import __version__, analysis
+from cegbench.analysis.calibrate import CalibrationError, fit_tier_model
 from cegbench.analysis.curves import READS, CurveError, frontier_runs
 from cegbench.analysis.label import NOT_ANALYSED
+from cegbench.analysis.noise import NoiseModelError
 from cegbench.analysis.validity import predictive_validity
 from cegbench.data.names import DatasetError
 from cegbench.data.store import StoreError
@@ -23,6 +25,7 @@ from cegbench.registry.db import (
     runs,
     save_verdict,
     set_unigram_loss,
+    tier_noise_runs,
     unjudged_data,
 )
 from cegbench.registry.external_tiers import (
@@ -49,6 +52,7 @@ def analyze_innovations(db, names, tier: Tier, *, quiet_when_empty: bool = False
     ``options``: ``analyze_innovation``'s fixed_E, target_loss and fit_window."""
     progress = progress or Progress()
     judge_learning(db, tier)
+    tier_model = fit_tier_noise(db, tier)
     declared = {}
     for name in names:
         declared[name] = get_innovation(db, name)
@@ -64,8 +68,8 @@ def analyze_innovations(db, names, tier: Tier, *, quiet_when_empty: bool = False
             continue
         n_failed = int((recorded["status"] != "ok").sum())
         try:
-            result = analysis.analyze_innovation(recorded, margin=tier.margin,
-                                                 headline_compute=tier.headline_compute, **(options or {}))
+            result = analysis.analyze_innovation(recorded, margin=tier.margin, headline_compute=tier.headline_compute,
+                                                 tier_model=tier_model, **(options or {}))
         except analysis.AnalysisError as error:
             save_not_analysed(db, innovation, tier, error, n_runs=len(recorded) - n_failed,
                               n_failed=n_failed, progress=progress)
@@ -96,6 +100,19 @@ def save_not_analysed(db, innovation: dict, tier, error: Exception, *, n_runs: i
         warnings=[f"{NOT_ANALYSED}: {error}"], **({"method": method} if method else {}),
         declaration_hash=innovation["declaration_hash"], cegbench_version=__version__))
     progress.analysed(innovation["name"], tier, error=str(error))
+
+
+def fit_tier_noise(db, tier: Tier):
+    """The tier-wide noise model (``analysis.calibrate.fit_tier_model``) of a tier that reads
+    its intervals off one (``Tier.tier_noise``), fitted on all its recorded runs; None for
+    other tiers, and while the tier has too few seed pairs to fit one (its innovations are
+    then analysed with per-ladder residual pools, and say so in their method)."""
+    if not getattr(tier, "tier_noise", False):
+        return None
+    try:
+        return fit_tier_model(tier_noise_runs(db, tier.name, tier.version))
+    except (NoiseModelError, CalibrationError, ValueError):
+        return None
 
 
 def judge_learning(db, tier: Tier) -> None:
