@@ -256,7 +256,7 @@ def test_runs_that_build_the_same_model_share_a_training(catalog):
 
 
 def test_a_tier_may_place_more_seeds_where_runs_are_cheapest(catalog):
-    from cegbench.plan import extend_ladders, plan_cells
+    from cegbench.plan.cells import extend_ladders, plan_cells
     from cegbench.tiers import CPU_V4
 
     innovation = catalog.innovations.get("gelu-to-swiglu")

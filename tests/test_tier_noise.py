@@ -185,7 +185,7 @@ def test_an_analysis_with_a_tier_model_says_so_and_keeps_the_planted_drift_in_it
 
 
 def test_only_a_tier_that_asks_for_it_reads_its_intervals_off_a_tier_model(tmp_path):
-    from cegbench.registry.db import open_registry
+    from cegbench.registry.opening import open_registry
     from cegbench.sweep.verdicts import fit_tier_noise
     from cegbench.tiers import CPU_V4, TIERS
 
