@@ -6,10 +6,12 @@
 # is not in the export: a resumed sweep tunes again (deterministic on the same CPU).
 #
 #   sh leaderboard/sweep.sh            # registry: leaderboard/cpu.db (not committed)
+#   CEGBENCH_EXPORT=leaderboard/runs-v4.jsonl.gz CEGBENCH_REGISTRY=leaderboard/cpu-v4.db \
+#     sh leaderboard/sweep.sh          # another tier version beside the published export
 set -e
 cd "$(dirname "$0")/.."
 REGISTRY=${CEGBENCH_REGISTRY:-leaderboard/cpu.db}
-EXPORT=leaderboard/runs.jsonl.gz
+EXPORT=${CEGBENCH_EXPORT:-leaderboard/runs.jsonl.gz}
 if [ ! -f "$REGISTRY" ] && [ -f "$EXPORT" ]; then
   cegbench import --registry "$REGISTRY" "$EXPORT"
 fi
