@@ -315,8 +315,8 @@ class ExternalPairRow:
     label: str = doc("scale-invariant / scale-dependent / inconclusive")
     direction: str = doc("'grows with scale' / 'shrinks with scale', or ''")
     drift: str = doc("CEG drift per 10× compute with its interval, or '—'")
-    ceg: str = doc("CEG with its interval at the largest measured budget, or '—'")
-    ceg_compute: str = doc("The budget that CEG is measured at, or ''")
+    ceg: str = doc("The headline CEG with its interval (at the tier's stated compute), or '—'")
+    ceg_compute: str = doc("The compute that CEG is read at, or ''")
     runs: str = doc("How many runs (and seeds) the verdict rests on")
     literature: list[LiteratureRow] = doc("The source's published conclusion, checked against this verdict")
 

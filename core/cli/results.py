@@ -72,9 +72,9 @@ def show(name, tier_name, registry_path):
 @plugins_option
 def table(tier_name, registry_path, export_files, plugin_paths):
     """Print a tier's leaderboard as a Markdown table: per measured innovation its label,
-    CEG drift and Δα with intervals, CEG at the largest measured budget and at target
-    losses, and what published work found beside whether ours agrees; then how many
-    innovations the tier decided.
+    CEG drift and Δα with intervals, the headline CEG (at the tier's one stated compute) and
+    the CEG at target losses, and what published work found beside whether ours agrees;
+    then how many innovations the tier decided.
 
     Example: cegbench table --tier cpu --from leaderboard/runs.jsonl.gz
 
