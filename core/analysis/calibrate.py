@@ -114,10 +114,6 @@ class TierModel:
     def as_dict(self) -> dict:
         return {"noise": self.noise.as_dict(), "asymmetry": self.asymmetry}
 
-    @classmethod
-    def from_dict(cls, data: dict) -> TierModel:
-        return cls(NoiseModel(**data["noise"]), float(data["asymmetry"]))
-
     def describe(self) -> str:
         return f"{self.noise.describe()}; valleys {self.asymmetry:.2g}× steeper on the large-model side"
 

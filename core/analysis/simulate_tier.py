@@ -286,17 +286,3 @@ def coverage(outcomes: list[Outcome]) -> tuple[int, int]:
 def called_dependent(outcomes: list[Outcome]) -> tuple[int, int]:
     """(called scale-dependent, all): how often a label was "scale-dependent"."""
     return sum(o.label == "scale-dependent" for o in outcomes), len(outcomes)
-
-
-def real_outcomes(verdicts) -> list[Outcome]:
-    """The stored verdicts of a real tier (registry rows as dicts) as ``Outcome``s, for
-    ``summarise``: the real tier measured the way the simulator measures a simulated one."""
-    out = []
-    for v in verdicts:
-        def number(key):
-            value = v.get(key)
-            return math.nan if value is None else float(value)
-        out.append(Outcome(v["innovation"], 0, standing(v), v.get("label"), v.get("direction"),
-                           v.get("label_basis") or "", number("drift"), number("drift_low"), number("drift_high"),
-                           math.nan, int(v.get("n_runs") or 0), 0, 0.0))
-    return out
